@@ -1,0 +1,131 @@
+//! `Finding`: the one value every gate produces and every reporter consumes.
+//!
+//! A finding names the rule that produced it (and through it the gate), a severity, a message
+//! written for the PR author, a fix hint, and where in the repository it applies. Nothing in
+//! here knows how findings are printed; nothing in the reporters knows what a rule checks.
+
+use crate::rules::Rule;
+use serde::Serialize;
+
+/// How bad a finding is. Ordered: `Notice < Warning < Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Notice,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Notice => "notice",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// A place in a repository file. Lines and columns are 1-based; columns count characters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    /// Repository-relative path with `/` separators.
+    pub path: String,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub end_line: Option<u32>,
+    pub end_column: Option<u32>,
+}
+
+impl Location {
+    pub fn file(path: impl Into<String>) -> Self {
+        Location { path: path.into(), line: None, column: None, end_line: None, end_column: None }
+    }
+
+    pub fn line(path: impl Into<String>, line: usize) -> Self {
+        let line = clamp(line);
+        Location { line: Some(line), ..Location::file(path) }
+    }
+
+    /// A span on one line: `column` .. `end_column` (both 1-based, end inclusive).
+    pub fn span(path: impl Into<String>, line: usize, column: usize, end_column: usize) -> Self {
+        let line = clamp(line);
+        Location {
+            path: path.into(),
+            line: Some(line),
+            column: Some(clamp(column)),
+            end_line: Some(line),
+            end_column: Some(clamp(end_column.max(column))),
+        }
+    }
+}
+
+fn clamp(n: usize) -> u32 {
+    u32::try_from(n.max(1)).unwrap_or(u32::MAX)
+}
+
+/// One problem found by one rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: Rule,
+    pub severity: Severity,
+    pub message: String,
+    /// How to fix it; defaults to the rule's own hint.
+    pub help: String,
+    pub location: Option<Location>,
+}
+
+impl Finding {
+    /// A finding with the rule's default severity and fix hint.
+    pub fn new(rule: Rule, message: impl Into<String>) -> Self {
+        Finding {
+            rule,
+            severity: rule.default_severity(),
+            message: message.into(),
+            help: rule.help().to_string(),
+            location: None,
+        }
+    }
+
+    pub fn at(mut self, location: Location) -> Self {
+        self.location = Some(location);
+        self
+    }
+
+    /// Replace the rule's generic fix hint with one specific to this finding.
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = help.into();
+        self
+    }
+
+    pub fn path(&self) -> Option<&str> {
+        self.location.as_ref().map(|l| l.path.as_str())
+    }
+
+    pub fn line(&self) -> Option<u32> {
+        self.location.as_ref().and_then(|l| l.line)
+    }
+
+    /// Order used by every reporter: most severe first, then by place, then by rule.
+    pub fn sort_key(&self) -> impl Ord + '_ {
+        (std::cmp::Reverse(self.severity), self.location.clone(), self.rule.id())
+    }
+}
+
+/// What one gate produced.
+#[derive(Debug, Clone, Default)]
+pub struct GateOutput {
+    pub findings: Vec<Finding>,
+    /// Suppression comments the gate read in the files it scanned; applied centrally.
+    pub suppressions: Vec<crate::suppress::Suppression>,
+    /// Short facts for the summary ("3 evidence files, 1,204 lines checked").
+    pub notes: Vec<String>,
+    /// Gate-specific values exposed as step outputs (e.g. `healthy=true`).
+    pub outputs: Vec<(String, String)>,
+}
+
+impl GateOutput {
+    pub fn push(&mut self, finding: Finding) {
+        self.findings.push(finding);
+    }
+}

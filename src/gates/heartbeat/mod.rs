@@ -1,0 +1,263 @@
+//! `verify-heartbeat`: the PR body lists the heartbeat logs (NDJSON, one line every 15 minutes
+//! while a task is in progress). Every line of every file is read; per task, the newest entry
+//! must not be a `doing` older than the threshold, and silences longer than the threshold while
+//! `doing` are warnings. The "<2h single session" exemption is a phrase, checked against the
+//! span of the PR's commits.
+
+use super::body::{self, BodyRules, Listing, SectionSpec};
+use super::jsonl::{self, FileRules, Limits};
+use super::Context;
+use crate::config::Reference;
+use crate::finding::{Finding, GateOutput, Location};
+use crate::rules::Rule;
+use crate::units::show_duration;
+use anyhow::Result;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub const DEFAULT_PHRASES: &[&str] = &[
+    "<2h single session - heartbeat not required",
+    "<2h single session",
+    "Task completed in <2 hours",
+    "< 2h - no heartbeat needed",
+    "single session",
+];
+const STATUSES: &[&str] = &["doing", "done", "completed", "blocked"];
+
+const BODY_RULES: BodyRules = BodyRules {
+    not_required: Rule::HbNotRequired,
+    section_missing: Rule::HbSectionMissing,
+    none_listed: Rule::HbNoHeartbeatListed,
+    template: Rule::HbTemplateUnedited,
+};
+
+const FILE_RULES: FileRules = FileRules {
+    escapes: Rule::HbPathEscapesRepo,
+    not_found: Rule::HbFileNotFound,
+    not_regular: Rule::HbNotARegularFile,
+    empty: Rule::HbEmptyFile,
+    too_large: Rule::HbFileTooLarge,
+    invalid_json: Rule::HbInvalidJson,
+};
+
+struct Options {
+    section: String,
+    threshold: Duration,
+    reference: Reference,
+    future_skew: Duration,
+    phrases: Vec<String>,
+    max_span: Duration,
+    limits: Limits,
+}
+
+impl Options {
+    fn load(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<Options> {
+        let c = &ctx.settings.config.verify_heartbeat;
+        let threshold = match &args.threshold {
+            Some(s) => crate::units::duration(s).map_err(|e| anyhow::anyhow!("--threshold: {e}"))?,
+            None => super::duration_opt(&c.threshold, "verify-heartbeat.threshold", Duration::from_secs(15 * 60))?,
+        };
+        Ok(Options {
+            section: c.section.clone().unwrap_or_else(|| "Heartbeat".into()),
+            threshold,
+            reference: args.reference.or(c.reference).unwrap_or(Reference::Now),
+            future_skew: super::duration_opt(&c.future_skew, "verify-heartbeat.future-skew", Duration::from_secs(300))?,
+            phrases: c.exemption_phrases.clone().unwrap_or_else(|| DEFAULT_PHRASES.iter().map(|s| s.to_string()).collect()),
+            max_span: super::duration_opt(&c.exemption_max_span, "verify-heartbeat.exemption-max-span", Duration::from_secs(2 * 3600))?,
+            limits: Limits {
+                max_file: super::bytes_opt(&c.max_file_size, "verify-heartbeat.max-file-size", 64 << 20)?,
+                max_line: 1 << 20,
+            },
+        })
+    }
+}
+
+/// One heartbeat of one task.
+#[derive(Debug, Clone)]
+struct Beat {
+    path: String,
+    line: usize,
+    time: DateTime<Utc>,
+    status: String,
+}
+
+pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOutput> {
+    let opts = Options::load(ctx, args)?;
+    let mut out = GateOutput::default();
+    let code = super::changed_code_files(ctx)?;
+    let spec = SectionSpec {
+        title: &opts.section,
+        extensions: &[".ndjson", ".jsonl"],
+        phrases: &opts.phrases,
+        what: "heartbeat",
+        example: "artifacts/engineer/2025-10-21/heartbeat.ndjson",
+    };
+    let mentions = match body::listing(ctx, &mut out, &spec, &BODY_RULES, code.as_deref()) {
+        Listing::Done => return Ok(out),
+        Listing::Exempt { line, phrase } => {
+            check_exemption(ctx, &opts, &mut out, line, &phrase);
+            return Ok(out);
+        }
+        Listing::Files(m) => m,
+    };
+    let now = ctx.settings.now;
+    let skew = ChronoDuration::from_std(opts.future_skew).unwrap_or(ChronoDuration::MAX);
+    let mut tasks: BTreeMap<String, Vec<Beat>> = BTreeMap::new();
+    for m in &mentions {
+        let path = m.text.as_str();
+        let Some(file) = jsonl::open_listed(ctx, m, &FILE_RULES, &opts.limits, &mut out) else { continue };
+        jsonl::for_each_object(file, path, &FILE_RULES, &opts.limits, &mut out, |n, raw, obj, out| {
+            if let Some(beat) = read_beat(path, n, raw, &obj, now + skew, out) {
+                let task = match obj.get("task") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Null) | None => "(no task)".into(),
+                    Some(other) => other.to_string(),
+                };
+                tasks.entry(task).or_default().push(beat);
+            }
+        });
+    }
+    let (reference, ref_name) = reference_time(ctx, &opts, &mut out);
+    let threshold = ChronoDuration::from_std(opts.threshold).unwrap_or(ChronoDuration::MAX);
+    for (task, beats) in &tasks {
+        for pair in beats.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            if b.time < a.time {
+                out.push(
+                    Finding::new(Rule::HbOutOfOrder, format!("task `{}`: this entry ({}) is older than the one before it at {}:{} ({})", show(task), fmt(b.time), a.path, a.line, fmt(a.time)))
+                        .at(Location::line(&b.path, b.line)),
+                );
+            } else if a.status == "doing" && b.time - a.time > threshold {
+                out.push(
+                    Finding::new(
+                        Rule::HbGap,
+                        format!(
+                            "task `{}` went silent for {} while `doing` (line {} at {} → line {} at {}), longer than the {} heartbeat interval",
+                            show(task),
+                            show_duration((b.time - a.time).to_std().unwrap_or_default()),
+                            a.line,
+                            fmt(a.time),
+                            b.line,
+                            fmt(b.time),
+                            show_duration(opts.threshold)
+                        ),
+                    )
+                    .at(Location::line(&b.path, b.line)),
+                );
+            }
+        }
+        let Some(last) = beats.iter().max_by_key(|b| b.time) else { continue };
+        if last.status == "doing" && reference - last.time > threshold {
+            out.push(
+                Finding::new(
+                    Rule::HbStaleTask,
+                    format!(
+                        "task `{}` is still `doing` but its last heartbeat ({}) is {} older than {ref_name} ({}); threshold {}",
+                        show(task),
+                        fmt(last.time),
+                        show_duration((reference - last.time).to_std().unwrap_or_default()),
+                        fmt(reference),
+                        show_duration(opts.threshold)
+                    ),
+                )
+                .at(Location::line(&last.path, last.line)),
+            );
+        }
+    }
+    out.notes.push(format!("{} heartbeat file(s), {} task(s); staleness measured against {ref_name}", mentions.len(), tasks.len()));
+    Ok(out)
+}
+
+fn read_beat(path: &str, n: usize, raw: &str, obj: &serde_json::Map<String, Value>, latest: DateTime<Utc>, out: &mut GateOutput) -> Option<Beat> {
+    let (key, ts) = match (obj.get("timestamp"), obj.get("ts")) {
+        (Some(v), _) => ("timestamp", v),
+        (None, Some(v)) => ("ts", v),
+        (None, None) => {
+            out.push(Finding::new(Rule::HbMissingField, "missing required field `timestamp` (or `ts`)").at(Location::line(path, n)));
+            return None;
+        }
+    };
+    let col = jsonl::key_column(raw, key);
+    let time = match ts.as_str().map(crate::timestamp::parse) {
+        Some(Ok(t)) => t,
+        Some(Err(msg)) => {
+            out.push(Finding::new(Rule::HbInvalidTimestamp, msg).at(Location::span(path, n, col, col)));
+            return None;
+        }
+        None => {
+            out.push(Finding::new(Rule::HbInvalidTimestamp, format!("`{key}` is {}, not a string", ts)).at(Location::span(path, n, col, col)));
+            return None;
+        }
+    };
+    if time > latest {
+        out.push(Finding::new(Rule::HbFutureTimestamp, format!("timestamp {} lies in the future of the check's clock", fmt(time))).at(Location::span(path, n, col, col)));
+    }
+    let status = match obj.get("status") {
+        Some(Value::String(s)) => s.trim().to_lowercase(),
+        Some(other) => {
+            let col = jsonl::key_column(raw, "status");
+            out.push(Finding::new(Rule::HbUnknownStatus, format!("`status` is {}, not a string", crate::text::excerpt(&other.to_string(), 40))).at(Location::span(path, n, col, col)));
+            return None;
+        }
+        None => {
+            out.push(Finding::new(Rule::HbMissingField, "missing required field `status`").at(Location::line(path, n)));
+            return None;
+        }
+    };
+    if !STATUSES.contains(&status.as_str()) {
+        let col = jsonl::key_column(raw, "status");
+        out.push(
+            Finding::new(Rule::HbUnknownStatus, format!("status `{}` is not one of {}", crate::text::excerpt(&status, 40), STATUSES.join(", ")))
+                .at(Location::span(path, n, col, col)),
+        );
+        return None;
+    }
+    Some(Beat { path: path.to_string(), line: n, time, status })
+}
+
+fn check_exemption(ctx: &Context<'_>, opts: &Options, out: &mut GateOutput, line: usize, phrase: &str) {
+    let Some(times) = &ctx.pr.commit_times else {
+        out.push(Finding::new(
+            Rule::HbExemptionUnverified,
+            format!("the PR body claims \"{phrase}\" (line {line}); the PR's commits are unknown, so the claim could not be checked"),
+        ));
+        return;
+    };
+    if let (Some(first), Some(last)) = (times.first(), times.last()) {
+        let span = (*last - *first).to_std().unwrap_or_default();
+        if span > opts.max_span {
+            out.push(Finding::new(
+                Rule::HbFalseExemption,
+                format!(
+                    "the PR body claims \"{phrase}\" (line {line}), but the PR's {} commits span {} ({} → {}), more than {}",
+                    times.len(),
+                    show_duration(span),
+                    fmt(*first),
+                    fmt(*last),
+                    show_duration(opts.max_span)
+                ),
+            ));
+        }
+    }
+}
+
+fn reference_time(ctx: &Context<'_>, opts: &Options, out: &mut GateOutput) -> (DateTime<Utc>, &'static str) {
+    match (opts.reference, ctx.pr.head_commit_time) {
+        (Reference::Now, _) => (ctx.settings.now, "the check's clock"),
+        (Reference::HeadCommit, Some(t)) => (t, "the PR head commit"),
+        (Reference::HeadCommit, None) => {
+            out.notes.push("reference `head-commit` requested but the head commit's time is unknown; the clock was used".into());
+            (ctx.settings.now, "the check's clock")
+        }
+    }
+}
+
+fn fmt(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn show(task: &str) -> String {
+    crate::text::excerpt(task, 80)
+}

@@ -1,0 +1,296 @@
+//! `verify-mcp-evidence`: the PR body lists the MCP evidence files (JSON Lines, one tool call
+//! per line) of the work; each must exist inside the evidence root, be part of this PR, and
+//! hold valid, schema-conforming, plausibly-timed entries. An exemption ("non-code change") is
+//! believed only when the diff agrees.
+//!
+//! Every problem is reported — every line of every file — not just the first.
+
+use super::body::{self, BodyRules, Listing, SectionSpec};
+use super::jsonl::{self, FileRules, Limits};
+use super::Context;
+use crate::finding::{Finding, GateOutput, Location};
+use crate::rules::Rule;
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
+use regex::Regex;
+use serde_json::Value;
+use std::time::Duration;
+
+pub const DEFAULT_EVIDENCE_PATH: &str = "artifacts/<agent>/<date>/mcp/*.jsonl";
+pub const DEFAULT_PHRASES: &[&str] = &["No MCP usage - non-code change", "No MCP usage", "non-code change", "docs-only", "config-only"];
+const BUILTIN_SCHEMA: &str = include_str!("../../../schemas/evidence-line.schema.json");
+
+pub fn builtin_schema() -> &'static str {
+    BUILTIN_SCHEMA
+}
+
+const BODY_RULES: BodyRules = BodyRules {
+    not_required: Rule::McpNotRequired,
+    section_missing: Rule::McpSectionMissing,
+    none_listed: Rule::McpNoEvidenceListed,
+    template: Rule::McpTemplateUnedited,
+};
+
+const FILE_RULES: FileRules = FileRules {
+    escapes: Rule::McpPathEscapesRepo,
+    not_found: Rule::McpFileNotFound,
+    not_regular: Rule::McpNotARegularFile,
+    empty: Rule::McpEmptyFile,
+    too_large: Rule::McpFileTooLarge,
+    invalid_json: Rule::McpInvalidJson,
+};
+
+struct Options {
+    section: String,
+    root: PathPattern,
+    validator: jsonschema::Validator,
+    limits: Limits,
+    future_skew: Duration,
+    require_in_pr: bool,
+    phrases: Vec<String>,
+}
+
+impl Options {
+    fn load(ctx: &Context<'_>) -> Result<Options> {
+        let c = &ctx.settings.config.verify_mcp_evidence;
+        let schema_text = match &c.schema {
+            Some(rel) => {
+                let bytes = ctx
+                    .workspace
+                    .read_capped(rel, 1 << 20)
+                    .map_err(|e| anyhow::anyhow!("config verify-mcp-evidence.schema `{rel}` {e}"))?
+                    .with_context(|| format!("config verify-mcp-evidence.schema `{rel}` is over 1 MiB"))?;
+                String::from_utf8(bytes).with_context(|| format!("schema `{rel}` is not UTF-8"))?
+            }
+            None => BUILTIN_SCHEMA.to_string(),
+        };
+        let schema: Value = serde_json::from_str(&schema_text).context("evidence schema is not valid JSON")?;
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .map_err(|e| anyhow::anyhow!("evidence schema is not a valid JSON Schema: {e}"))?;
+        Ok(Options {
+            section: c.section.clone().unwrap_or_else(|| "MCP Evidence".into()),
+            root: PathPattern::new(c.evidence_path.as_deref().unwrap_or(DEFAULT_EVIDENCE_PATH))?,
+            validator,
+            limits: Limits {
+                max_file: super::bytes_opt(&c.max_file_size, "verify-mcp-evidence.max-file-size", 64 << 20)?,
+                max_line: super::bytes_opt(&c.max_line_length, "verify-mcp-evidence.max-line-length", 1 << 20)? as usize,
+            },
+            future_skew: super::duration_opt(&c.future_skew, "verify-mcp-evidence.future-skew", Duration::from_secs(300))?,
+            require_in_pr: c.require_in_pr.unwrap_or(true),
+            phrases: c.exemption_phrases.clone().unwrap_or_else(|| DEFAULT_PHRASES.iter().map(|s| s.to_string()).collect()),
+        })
+    }
+}
+
+pub fn run(ctx: &Context<'_>) -> Result<GateOutput> {
+    let opts = Options::load(ctx)?;
+    let mut out = GateOutput::default();
+    let code = super::changed_code_files(ctx)?;
+    let spec = SectionSpec {
+        title: &opts.section,
+        extensions: &[".jsonl"],
+        phrases: &opts.phrases,
+        what: "MCP evidence",
+        example: "artifacts/engineer/2025-10-21/mcp/react-router.jsonl",
+    };
+    let mentions = match body::listing(ctx, &mut out, &spec, &BODY_RULES, code.as_deref()) {
+        Listing::Done => return Ok(out),
+        Listing::Exempt { line, phrase } => {
+            check_exemption(&mut out, line, &phrase, code.as_deref());
+            return Ok(out);
+        }
+        Listing::Files(m) => m,
+    };
+    let now = ctx.settings.now;
+    let mut lines_checked = 0;
+    for m in &mentions {
+        let path = m.text.as_str();
+        let shown = crate::text::excerpt(path, 200);
+        // Shape first: a path that escapes is reported as such, whatever the pattern says.
+        if ctx.workspace.resolve(path).is_err_and(|e| !matches!(e, crate::workspace::PathError::NotFound)) {
+            let _ = jsonl::open_listed(ctx, m, &FILE_RULES, &opts.limits, &mut out);
+            continue;
+        }
+        let path_date = match opts.root.check(path) {
+            PathCheck::Outside => {
+                out.push(Finding::new(
+                    Rule::McpPathOutsideRoot,
+                    format!("`{shown}` (PR body line {}) is not under the evidence root `{}`", m.line, opts.root.source),
+                ));
+                continue;
+            }
+            PathCheck::BadDate(d) => {
+                out.push(Finding::new(
+                    Rule::McpInvalidPathDate,
+                    format!("`{shown}` (PR body line {}): date segment `{}` is not a real YYYY-MM-DD date", m.line, crate::text::excerpt(&d, 40)),
+                ));
+                continue;
+            }
+            PathCheck::Ok(date) => date,
+        };
+        if opts.require_in_pr && ctx.pr.is_changed(path) == Some(false) {
+            out.push(Finding::new(
+                Rule::McpFileNotInPr,
+                format!("`{shown}` (PR body line {}) is not added or changed by this PR; evidence must come from this PR's work", m.line),
+            ));
+        }
+        let Some(file) = jsonl::open_listed(ctx, m, &FILE_RULES, &opts.limits, &mut out) else { continue };
+        let mut dates = DateCheck { path_date, first_mismatch: None, mismatches: 0 };
+        lines_checked += jsonl::for_each_object(file, path, &FILE_RULES, &opts.limits, &mut out, |n, raw, obj, out| {
+            check_line(&opts, now, path, n, raw, obj, &mut dates, out);
+        });
+        if let (Some(date), Some(line)) = (dates.path_date, dates.first_mismatch) {
+            out.push(
+                Finding::new(
+                    Rule::McpPathDateMismatch,
+                    format!("{} entr{} of `{shown}` {} not dated {date} like the file's folder (first at line {line})", dates.mismatches, if dates.mismatches == 1 { "y" } else { "ies" }, if dates.mismatches == 1 { "is" } else { "are" }),
+                )
+                .at(Location::line(path, line)),
+            );
+        }
+    }
+    out.notes.push(format!("{} evidence file(s), {} entries checked", mentions.len(), crate::text::thousands(lines_checked as u64)));
+    Ok(out)
+}
+
+fn check_exemption(out: &mut GateOutput, line: usize, phrase: &str, code: Option<&[String]>) {
+    match code {
+        Some(files) if !files.is_empty() => out.push(
+            Finding::new(
+                Rule::McpFalseExemption,
+                format!("the PR body claims \"{phrase}\" (line {line}), but the PR changes code: {}", super::list_some(files, 10)),
+            ),
+        ),
+        Some(_) => {}
+        None => out.push(Finding::new(
+            Rule::ChangedFilesUnknown,
+            format!("the PR body claims \"{phrase}\" (line {line}); the changed files are unknown, so the claim could not be checked"),
+        )),
+    }
+}
+
+struct DateCheck {
+    path_date: Option<NaiveDate>,
+    first_mismatch: Option<usize>,
+    mismatches: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_line(opts: &Options, now: DateTime<Utc>, path: &str, n: usize, raw: &str, obj: serde_json::Map<String, Value>, dates: &mut DateCheck, out: &mut GateOutput) {
+    let value = Value::Object(obj);
+    if !opts.validator.is_valid(&value) {
+        for err in opts.validator.iter_errors(&value) {
+            let (rule, msg, key) = match err.kind() {
+                jsonschema::error::ValidationErrorKind::Required { property } => {
+                    let name = property.as_str().unwrap_or("?").to_string();
+                    (Rule::McpMissingField, format!("missing required field `{name}`"), None)
+                }
+                _ => {
+                    let at = err.instance_path().to_string();
+                    let key = at.trim_start_matches('/').split('/').next().unwrap_or("").to_string();
+                    let place = if at.is_empty() { "the line".to_string() } else { format!("`{at}`") };
+                    (Rule::McpSchemaViolation, format!("{place}: {}", crate::text::excerpt(&err.to_string(), 200)), Some(key))
+                }
+            };
+            let col = key.filter(|k| !k.is_empty()).map_or(1, |k| jsonl::key_column(raw, &k));
+            out.push(Finding::new(rule, msg).at(Location::span(path, n, col, col)));
+        }
+    }
+    let Value::Object(obj) = value else { return };
+    let Some(Value::String(ts)) = obj.get("timestamp") else { return };
+    if ts.is_empty() {
+        return; // already a schema finding
+    }
+    let col = jsonl::key_column(raw, "timestamp");
+    match crate::timestamp::parse(ts) {
+        Err(msg) => out.push(Finding::new(Rule::McpInvalidTimestamp, msg).at(Location::span(path, n, col, col))),
+        Ok(t) => {
+            let skew = ChronoDuration::from_std(opts.future_skew).unwrap_or(ChronoDuration::MAX);
+            if t > now + skew {
+                out.push(
+                    Finding::new(Rule::McpFutureTimestamp, format!("timestamp {ts} is {} ahead of the check's clock ({})", crate::units::show_duration((t - now).to_std().unwrap_or_default()), now.format("%Y-%m-%dT%H:%M:%SZ")))
+                        .at(Location::span(path, n, col, col)),
+                );
+            }
+            if let Some(d) = dates.path_date {
+                let local = chrono::DateTime::parse_from_rfc3339(ts).map(|t| t.date_naive()).ok();
+                if t.date_naive() != d && local != Some(d) {
+                    dates.mismatches += 1;
+                    dates.first_mismatch.get_or_insert(n);
+                }
+            }
+        }
+    }
+}
+
+/// The evidence root: a path pattern with `<agent>`, `<date>`, `*` and `**`.
+struct PathPattern {
+    source: String,
+    regex: Regex,
+}
+
+enum PathCheck {
+    Ok(Option<NaiveDate>),
+    Outside,
+    BadDate(String),
+}
+
+impl PathPattern {
+    fn new(source: &str) -> Result<PathPattern> {
+        let mut re = String::from("^");
+        let mut rest = source;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix("<agent>") {
+                re.push_str("(?P<agent>[^/]+)");
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix("<date>") {
+                re.push_str("(?P<date>[^/]+)");
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix("**") {
+                re.push_str(".*");
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix('*') {
+                re.push_str("[^/]*");
+                rest = r;
+            } else {
+                let c = rest.chars().next().unwrap_or_default();
+                re.push_str(&regex::escape(&c.to_string()));
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+        re.push('$');
+        let regex = Regex::new(&re).with_context(|| format!("config verify-mcp-evidence.evidence-path `{source}`"))?;
+        Ok(PathPattern { source: source.to_string(), regex })
+    }
+
+    fn check(&self, path: &str) -> PathCheck {
+        let Some(caps) = self.regex.captures(path) else { return PathCheck::Outside };
+        match caps.name("date") {
+            None => PathCheck::Ok(None),
+            Some(d) => {
+                let s = d.as_str();
+                match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                    Ok(date) if s.len() == 10 => PathCheck::Ok(Some(date)),
+                    _ => PathCheck::BadDate(s.to_string()),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_root_pattern() {
+        let p = PathPattern::new(DEFAULT_EVIDENCE_PATH).unwrap();
+        assert!(matches!(p.check("artifacts/eng/2025-10-21/mcp/x.jsonl"), PathCheck::Ok(Some(_))));
+        assert!(matches!(p.check("artifacts/eng/2025-13-45/mcp/x.jsonl"), PathCheck::BadDate(_)));
+        assert!(matches!(p.check("artifacts/eng/2025-1-4/mcp/x.jsonl"), PathCheck::BadDate(_)));
+        assert!(matches!(p.check("evidence/x.jsonl"), PathCheck::Outside));
+        assert!(matches!(p.check("artifacts/eng/2025-10-21/mcp/sub/x.jsonl"), PathCheck::Outside));
+    }
+}

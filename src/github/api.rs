@@ -1,0 +1,262 @@
+//! The GitHub REST API through octocrab: the PR, its changed files and its commits, fetched
+//! fresh on every run.
+//!
+//! Every call shares one deadline. 5xx answers, 429 and rate-limit 403s are retried with
+//! backoff, honouring `Retry-After` (and `x-ratelimit-reset`) when the wait fits in what is
+//! left of the deadline. Bodies are read with a size cap; pagination follows `Link: next` only
+//! on the API's own origin, never loops and stops at GitHub's 3000-file limit. The token goes
+//! into octocrab and nowhere else: no message here contains a header.
+
+use crate::settings::GithubEnv;
+use http_body_util::{BodyExt, Limited};
+use octocrab::Octocrab;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::time::{Duration, Instant};
+
+/// Largest API response read (GitHub's largest pages are a few MiB).
+const MAX_BODY: usize = 32 << 20;
+/// GitHub lists at most 3000 files of a PR.
+pub const MAX_FILES: usize = 3000;
+const MAX_PAGES: usize = 40;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("GitHub API {what}: HTTP {status}{detail}")]
+    Status { what: String, status: u16, detail: String },
+    #[error("GitHub API {what}: {message}")]
+    Transport { what: String, message: String },
+    #[error("GitHub API {what}: gave up after {attempts} attempts within {budget:?}: {last}")]
+    Exhausted { what: String, attempts: u32, budget: Duration, last: String },
+    #[error("GitHub API {what}: response is not what the API documents: {message}")]
+    Malformed { what: String, message: String },
+}
+
+pub struct Api {
+    client: Octocrab,
+    base: String,
+    deadline: Instant,
+    budget: Duration,
+    owner: String,
+    repo: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullInfo {
+    pub body: Option<String>,
+    pub head: Option<Head>,
+    pub base: Option<Head>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Head {
+    pub sha: Option<String>,
+    #[serde(rename = "ref")]
+    pub ref_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FileEntry {
+    pub filename: String,
+    pub status: Option<String>,
+    pub previous_filename: Option<String>,
+    pub patch: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommitEntry {
+    pub sha: Option<String>,
+    pub commit: CommitDetail,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommitDetail {
+    pub committer: Option<Signature>,
+    pub author: Option<Signature>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Signature {
+    pub date: Option<String>,
+}
+
+enum Attempt<T> {
+    Done(T),
+    Retry { after: Option<Duration>, reason: String },
+    Fail(ApiError),
+}
+
+impl Api {
+    pub fn new(env: &GithubEnv, owner: &str, repo: &str) -> Result<Api, ApiError> {
+        let base = env.api_url.trim_end_matches('/').to_string();
+        let what = || "client".to_string();
+        let mut b = Octocrab::builder()
+            .base_uri(base.as_str())
+            .map_err(|e| ApiError::Transport { what: what(), message: format!("bad GITHUB_API_URL: {e}") })?
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .set_write_timeout(Some(Duration::from_secs(30)));
+        if let Some(token) = &env.token {
+            b = b.personal_token(token.0.clone());
+        }
+        let client = b.build().map_err(|e| ApiError::Transport { what: what(), message: e.to_string() })?;
+        Ok(Api {
+            client,
+            base,
+            deadline: Instant::now() + env.api_timeout,
+            budget: env.api_timeout,
+            owner: owner.to_string(),
+            repo: repo.to_string(),
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/repos/{}/{}{path}", self.base, self.owner, self.repo)
+    }
+
+    pub async fn pull(&self, number: u64) -> Result<PullInfo, ApiError> {
+        let (pull, _) = self.get_json(&self.url(&format!("/pulls/{number}")), "pull request").await?;
+        Ok(pull)
+    }
+
+    /// The PR's changed files; the flag says GitHub's 3000-file limit was reached.
+    pub async fn files(&self, number: u64) -> Result<(Vec<FileEntry>, bool), ApiError> {
+        let url = self.url(&format!("/pulls/{number}/files?per_page=100"));
+        let files = self.paginate(url, "changed files", MAX_FILES).await?;
+        let capped = files.len() >= MAX_FILES;
+        Ok((files, capped))
+    }
+
+    pub async fn commits(&self, number: u64) -> Result<Vec<CommitEntry>, ApiError> {
+        let url = self.url(&format!("/pulls/{number}/commits?per_page=100"));
+        self.paginate(url, "commits", 250).await
+    }
+
+    async fn paginate<T: DeserializeOwned>(&self, first: String, what: &str, cap: usize) -> Result<Vec<T>, ApiError> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut next = Some(first);
+        while let Some(url) = next.take() {
+            if !seen.insert(url.clone()) || seen.len() > MAX_PAGES {
+                break; // a Link chain that loops or never ends
+            }
+            let (page, link): (Vec<T>, _) = self.get_json(&url, what).await?;
+            let empty = page.is_empty();
+            out.extend(page);
+            if out.len() >= cap || empty {
+                out.truncate(cap);
+                break;
+            }
+            next = link.and_then(|l| next_link(&l)).filter(|u| self.same_origin(u));
+        }
+        Ok(out)
+    }
+
+    fn same_origin(&self, url: &str) -> bool {
+        let origin = |u: &str| {
+            let rest = u.split_once("://").map(|(s, r)| (s.to_string(), r.split('/').next().unwrap_or("").to_string()));
+            rest
+        };
+        origin(url).is_some() && origin(url) == origin(&self.base)
+    }
+
+    /// GET `url` and decode JSON, retrying within the shared deadline. Returns the `Link` header.
+    async fn get_json<T: DeserializeOwned>(&self, url: &str, what: &str) -> Result<(T, Option<String>), ApiError> {
+        let mut attempts = 0u32;
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            attempts += 1;
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            let outcome = match tokio::time::timeout(left, self.once::<T>(url, what)).await {
+                Ok(o) => o,
+                Err(_) => Attempt::Retry { after: None, reason: "request timed out".into() },
+            };
+            let (after, reason) = match outcome {
+                Attempt::Done(v) => return Ok(v),
+                Attempt::Fail(e) => return Err(e),
+                Attempt::Retry { after, reason } => (after, reason),
+            };
+            let wait = after.unwrap_or(backoff);
+            backoff = (backoff * 2).min(Duration::from_secs(8));
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if wait >= left || attempts >= 8 {
+                return Err(ApiError::Exhausted { what: what.into(), attempts, budget: self.budget, last: reason });
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn once<T: DeserializeOwned>(&self, url: &str, what: &str) -> Attempt<(T, Option<String>)> {
+        let res = match self.client._get(url).await {
+            Ok(r) => r,
+            Err(e) => return Attempt::Retry { after: None, reason: transport_message(&e) },
+        };
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let body = match Limited::new(res.into_body(), MAX_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return Attempt::Retry { after: None, reason: format!("reading the response failed: {e}") },
+        };
+        if (200..300).contains(&status) {
+            return match serde_json::from_slice::<T>(&body) {
+                Ok(v) => Attempt::Done((v, header("link"))),
+                Err(e) => Attempt::Fail(ApiError::Malformed { what: what.into(), message: e.to_string() }),
+            };
+        }
+        let message = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(|m| crate::text::excerpt(m, 200)))
+            .unwrap_or_default();
+        let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+        let rate_limited = status == 429
+            || (status == 403
+                && (retry_after.is_some()
+                    || header("x-ratelimit-remaining").as_deref() == Some("0")
+                    || message.to_ascii_lowercase().contains("rate limit")));
+        if status >= 500 || rate_limited {
+            let reset_wait = header("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok()).map(|reset| {
+                Duration::from_secs(u64::try_from(reset - chrono::Utc::now().timestamp()).unwrap_or(0) + 1)
+            });
+            let after = retry_after.or(if rate_limited { reset_wait } else { None });
+            let reason = format!("HTTP {status}{}", if message.is_empty() { String::new() } else { format!(" ({message})") });
+            return Attempt::Retry { after, reason };
+        }
+        let detail = if message.is_empty() { String::new() } else { format!(": {message}") };
+        Attempt::Fail(ApiError::Status { what: what.into(), status, detail })
+    }
+}
+
+fn transport_message(e: &octocrab::Error) -> String {
+    // octocrab's Display for transport errors is short ("Service Error"); the source chain says
+    // what happened (connection refused, DNS, TLS). URLs carry no credentials, headers are absent.
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    crate::text::excerpt(&msg, 300)
+}
+
+/// The `rel="next"` URL of a `Link` header.
+pub fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn link_header() {
+        let h = r#"<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last""#;
+        assert_eq!(super::next_link(h).as_deref(), Some("https://api.github.com/x?page=2"));
+        assert_eq!(super::next_link(r#"<https://a/x?page=1>; rel="prev""#), None);
+    }
+}

@@ -1,0 +1,242 @@
+//! Gathering what the gates need to know about the pull request: its body, changed files and
+//! commit times — from GitHub (event payload + fresh API calls) or, locally, from files and git.
+//!
+//! The result is plain data (`PrContext`); gates never talk to GitHub or git themselves.
+//! Problems met on the way (API unreachable, no PR for this event) become core findings.
+
+pub mod api;
+pub mod event;
+
+use crate::finding::Finding;
+use crate::rules::Rule;
+use crate::settings::{GithubEnv, PrSource, Settings};
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
+use std::path::Path;
+use std::process::Command;
+
+/// What a set of gates needs gathered.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Needs {
+    pub body: bool,
+    pub changed_files: bool,
+    pub commits: bool,
+}
+
+impl Needs {
+    pub fn union(self, o: Needs) -> Needs {
+        Needs { body: self.body || o.body, changed_files: self.changed_files || o.changed_files, commits: self.commits || o.commits }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ChangedFile {
+    pub path: String,
+    /// `added`, `modified`, `removed`, `renamed`, … (GitHub's words; `modified` when unknown).
+    pub status: String,
+    pub previous_path: Option<String>,
+    /// The unified diff GitHub returns for the file, when it returns one.
+    pub patch: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PrContext {
+    /// `None`: this run is not about a pull request (the PR-body gates skip with a notice).
+    pub body: Option<String>,
+    /// Where the body came from, for the summary.
+    pub body_source: &'static str,
+    /// `None`: unknown (no event, no `--base`, no list).
+    pub changed_files: Option<Vec<ChangedFile>>,
+    /// Commit times of the PR (committer dates), oldest first; `None` when unknown.
+    pub commit_times: Option<Vec<DateTime<Utc>>>,
+    pub head_commit_time: Option<DateTime<Utc>>,
+    /// Base commit (or ref) of the PR, for gates that compare against it.
+    pub base: Option<String>,
+    /// Why there is no PR, when there is none.
+    pub no_pr_reason: Option<String>,
+    /// Core findings met while gathering (fallbacks, truncation).
+    pub findings: Vec<Finding>,
+}
+
+impl PrContext {
+    pub fn is_changed(&self, path: &str) -> Option<bool> {
+        self.changed_files
+            .as_ref()
+            .map(|files| files.iter().any(|f| f.path == path && f.status != "removed"))
+    }
+}
+
+pub async fn gather(settings: &Settings, needs: Needs) -> Result<PrContext> {
+    match &settings.pr {
+        PrSource::Local { body_file, base, changed_files } => {
+            gather_local(&settings.repo, body_file.as_deref(), base.as_deref(), changed_files.as_deref(), needs)
+        }
+        PrSource::Github(env) => gather_github(&settings.repo, env, needs).await,
+    }
+}
+
+fn gather_local(repo: &Path, body_file: Option<&Path>, base: Option<&str>, list: Option<&Path>, needs: Needs) -> Result<PrContext> {
+    let mut ctx = PrContext { body_source: "file", base: base.map(str::to_string), ..PrContext::default() };
+    if needs.body {
+        match body_file {
+            Some(p) => {
+                let bytes = std::fs::read(p).with_context(|| format!("reading --pr-body-file {}", p.display()))?;
+                ctx.body = Some(String::from_utf8_lossy(&bytes).into_owned());
+            }
+            None => ctx.no_pr_reason = Some("no --pr-body-file was given".into()),
+        }
+    }
+    if needs.changed_files {
+        if let Some(list) = list {
+            let text = std::fs::read_to_string(list).with_context(|| format!("reading --changed-files {}", list.display()))?;
+            ctx.changed_files = Some(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(|l| ChangedFile { path: l.trim_start_matches("./").to_string(), status: "modified".into(), previous_path: None, patch: None })
+                    .collect(),
+            );
+        } else if let Some(base) = base {
+            ctx.changed_files = Some(git_changed_files(repo, base)?);
+        }
+    }
+    if needs.commits {
+        if let Some(base) = base {
+            let range = format!("{base}..HEAD");
+            ctx.commit_times = Some(git_times(repo, &["log", "--format=%cI", "--end-of-options", &range])?);
+        }
+        ctx.head_commit_time = git_times(repo, &["log", "-1", "--format=%cI", "HEAD"]).ok().and_then(|t| t.into_iter().next());
+    }
+    Ok(ctx)
+}
+
+fn git(repo: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .output()
+        .context("running git (is it installed?)")?;
+    if !out.status.success() {
+        anyhow::bail!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn git_changed_files(repo: &Path, base: &str) -> Result<Vec<ChangedFile>> {
+    let range = format!("{base}...HEAD");
+    let out = git(repo, &["diff", "--name-status", "-z", "--no-renames", "--end-of-options", &range])?;
+    let mut parts = out.split('\0').filter(|s| !s.is_empty());
+    let mut files = Vec::new();
+    while let (Some(status), Some(path)) = (parts.next(), parts.next()) {
+        let status = match status.chars().next() {
+            Some('A') => "added",
+            Some('D') => "removed",
+            _ => "modified",
+        };
+        files.push(ChangedFile { path: path.to_string(), status: status.into(), previous_path: None, patch: None });
+    }
+    Ok(files)
+}
+
+fn git_times(repo: &Path, args: &[&str]) -> Result<Vec<DateTime<Utc>>> {
+    let mut times: Vec<DateTime<Utc>> = git(repo, args)?
+        .lines()
+        .filter_map(|l| DateTime::parse_from_rfc3339(l.trim()).ok().map(|t| t.with_timezone(&Utc)))
+        .collect();
+    times.sort();
+    Ok(times)
+}
+
+async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrContext> {
+    let mut ctx = PrContext { body_source: "api", ..PrContext::default() };
+    let payload = match &env.event_path {
+        Some(p) => std::fs::read(p).with_context(|| format!("reading GITHUB_EVENT_PATH {}", p.display()))?,
+        None => b"{}".to_vec(),
+    };
+    let pr = match event::read(env.event_name.as_deref(), &payload, env.repository.as_deref()) {
+        Ok(event::EventPr::Pr(pr)) => pr,
+        Ok(event::EventPr::None(reason)) | Err(reason) => {
+            ctx.no_pr_reason = Some(reason);
+            return Ok(ctx);
+        }
+    };
+    ctx.base = pr.base_sha.clone();
+    let api = match api::Api::new(env, &pr.owner, &pr.repo) {
+        Ok(api) => Some(api),
+        Err(e) => {
+            ctx.findings.push(Finding::new(Rule::PrBodyFromPayload, e.to_string()));
+            None
+        }
+    };
+    let Some(api) = api else {
+        ctx.body = pr.payload_body.clone();
+        ctx.body_source = "payload";
+        return Ok(ctx);
+    };
+    if needs.body || needs.commits {
+        match api.pull(pr.number).await {
+            Ok(pull) => {
+                ctx.body = Some(pull.body.unwrap_or_default());
+                ctx.base = pull.base.and_then(|b| b.sha).or(ctx.base);
+            }
+            Err(e) => match &pr.payload_body {
+                Some(body) => {
+                    ctx.body = Some(body.clone());
+                    ctx.body_source = "payload";
+                    ctx.findings.push(Finding::new(
+                        Rule::PrBodyFromPayload,
+                        format!("could not fetch PR #{} fresh, so the body recorded in the event payload was used (it may be stale on a re-run): {e}", pr.number),
+                    ));
+                }
+                None => {
+                    ctx.no_pr_reason = Some(format!("could not fetch PR #{}: {e}", pr.number));
+                    ctx.findings.push(Finding::new(Rule::PrUnavailable, format!("could not fetch PR #{}: {e}", pr.number)));
+                }
+            },
+        }
+    }
+    if needs.changed_files {
+        match api.files(pr.number).await {
+            Ok((files, capped)) => {
+                if capped {
+                    ctx.findings.push(Finding::new(
+                        Rule::ChangedFilesUnknown,
+                        format!("GitHub lists at most {} changed files; this PR has more, so checks against the changed files see only the first {}", api::MAX_FILES, api::MAX_FILES),
+                    ));
+                }
+                ctx.changed_files = Some(
+                    files
+                        .into_iter()
+                        .map(|f| ChangedFile { path: f.filename, status: f.status.unwrap_or_else(|| "modified".into()), previous_path: f.previous_filename, patch: f.patch })
+                        .collect(),
+                );
+            }
+            Err(e) => {
+                let local = match (&pr.base_sha, &pr.head_sha) {
+                    (Some(b), Some(_)) => git_changed_files(repo, b).ok(),
+                    _ => None,
+                };
+                let how = if local.is_some() { "they were taken from the local git history instead" } else { "checks that need them are skipped" };
+                ctx.findings.push(Finding::new(Rule::ChangedFilesUnknown, format!("could not list the PR's changed files ({e}); {how}")));
+                ctx.changed_files = local;
+            }
+        }
+    }
+    if needs.commits {
+        match api.commits(pr.number).await {
+            Ok(commits) => {
+                let mut times: Vec<DateTime<Utc>> = commits
+                    .iter()
+                    .filter_map(|c| c.commit.committer.as_ref().or(c.commit.author.as_ref()).and_then(|s| s.date.as_deref()))
+                    .filter_map(|d| DateTime::parse_from_rfc3339(d).ok().map(|t| t.with_timezone(&Utc)))
+                    .collect();
+                ctx.head_commit_time = times.last().copied();
+                times.sort();
+                ctx.commit_times = Some(times);
+            }
+            Err(e) => ctx.findings.push(Finding::new(Rule::ChangedFilesUnknown, format!("could not list the PR's commits: {e}"))),
+        }
+    }
+    Ok(ctx)
+}

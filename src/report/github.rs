@@ -1,0 +1,128 @@
+//! GitHub Actions workflow commands: annotations, step outputs, and the log.
+//!
+//! Escaping follows the Actions toolkit: data `%`→`%25`, CR→`%0D`, LF→`%0A`; properties also
+//! `:`→`%3A`, `,`→`%2C`. GitHub shows at most 10 error and 10 warning annotations per step, so
+//! the most important ones are emitted and one notice says how many more are in the summary.
+//! The human-readable log (untrusted text) is printed inside `::stop-commands::<token>` so no
+//! line of it can be taken for a workflow command. Outputs use a random heredoc delimiter.
+
+use super::Report;
+use crate::finding::{Finding, Severity};
+
+/// GitHub's per-step display limit for each annotation level.
+pub const MAX_PER_LEVEL: usize = 10;
+
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A random token for `stop-commands` and heredoc delimiters.
+pub fn random_token() -> String {
+    let mut buf = [0u8; 16];
+    if getrandom::fill(&mut buf).is_err() {
+        // Fall back to time and pid: still unguessable enough for a log, never reused.
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        buf[..16].copy_from_slice(&(t ^ u128::from(std::process::id())).to_le_bytes());
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn command(f: &Finding) -> String {
+    let level = match f.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Notice => "notice",
+    };
+    let mut props = Vec::new();
+    if let Some(l) = &f.location {
+        props.push(format!("file={}", escape_property(&l.path)));
+        if let Some(n) = l.line {
+            props.push(format!("line={n}"));
+        }
+        if let Some(n) = l.column {
+            props.push(format!("col={n}"));
+        }
+        if let Some(n) = l.end_line {
+            props.push(format!("endLine={n}"));
+        }
+        if let Some(n) = l.end_column {
+            props.push(format!("endColumn={n}"));
+        }
+    }
+    props.push(format!("title={}", escape_property(&format!("merge-gates {}", f.rule))));
+    let msg = format!("{}\n\nHow to fix: {}\nDocs: {}", f.message, f.help, f.rule.docs_url());
+    format!("::{level} {}::{}\n", props.join(","), escape_data(&msg))
+}
+
+/// Annotations for the findings, at most 10 per level, plus one notice for the rest.
+pub fn annotations(report: &Report) -> String {
+    let mut out = String::new();
+    let mut hidden = 0;
+    for level in [Severity::Error, Severity::Warning, Severity::Notice] {
+        let all: Vec<&Finding> = report.findings().map(|(_, f)| f).filter(|f| f.severity == level).collect();
+        // Leave one notice slot for the "more in the summary" line.
+        let room = if level == Severity::Notice { MAX_PER_LEVEL - 1 } else { MAX_PER_LEVEL };
+        for f in all.iter().take(room) {
+            out.push_str(&command(f));
+        }
+        hidden += all.len().saturating_sub(room);
+    }
+    if hidden > 0 {
+        out.push_str(&format!(
+            "::notice title=merge-gates::{}\n",
+            escape_data(&format!("{hidden} more finding(s) are not shown as annotations (GitHub shows 10 per level); see the job summary or the JSON report for all of them."))
+        ));
+    }
+    out
+}
+
+/// The human-readable log wrapped so that none of its lines can act as a workflow command.
+pub fn log(report: &Report) -> String {
+    let token = random_token();
+    format!("::stop-commands::{token}\n{}::{token}::\n", super::text::render(report, false))
+}
+
+/// `$GITHUB_OUTPUT` content: verdict, counts, report path and gate-specific outputs.
+pub fn outputs(report: &Report, report_path: Option<&std::path::Path>) -> String {
+    let mut pairs = vec![
+        ("verdict".to_string(), report.verdict.as_str().to_string()),
+        ("errors".to_string(), report.count(Severity::Error).to_string()),
+        ("warnings".to_string(), report.count(Severity::Warning).to_string()),
+    ];
+    if let Some(p) = report_path {
+        pairs.push(("report".into(), p.display().to_string()));
+    }
+    for g in &report.gates {
+        pairs.extend(g.outputs.iter().cloned());
+    }
+    let mut out = String::new();
+    for (k, v) in pairs {
+        if v.contains('\n') || v.contains('\r') {
+            let mut delim = format!("ghadelimiter_{}", random_token());
+            while v.contains(&delim) {
+                delim = format!("ghadelimiter_{}", random_token());
+            }
+            out.push_str(&format!("{k}<<{delim}\n{v}\n{delim}\n"));
+        } else {
+            out.push_str(&format!("{k}={v}\n"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_matches_the_toolkit() {
+        assert_eq!(escape_data("a%b\r\nc"), "a%25b%0D%0Ac");
+        assert_eq!(escape_property("a:b,c%0A"), "a%3Ab%2Cc%250A");
+        let injected = escape_data("x\n::error::pwned");
+        assert!(!injected.contains('\n'));
+    }
+}

@@ -1,0 +1,92 @@
+//! The Markdown job summary (`$GITHUB_STEP_SUMMARY`): verdict per gate, every finding, the
+//! suppressions in use. Untrusted text is escaped for Markdown and HTML; the whole stays under
+//! GitHub's 1 MiB limit with a note when it had to be cut.
+
+use super::{Report, Verdict};
+use crate::finding::Severity;
+
+pub const MAX_SUMMARY: usize = 1_000_000;
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let icon = |v: Verdict| if v == Verdict::Pass { "✅" } else { "❌" };
+    out.push_str(&format!("## merge-gates: {} {}\n\n", icon(report.verdict), report.verdict.as_str()));
+    out.push_str("| gate | verdict | errors | warnings | notices |\n|---|---|---|---|---|\n");
+    for g in &report.gates {
+        let n = |s| g.findings.iter().filter(|f| f.severity == s).count();
+        out.push_str(&format!(
+            "| `{}` | {} {} | {} | {} | {} |\n",
+            g.gate,
+            icon(g.verdict),
+            g.verdict.as_str(),
+            n(Severity::Error),
+            n(Severity::Warning),
+            n(Severity::Notice)
+        ));
+    }
+    let mut body = String::new();
+    for g in &report.gates {
+        body.push_str(&format!("\n### `{}`\n\n", g.gate));
+        for n in &g.notes {
+            body.push_str(&format!("- {}\n", cell(n)));
+        }
+        if !g.findings.is_empty() {
+            body.push_str("\n| severity | rule | where | message | how to fix |\n|---|---|---|---|---|\n");
+            for f in &g.findings {
+                let place = match &f.location {
+                    Some(l) => format!("`{}`{}", code(&l.path), l.line.map(|n| format!(":{n}")).unwrap_or_default()),
+                    None => "PR".into(),
+                };
+                body.push_str(&format!(
+                    "| {} | [`{}`]({}) | {} | {} | {} |\n",
+                    f.severity.as_str(),
+                    f.rule,
+                    f.rule.docs_url(),
+                    place,
+                    cell(&f.message),
+                    cell(&f.help)
+                ));
+            }
+        }
+        if !g.suppressed.is_empty() {
+            body.push_str("\n**Suppressions in use**\n\n| rule | where | reason |\n|---|---|---|\n");
+            for s in &g.suppressed {
+                let place = s.finding.location.as_ref().map_or("-".to_string(), |l| format!("`{}`:{}", code(&l.path), l.line.unwrap_or(0)));
+                body.push_str(&format!("| `{}` | {} | {} |\n", s.finding.rule, place, cell(&s.reason)));
+            }
+        }
+    }
+    let budget = MAX_SUMMARY.saturating_sub(out.len() + 200);
+    if body.len() > budget {
+        let mut cut = budget;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let cut = body[..cut].rfind('\n').unwrap_or(0);
+        body.truncate(cut);
+        body.push_str("\n\n> **Truncated:** the summary reached GitHub's 1 MiB limit. The JSON report (`report` output) has every finding.\n");
+    }
+    out.push_str(&body);
+    out
+}
+
+/// Escape untrusted text for a Markdown table cell.
+pub fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in crate::text::excerpt(s, 1000).chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text inside inline code: backticks cannot be escaped there, so they are replaced.
+fn code(s: &str) -> String {
+    cell(s).replace('`', "'")
+}

@@ -1,0 +1,234 @@
+//! The one table of rules. Each rule is declared here once — id, gate, default severity and
+//! fix hint — and its documentation lives in `docs/rules/<rule-id>.md`, pulled in with
+//! `include_str!`. Everything else is derived from this table: `merge-gates explain`, the
+//! config and suppression checks, SARIF `rules[]`, the docs link in every annotation, and the
+//! registry test that demands docs and fixtures for every rule.
+
+use serde::{Serialize, Serializer};
+
+/// The gates. `cli_name` is the subcommand, the config section and the action directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Gate {
+    McpEvidence,
+    Heartbeat,
+    DevMcpBan,
+    MigrationSafety,
+    HealthGate,
+}
+
+impl Gate {
+    pub const ALL: [Gate; 5] =
+        [Gate::McpEvidence, Gate::Heartbeat, Gate::DevMcpBan, Gate::MigrationSafety, Gate::HealthGate];
+
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            Gate::McpEvidence => "verify-mcp-evidence",
+            Gate::Heartbeat => "verify-heartbeat",
+            Gate::DevMcpBan => "dev-mcp-ban",
+            Gate::MigrationSafety => "migration-safety",
+            Gate::HealthGate => "health-gate",
+        }
+    }
+
+    /// The prefix of this gate's rule ids (`mcp-evidence/…`).
+    pub fn rule_prefix(self) -> &'static str {
+        self.cli_name().strip_prefix("verify-").unwrap_or(self.cli_name())
+    }
+
+    pub fn from_name(name: &str) -> Option<Gate> {
+        Gate::ALL.into_iter().find(|g| g.cli_name() == name || g.rule_prefix() == name)
+    }
+}
+
+impl std::fmt::Display for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.cli_name())
+    }
+}
+
+impl Serialize for Gate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.cli_name())
+    }
+}
+
+/// Where rule docs are published; every annotation links here.
+pub const DOCS_BASE: &str = "https://github.com/merge-gates/merge-gates/blob/main/docs/rules/";
+
+macro_rules! rules {
+    ($( $variant:ident = $id:literal, $sev:ident, $help:literal; )*) => {
+        /// Every rule merge-gates knows. Ids are stable: renaming one is a breaking change.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Rule { $( $variant, )* }
+
+        impl Rule {
+            pub const ALL: &'static [Rule] = &[ $( Rule::$variant, )* ];
+
+            /// `<gate prefix>/<kebab-name>`, e.g. `mcp-evidence/file-not-found`.
+            pub fn id(self) -> &'static str {
+                match self { $( Rule::$variant => $id, )* }
+            }
+
+            pub fn default_severity(self) -> crate::finding::Severity {
+                match self { $( Rule::$variant => crate::finding::Severity::$sev, )* }
+            }
+
+            /// The generic fix hint; a finding may carry a more specific one.
+            pub fn help(self) -> &'static str {
+                match self { $( Rule::$variant => $help, )* }
+            }
+
+            /// The rule's Markdown documentation (What it finds / Why it matters / Example / How to fix).
+            pub fn docs(self) -> &'static str {
+                match self {
+                    $( Rule::$variant => include_str!(concat!("../docs/rules/", $id, ".md")), )*
+                }
+            }
+        }
+    };
+}
+
+rules! {
+    // Shared by every gate: suppressions and the GitHub context.
+    SuppressionWithoutReason = "core/suppression-without-reason", Error,
+        "Write why the finding is acceptable after the colon: `merge-gates-allow <rule>: <reason>`.";
+    UnknownRuleInSuppression = "core/unknown-rule-in-suppression", Error,
+        "Use a rule id listed by `merge-gates rules`, or a gate name to cover all of its rules.";
+    UnusedSuppression = "core/unused-suppression", Warning,
+        "Remove the suppression: nothing on its line or the next is reported by that rule any more.";
+    PrBodyFromPayload = "core/pr-body-from-payload", Warning,
+        "Give the job a token with `pull-requests: read` and network access to the GitHub API so the body is fetched fresh.";
+    PrUnavailable = "core/pr-unavailable", Notice,
+        "Run this gate on `pull_request` events, or pass `--pr-body-file` when running locally.";
+    ChangedFilesUnknown = "core/changed-files-unknown", Warning,
+        "Run on a pull_request event, or pass `--base REF` or `--changed-files FILE` locally.";
+
+    // verify-mcp-evidence
+    McpSectionMissing = "mcp-evidence/section-missing", Error,
+        "Add a `## MCP Evidence` section listing the evidence files, or state `No MCP usage - non-code change` if the PR changes no code.";
+    McpNoEvidenceListed = "mcp-evidence/no-evidence-listed", Error,
+        "List each evidence file as `- artifacts/<agent>/<YYYY-MM-DD>/mcp/<topic>.jsonl` under the section.";
+    McpTemplateUnedited = "mcp-evidence/template-unedited", Error,
+        "Replace the template's placeholders (`<agent>`, `<YYYY-MM-DD>`, …) with the real evidence paths.";
+    McpFalseExemption = "mcp-evidence/false-exemption", Error,
+        "Remove the exemption and list the MCP evidence for the code changes, or move the code changes to another PR.";
+    McpPathEscapesRepo = "mcp-evidence/path-escapes-repo", Error,
+        "List a path inside the repository: no `..`, no absolute path, no symlink that leads outside.";
+    McpPathOutsideRoot = "mcp-evidence/path-outside-evidence-root", Error,
+        "Store evidence under the configured evidence root, e.g. `artifacts/<agent>/<YYYY-MM-DD>/mcp/<topic>.jsonl`.";
+    McpInvalidPathDate = "mcp-evidence/invalid-path-date", Error,
+        "Use the real date of the session as the `<YYYY-MM-DD>` path segment.";
+    McpFileNotInPr = "mcp-evidence/file-not-in-pr", Error,
+        "Commit the evidence of this PR's own work in this PR; evidence from earlier PRs cannot be reused.";
+    McpFileNotFound = "mcp-evidence/file-not-found", Error,
+        "Commit the evidence file at the listed path, or fix the path in the PR body.";
+    McpNotARegularFile = "mcp-evidence/not-a-regular-file", Error,
+        "The evidence path must name a regular file, not a directory, FIFO or device.";
+    McpEmptyFile = "mcp-evidence/empty-file", Error,
+        "Log at least one MCP tool call (one JSON object per line) in the evidence file.";
+    McpFileTooLarge = "mcp-evidence/file-too-large", Error,
+        "Split the evidence or raise `max-file-size` in the config if this size is expected.";
+    McpInvalidJson = "mcp-evidence/invalid-json", Error,
+        "Write one complete JSON object per line (JSON Lines); no trailing commas, no multi-line objects.";
+    McpMissingField = "mcp-evidence/missing-field", Error,
+        "Add the field to every line, e.g. `\"tool\":\"context7\",\"timestamp\":\"2025-10-21T14:30:00Z\"`.";
+    McpSchemaViolation = "mcp-evidence/schema-violation", Error,
+        "Make the line match the evidence schema (see `merge-gates explain mcp-evidence/schema-violation`).";
+    McpInvalidTimestamp = "mcp-evidence/invalid-timestamp", Error,
+        "Write the timestamp in RFC 3339, e.g. `2025-10-21T14:30:00Z` or `2025-10-21T14:30:00.123+02:00`.";
+    McpFutureTimestamp = "mcp-evidence/future-timestamp", Error,
+        "Record the real time of the tool call; check the clock of the machine that wrote the evidence.";
+    McpPathDateMismatch = "mcp-evidence/path-date-mismatch", Warning,
+        "Move the evidence to the folder of the date its calls were made, or fix the timestamps.";
+    McpNotRequired = "mcp-evidence/not-required", Notice,
+        "Nothing to do: the PR changes no code files, so no MCP evidence is required.";
+
+    // verify-heartbeat
+    HbNotRequired = "heartbeat/not-required", Notice,
+        "Nothing to do: the PR changes no code files, so no heartbeat is required.";
+    HbSectionMissing = "heartbeat/section-missing", Error,
+        "Add a `## Heartbeat` section listing `artifacts/<agent>/<YYYY-MM-DD>/heartbeat.ndjson`, or state `<2h single session - heartbeat not required`.";
+    HbNoHeartbeatListed = "heartbeat/no-heartbeat-listed", Error,
+        "List the heartbeat file as `- artifacts/<agent>/<YYYY-MM-DD>/heartbeat.ndjson` under the section.";
+    HbTemplateUnedited = "heartbeat/template-unedited", Error,
+        "Replace the template's placeholders (`<agent>`, `<YYYY-MM-DD>`) with the real heartbeat path.";
+    HbFalseExemption = "heartbeat/false-exemption", Error,
+        "The PR's commits span more than the exemption allows: commit the task's heartbeat log and list it.";
+    HbExemptionUnverified = "heartbeat/exemption-unverified", Warning,
+        "Run on a pull_request event or pass `--base REF` so the commit span can be checked.";
+    HbPathEscapesRepo = "heartbeat/path-escapes-repo", Error,
+        "List a path inside the repository: no `..`, no absolute path, no symlink that leads outside.";
+    HbFileNotFound = "heartbeat/file-not-found", Error,
+        "Commit the heartbeat file at the listed path, or fix the path in the PR body.";
+    HbNotARegularFile = "heartbeat/not-a-regular-file", Error,
+        "The heartbeat path must name a regular file, not a directory, FIFO or device.";
+    HbEmptyFile = "heartbeat/empty-file", Error,
+        "Append a heartbeat line every 15 minutes while the task is in progress.";
+    HbFileTooLarge = "heartbeat/file-too-large", Error,
+        "Raise `max-file-size` in the config if a heartbeat log this large is expected.";
+    HbInvalidJson = "heartbeat/invalid-json", Error,
+        "Write one complete JSON object per line (NDJSON).";
+    HbMissingField = "heartbeat/missing-field", Error,
+        "Every heartbeat line needs `timestamp` (or `ts`) and `status`.";
+    HbInvalidTimestamp = "heartbeat/invalid-timestamp", Error,
+        "Write the timestamp in RFC 3339, e.g. `2025-10-21T14:00:00Z`.";
+    HbFutureTimestamp = "heartbeat/future-timestamp", Error,
+        "Record the real time of the heartbeat; check the clock of the machine that wrote it.";
+    HbUnknownStatus = "heartbeat/unknown-status", Error,
+        "Use one of the statuses `doing`, `done`, `completed`, `blocked`.";
+    HbOutOfOrder = "heartbeat/out-of-order", Error,
+        "Append heartbeats in time order; do not edit or reorder earlier lines.";
+    HbGap = "heartbeat/gap", Warning,
+        "Keep the heartbeat running every 15 minutes while a task is `doing`, or mark it `blocked` before pausing.";
+    HbStaleTask = "heartbeat/stale-task", Error,
+        "Finish the task and append a `done` heartbeat, or resume work and keep the heartbeat alive.";
+
+    // dev-mcp-ban
+
+    // migration-safety
+
+    // health-gate
+
+    // (end of gate rules)
+}
+
+impl Rule {
+    pub fn from_id(id: &str) -> Option<Rule> {
+        Rule::ALL.iter().copied().find(|r| r.id() == id)
+    }
+
+    /// The gate this rule belongs to; `None` for the shared `core/…` rules.
+    pub fn gate(self) -> Option<Gate> {
+        let prefix = self.id().split('/').next().unwrap_or_default();
+        Gate::ALL.into_iter().find(|g| g.rule_prefix() == prefix)
+    }
+
+    /// The rule's name without the gate prefix (`file-not-found`).
+    pub fn name(self) -> &'static str {
+        self.id().split_once('/').map_or(self.id(), |(_, n)| n)
+    }
+
+    /// One sentence: the first paragraph under "What it finds" in the docs.
+    pub fn summary(self) -> &'static str {
+        let docs = self.docs();
+        let body = docs.split_once("## What it finds").map_or(docs, |(_, b)| b);
+        let para = body.trim_start().split("\n\n").next().unwrap_or_default();
+        para.trim()
+    }
+
+    pub fn docs_url(self) -> String {
+        format!("{DOCS_BASE}{}.md", self.id())
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}

@@ -1,0 +1,135 @@
+//! Inline suppressions: `merge-gates-allow <rule-or-gate>[, …]: <reason>` in a comment.
+//!
+//! Gates that read source files collect the suppression comments they see (`scan`); the core
+//! applies them to the gate's findings (`apply`) so that no gate implements suppression logic
+//! of its own. A suppression covers findings on its own line and on the next line. One without
+//! a reason does not suppress anything and is a finding itself; so is one naming an unknown
+//! rule, and one that suppressed nothing (as ruff's RUF100 does).
+
+use crate::finding::{Finding, Location};
+use crate::rules::{Gate, Rule};
+use serde::Serialize;
+
+pub const MARKER: &str = "merge-gates-allow";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    pub path: String,
+    /// 1-based line of the comment; it covers this line and the next.
+    pub line: u32,
+    pub column: u32,
+    /// Rule ids or gate names as written.
+    pub targets: Vec<String>,
+    pub reason: Option<String>,
+}
+
+/// A finding that a suppression silenced, kept for the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suppressed {
+    pub finding: Finding,
+    pub reason: String,
+}
+
+/// Find suppression comments in `text`. `comment_markers` are the line-comment openers of the
+/// file's language (`//`, `#`, `--`); the marker must follow one of them on the same line.
+pub fn scan(path: &str, text: &str, comment_markers: &[&str]) -> Vec<Suppression> {
+    let mut out = Vec::new();
+    if !text.contains(MARKER) {
+        return out;
+    }
+    for (idx, line) in text.lines().enumerate() {
+        let Some(pos) = line.find(MARKER) else { continue };
+        let before = line[..pos].trim_end();
+        if !comment_markers.iter().any(|m| before.ends_with(m) || before.ends_with(&format!("{m}*")))
+            && !before.ends_with("/*")
+        {
+            continue;
+        }
+        let rest = &line[pos + MARKER.len()..];
+        let (targets, reason) = match rest.split_once(':') {
+            Some((t, r)) => (t, Some(r)),
+            None => (rest, None),
+        };
+        let reason = reason
+            .map(|r| r.trim().trim_end_matches("*/").trim().to_string())
+            .filter(|r| !r.is_empty());
+        let targets: Vec<String> = targets
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect();
+        out.push(Suppression {
+            path: path.to_string(),
+            line: u32::try_from(idx + 1).unwrap_or(u32::MAX),
+            column: u32::try_from(line[..pos].chars().count() + 1).unwrap_or(u32::MAX),
+            targets,
+            reason,
+        });
+    }
+    out
+}
+
+fn target_matches(target: &str, rule: Rule) -> bool {
+    target == rule.id() || rule.gate().is_some_and(|g| Gate::from_name(target) == Some(g))
+}
+
+fn target_known(target: &str) -> bool {
+    Rule::from_id(target).is_some() || Gate::from_name(target).is_some()
+}
+
+/// Apply `suppressions` to `findings`: returns the findings that remain (including findings
+/// about the suppressions themselves) and the ones that were silenced.
+pub fn apply(findings: Vec<Finding>, suppressions: &[Suppression]) -> (Vec<Finding>, Vec<Suppressed>) {
+    let mut used = vec![false; suppressions.len()];
+    let mut kept = Vec::with_capacity(findings.len());
+    let mut silenced = Vec::new();
+    for finding in findings {
+        let hit = suppressions.iter().enumerate().find(|(_, s)| {
+            s.reason.is_some()
+                && finding.path() == Some(s.path.as_str())
+                && finding.line().is_some_and(|l| l == s.line || l == s.line.saturating_add(1))
+                && s.targets.iter().any(|t| target_matches(t, finding.rule))
+        });
+        match hit {
+            Some((i, s)) => {
+                used[i] = true;
+                silenced.push(Suppressed { finding, reason: s.reason.clone().unwrap_or_default() });
+            }
+            None => kept.push(finding),
+        }
+    }
+    for (s, used) in suppressions.iter().zip(used) {
+        let at = Location::span(&s.path, s.line as usize, s.column as usize, s.column as usize + MARKER.len() - 1);
+        if s.targets.is_empty() {
+            kept.push(
+                Finding::new(Rule::UnknownRuleInSuppression, "suppression names no rule")
+                    .at(at.clone()),
+            );
+        }
+        for t in s.targets.iter().filter(|t| !target_known(t)) {
+            kept.push(
+                Finding::new(Rule::UnknownRuleInSuppression, format!("suppression names unknown rule `{t}`"))
+                    .at(at.clone()),
+            );
+        }
+        if s.reason.is_none() {
+            kept.push(
+                Finding::new(
+                    Rule::SuppressionWithoutReason,
+                    format!("suppression of `{}` gives no reason, so it is not applied", s.targets.join(", ")),
+                )
+                .at(at),
+            );
+        } else if !used && s.targets.iter().all(|t| target_known(t)) {
+            kept.push(
+                Finding::new(
+                    Rule::UnusedSuppression,
+                    format!("suppression of `{}` matches no finding on this line or the next", s.targets.join(", ")),
+                )
+                .at(at),
+            );
+        }
+    }
+    (kept, silenced)
+}

@@ -1,0 +1,36 @@
+//! Small text helpers for showing untrusted input inside messages.
+
+/// At most `max` characters of `s`, control characters made visible, `…` when cut.
+pub fn excerpt(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Like `excerpt`, for bytes that may not be UTF-8.
+pub fn excerpt_bytes(b: &[u8], max: usize) -> String {
+    excerpt(&String::from_utf8_lossy(&b[..b.len().min(max * 4)]), max)
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,139 @@
+//! The rule registry, tested from the one table: every rule has real docs, a flagged fixture
+//! that produces it and a passing fixture that does not, and the flagged findings are
+//! snapshotted so a message change shows up in review.
+//!
+//! A fixture is a directory `tests/fixtures/<rule-id>/{flagged,passing}/` holding a small
+//! repository and a file `args`: the command line after `merge-gates`, one argument per line.
+//! `{dir}` stands for the fixture's copy and `{api}` for the URL of the GitHub API stand-in.
+//! Optional files: `event.json` (runs as a GitHub Actions `pull_request` job with that payload;
+//! `event_name` overrides the event) and `api.json` (`{"GET /path": [{"status":…, "body":…,
+//! "headers":{…}}, …]}`: the stand-in's scripted replies).
+
+mod support;
+
+use std::path::Path;
+use support::{bin, root, run, Reply, Server};
+
+fn rule_ids() -> Vec<String> {
+    let out = run(bin().arg("rules"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout.lines().map(|l| l.split_whitespace().next().unwrap().to_string()).collect()
+}
+
+#[test]
+fn every_rule_has_docs_with_the_four_sections() {
+    let mut missing = Vec::new();
+    for id in rule_ids() {
+        let out = run(bin().args(["explain", &id]));
+        let docs = out.stdout;
+        for heading in [format!("# {id}\n"), "## What it finds".into(), "## Why it matters".into(), "## Example".into(), "## How to fix".into()] {
+            if !docs.contains(&heading) {
+                missing.push(format!("{id}: no `{}`", heading.trim()));
+            }
+        }
+        if docs.contains("TODO") {
+            missing.push(format!("{id}: docs still say TODO"));
+        }
+    }
+    assert!(missing.is_empty(), "rule docs incomplete:\n{}", missing.join("\n"));
+}
+
+#[test]
+fn rule_ids_are_kebab_case_under_their_gate() {
+    let re = regex::Regex::new(r"^(core|mcp-evidence|heartbeat|dev-mcp-ban|migration-safety|health-gate)/[a-z0-9]+(-[a-z0-9]+)*$").unwrap();
+    for id in rule_ids() {
+        assert!(re.is_match(&id), "bad rule id {id}");
+    }
+}
+
+#[test]
+fn every_rule_has_a_flagged_and_a_passing_fixture() {
+    let mut failures = Vec::new();
+    for id in rule_ids() {
+        for kind in ["flagged", "passing"] {
+            let dir = root().join("tests/fixtures").join(&id).join(kind);
+            if !dir.join("args").is_file() {
+                failures.push(format!("{id}: no {kind} fixture ({})", dir.display()));
+                continue;
+            }
+            let (out, rules) = run_fixture(&dir);
+            let hit = rules.iter().any(|r| r == &id);
+            match kind {
+                "flagged" if !hit => failures.push(format!("{id}: flagged fixture does not produce it; got {rules:?}\n{}", out)),
+                "passing" if hit => failures.push(format!("{id}: passing fixture still produces it\n{}", out)),
+                "flagged" => insta::assert_snapshot!(id.replace('/', "__"), out),
+                _ => {}
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Run one fixture; returns a stable rendering of its findings and their rule ids.
+fn run_fixture(src: &Path) -> (String, Vec<String>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("repo");
+    support::copy_dir(src, &dir);
+    let server = dir.join("api.json").is_file().then(|| {
+        let spec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("api.json")).unwrap()).unwrap();
+        let routes = spec
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(route, replies)| {
+                let replies = replies
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| {
+                        let mut reply = Reply::json(r["status"].as_u64().unwrap_or(200) as u16, r["body"].clone());
+                        for (k, v) in r["headers"].as_object().into_iter().flatten() {
+                            reply = reply.header(k, v.as_str().unwrap());
+                        }
+                        reply
+                    })
+                    .collect();
+                (route.as_str(), replies)
+            })
+            .collect::<Vec<_>>();
+        // Leak the route strings for the server's lifetime; fixtures are few.
+        let routes: Vec<(&'static str, Vec<Reply>)> = routes.into_iter().map(|(k, v)| (&*Box::leak(k.to_string().into_boxed_str()), v)).collect();
+        Server::start(routes)
+    });
+    let api = server.as_ref().map_or("http://127.0.0.1:9".to_string(), |s| s.url.clone());
+    let args: Vec<String> = std::fs::read_to_string(dir.join("args"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.replace("{dir}", dir.to_str().unwrap()).replace("{api}", &api))
+        .collect();
+    let mut cmd = bin();
+    cmd.args(&args).args(["--repo", dir.to_str().unwrap(), "--format", "json"]).current_dir(&dir);
+    if dir.join("event.json").is_file() {
+        let name = std::fs::read_to_string(dir.join("event_name")).unwrap_or_else(|_| "pull_request".into());
+        cmd.env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", name.trim())
+            .env("GITHUB_EVENT_PATH", dir.join("event.json"))
+            .env("GITHUB_API_URL", &api)
+            .env("GITHUB_REPOSITORY", "octo/demo")
+            .env("GITHUB_TOKEN", "ghs_fixtureTOKEN0123456789");
+    }
+    let out = run(&mut cmd);
+    assert!(out.code == 0 || out.code == 1, "{}: exit {}\nstdout:\n{}\nstderr:\n{}", src.display(), out.code, out.stdout, out.stderr);
+    assert!(!out.stdout.contains("ghs_fixtureTOKEN") && !out.stderr.contains("ghs_fixtureTOKEN"), "token leaked");
+    let json = out.json();
+    let mut lines = Vec::new();
+    let mut rules = Vec::new();
+    for g in json["gates"].as_array().unwrap() {
+        for f in g["findings"].as_array().unwrap() {
+            rules.push(f["rule"].as_str().unwrap().to_string());
+            let place = match f["path"].as_str() {
+                Some(p) => format!("{p}:{}:{}", f["line"], f["column"]),
+                None => "PR".into(),
+            };
+            let msg = f["message"].as_str().unwrap().replace(dir.to_str().unwrap(), "{dir}");
+            lines.push(format!("{} {} [{}] {}", place, f["severity"].as_str().unwrap(), f["rule"].as_str().unwrap(), msg));
+        }
+    }
+    (format!("exit {}\n{}", out.code, lines.join("\n")), rules)
+}

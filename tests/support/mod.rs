@@ -1,0 +1,191 @@
+//! Test support: run the built binary hermetically, and a scripted HTTP/1.1 server on
+//! 127.0.0.1 that stands in for the GitHub API (or any remote) in the test process.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The binary with an environment free of the caller's GitHub variables.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_merge-gates"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GITHUB_") || k.starts_with("RUNNER_") || k.starts_with("INPUT_") || k == "CI" {
+            c.env_remove(k);
+        }
+    }
+    c.env("NO_COLOR", "1");
+    c.stdin(Stdio::null());
+    c
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+
+    /// Rule ids of every finding in a JSON report.
+    pub fn rules(&self) -> Vec<String> {
+        let v = self.json();
+        let mut out = Vec::new();
+        for g in v["gates"].as_array().into_iter().flatten() {
+            for f in g["findings"].as_array().into_iter().flatten() {
+                out.push(f["rule"].as_str().unwrap_or_default().to_string());
+            }
+        }
+        out
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run merge-gates");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// One scripted answer.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// Wait this long before answering (to provoke timeouts).
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: serde_json::Value) -> Reply {
+        Reply { status, headers: vec![("content-type".into(), "application/json".into())], body: body.to_string(), delay: Duration::ZERO }
+    }
+
+    pub fn header(mut self, k: &str, v: &str) -> Reply {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: HashMap<String, String>,
+}
+
+/// A server on 127.0.0.1 answering `METHOD /path` (path without query) from per-route queues;
+/// the last reply of a queue repeats. Unknown routes get 404. Records every request.
+pub struct Server {
+    pub url: String,
+    pub requests: Arc<Mutex<Vec<Request>>>,
+}
+
+impl Server {
+    pub fn start(routes: Vec<(&str, Vec<Reply>)>) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let routes: Arc<Mutex<HashMap<String, Vec<Reply>>>> =
+            Arc::new(Mutex::new(routes.into_iter().map(|(k, v)| (k.to_string(), v)).collect()));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (r2, q2) = (routes.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (routes, requests) = (r2.clone(), q2.clone());
+                std::thread::spawn(move || serve(stream, &routes, &requests));
+            }
+        });
+        Server { url, requests }
+    }
+
+    pub fn count(&self, method_path: &str) -> usize {
+        self.requests.lock().unwrap().iter().filter(|r| format!("{} {}", r.method, r.path) == method_path).count()
+    }
+}
+
+fn serve(stream: TcpStream, routes: &Mutex<HashMap<String, Vec<Reply>>>, requests: &Mutex<Vec<Request>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut stream = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_string();
+        let target = parts.next().unwrap_or("").to_string();
+        let mut headers = HashMap::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+            }
+        }
+        let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let mut body = vec![0; len];
+        let _ = reader.read_exact(&mut body);
+        let path = target.split('?').next().unwrap_or("").to_string();
+        requests.lock().unwrap().push(Request { method: method.clone(), path: path.clone(), headers });
+        let reply = {
+            let mut routes = routes.lock().unwrap();
+            match routes.get_mut(&format!("{method} {path}")) {
+                Some(q) if q.len() > 1 => q.remove(0),
+                Some(q) if q.len() == 1 => q[0].clone(),
+                _ => Reply::json(404, serde_json::json!({"message": "Not Found"})),
+            }
+        };
+        std::thread::sleep(reply.delay);
+        let reason = match reply.status {
+            200 => "OK",
+            403 => "Forbidden",
+            404 => "Not Found",
+            429 => "Too Many Requests",
+            500 => "Internal Server Error",
+            _ => "Status",
+        };
+        let mut head = format!("HTTP/1.1 {} {reason}\r\ncontent-length: {}\r\n", reply.status, reply.body.len());
+        for (k, v) in &reply.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        if stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(reply.body.as_bytes())).is_err() {
+            return;
+        }
+    }
+}
+
+/// Copy a directory tree (fixtures are copied before use so tests never write into the repo).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
