@@ -7,7 +7,8 @@
 //! `{dir}` stands for the fixture's copy and `{api}` for the URL of the GitHub API stand-in.
 //! Optional files: `event.json` (runs as a GitHub Actions `pull_request` job with that payload;
 //! `event_name` overrides the event) and `api.json` (`{"GET /path": [{"status":…, "body":…,
-//! "headers":{…}}, …]}`: the stand-in's scripted replies).
+//! "text":…, "delay_ms":…, "headers":{…}}, …]}`: the stand-in's scripted replies; `body` is
+//! sent as JSON, `text` verbatim).
 
 mod support;
 
@@ -87,6 +88,10 @@ fn run_fixture(src: &Path) -> (String, Vec<String>) {
                     .iter()
                     .map(|r| {
                         let mut reply = Reply::json(r["status"].as_u64().unwrap_or(200) as u16, r["body"].clone());
+                        if let Some(text) = r["text"].as_str() {
+                            reply.body = text.to_string();
+                        }
+                        reply.delay = std::time::Duration::from_millis(r["delay_ms"].as_u64().unwrap_or(0));
                         for (k, v) in r["headers"].as_object().into_iter().flatten() {
                             reply = reply.header(k, v.as_str().unwrap());
                         }
