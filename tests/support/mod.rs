@@ -93,6 +93,7 @@ pub struct Request {
 pub struct Server {
     pub url: String,
     pub requests: Arc<Mutex<Vec<Request>>>,
+    routes: Arc<Mutex<HashMap<String, Vec<Reply>>>>,
 }
 
 impl Server {
@@ -100,7 +101,7 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let routes: Arc<Mutex<HashMap<String, Vec<Reply>>>> =
-            Arc::new(Mutex::new(routes.into_iter().map(|(k, v)| (k.to_string(), v)).collect()));
+            Arc::new(Mutex::new(routes.into_iter().map(|(k, v)| (route_key(k), v)).collect()));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let (r2, q2) = (routes.clone(), requests.clone());
         std::thread::spawn(move || {
@@ -109,11 +110,25 @@ impl Server {
                 std::thread::spawn(move || serve(stream, &routes, &requests));
             }
         });
-        Server { url, requests }
+        Server { url, requests, routes }
+    }
+
+    /// Add or replace a route after start (for replies that must name the server's own URL).
+    pub fn route(&self, method_path: &str, replies: Vec<Reply>) {
+        self.routes.lock().unwrap().insert(route_key(method_path), replies);
     }
 
     pub fn count(&self, method_path: &str) -> usize {
         self.requests.lock().unwrap().iter().filter(|r| format!("{} {}", r.method, r.path) == method_path).count()
+    }
+}
+
+/// `/path` means `GET /path`.
+fn route_key(k: &str) -> String {
+    if k.starts_with('/') {
+        format!("GET {k}")
+    } else {
+        k.to_string()
     }
 }
 
