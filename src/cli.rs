@@ -6,7 +6,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "merge-gates", version, about = "Merge gates for pull requests written by agents and people.")]
+#[command(
+    name = "merge-gates",
+    version,
+    about = "Merge gates for pull requests written by agents and people."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: Common,

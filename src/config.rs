@@ -108,6 +108,8 @@ pub struct HeartbeatConfig {
     pub exemption_max_span: Option<String>,
     /// Heartbeat files larger than this are a finding and are not read (default `64MiB`).
     pub max_file_size: Option<String>,
+    /// Require every listed heartbeat log to be added or changed by the PR (default true).
+    pub require_in_pr: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]

@@ -39,12 +39,21 @@ pub struct Location {
 
 impl Location {
     pub fn file(path: impl Into<String>) -> Self {
-        Location { path: path.into(), line: None, column: None, end_line: None, end_column: None }
+        Location {
+            path: path.into(),
+            line: None,
+            column: None,
+            end_line: None,
+            end_column: None,
+        }
     }
 
     pub fn line(path: impl Into<String>, line: usize) -> Self {
         let line = clamp(line);
-        Location { line: Some(line), ..Location::file(path) }
+        Location {
+            line: Some(line),
+            ..Location::file(path)
+        }
     }
 
     /// A span on one line: `column` .. `end_column` (both 1-based, end inclusive).
@@ -108,7 +117,11 @@ impl Finding {
 
     /// Order used by every reporter: most severe first, then by place, then by rule.
     pub fn sort_key(&self) -> impl Ord + '_ {
-        (std::cmp::Reverse(self.severity), self.location.clone(), self.rule.id())
+        (
+            std::cmp::Reverse(self.severity),
+            self.location.clone(),
+            self.rule.id(),
+        )
     }
 }
 

@@ -21,7 +21,13 @@ pub struct LineReader<R> {
 
 impl<R: BufRead> LineReader<R> {
     pub fn new(inner: R, max_line: usize) -> Self {
-        LineReader { inner, max_line, buf: Vec::new(), number: 0, done: false }
+        LineReader {
+            inner,
+            max_line,
+            buf: Vec::new(),
+            number: 0,
+            done: false,
+        }
     }
 
     /// The next line and its 1-based number, or `None` at the end.
@@ -98,7 +104,15 @@ mod tests {
     #[test]
     fn numbers_lines_as_written() {
         let got = collect(b"a\r\n\nlong-line-here\nb", 5);
-        assert_eq!(got, [(1, "a".into()), (2, "".into()), (3, "<14>".into()), (4, "b".into())]);
+        assert_eq!(
+            got,
+            [
+                (1, "a".into()),
+                (2, "".into()),
+                (3, "<14>".into()),
+                (4, "b".into())
+            ]
+        );
         assert!(collect(b"", 5).is_empty());
         assert_eq!(collect(b"x\n", 5), [(1, "x".into())]);
     }

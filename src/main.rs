@@ -40,13 +40,20 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules => {
             let mut s = String::new();
             for r in Rule::ALL {
-                s.push_str(&format!("{:<48} {:<8} {}\n", r.id(), r.default_severity().as_str(), r.summary()));
+                s.push_str(&format!(
+                    "{:<48} {:<8} {}\n",
+                    r.id(),
+                    r.default_severity().as_str(),
+                    r.summary()
+                ));
             }
             run::write_stdout(&s)?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Explain { rule } => {
-            let r = Rule::from_id(&rule).ok_or_else(|| anyhow::anyhow!("unknown rule `{rule}` (see `merge-gates rules`)"))?;
+            let r = Rule::from_id(&rule).ok_or_else(|| {
+                anyhow::anyhow!("unknown rule `{rule}` (see `merge-gates rules`)")
+            })?;
             run::write_stdout(r.docs())?;
             return Ok(ExitCode::SUCCESS);
         }
@@ -79,8 +86,15 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     };
     let settings = settings::Settings::from_cli(&cli.common)?;
-    let gates = if gates.is_empty() { settings.enabled_gates() } else { gates };
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let gates = if gates.is_empty() {
+        settings.enabled_gates()
+    } else {
+        gates
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let report = runtime.block_on(run::run(&settings, &gates, &args))?;
     run::emit(&settings, &report)?;
     Ok(match report.verdict {

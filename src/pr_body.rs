@@ -39,6 +39,7 @@ pub struct Mention {
 
 impl Body {
     pub fn parse(raw: &str) -> Body {
+        let raw = raw.strip_prefix('\u{feff}').unwrap_or(raw);
         let normalized = raw.replace("\r\n", "\n").replace('\r', "\n");
         let mut lines = Vec::new();
         let mut in_comment = false;
@@ -87,7 +88,10 @@ impl Body {
             if is_unchecked_task(trimmed) {
                 continue;
             }
-            lines.push(BodyLine { number, text: visible });
+            lines.push(BodyLine {
+                number,
+                text: visible,
+            });
         }
         Body { lines }
     }
@@ -95,16 +99,21 @@ impl Body {
     /// The first section whose heading starts with `title` (case-insensitive), followed by
     /// the end of the heading, a colon, a space or an opening parenthesis.
     pub fn section(&self, title: &str) -> Option<Section> {
-        let start = self.lines.iter().position(|l| {
-            heading(&l.text).is_some_and(|(_, text)| heading_matches(text, title))
-        })?;
+        let start = self
+            .lines
+            .iter()
+            .position(|l| heading(&l.text).is_some_and(|(_, text)| heading_matches(text, title)))?;
         let (level, text) = heading(&self.lines[start].text)?;
         let lines = self.lines[start + 1..]
             .iter()
             .take_while(|l| heading(&l.text).is_none_or(|(lvl, _)| lvl > level))
             .cloned()
             .collect();
-        Some(Section { heading: text.to_string(), heading_line: self.lines[start].number, lines })
+        Some(Section {
+            heading: text.to_string(),
+            heading_line: self.lines[start].number,
+            lines,
+        })
     }
 }
 
@@ -137,7 +146,8 @@ fn heading_matches(text: &str, title: &str) -> bool {
         return false;
     }
     let (head, tail) = text.split_at(title.len());
-    head.eq_ignore_ascii_case(title) && (tail.is_empty() || tail.starts_with([':', ' ', '(', '\t', '-']))
+    head.eq_ignore_ascii_case(title)
+        && (tail.is_empty() || tail.starts_with([':', ' ', '(', '\t', '-']))
 }
 
 impl Section {
@@ -162,7 +172,11 @@ impl Section {
                     continue;
                 }
                 let placeholder = text.contains('<') && text.contains('>');
-                out.push(Mention { text, line: line.number, placeholder });
+                out.push(Mention {
+                    text,
+                    line: line.number,
+                    placeholder,
+                });
             }
         }
         out
@@ -180,7 +194,10 @@ impl Section {
                     let p = normalize_statement(p);
                     !p.is_empty()
                         && norm.starts_with(&p)
-                        && norm[p.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric())
+                        && norm[p.len()..]
+                            .chars()
+                            .next()
+                            .is_none_or(|c| !c.is_alphanumeric())
                 })
                 .map(|p| (l.number, p.clone()))
         })
@@ -246,20 +263,40 @@ mod tests {
     fn comments_fences_and_unchecked_tasks_are_not_content() {
         let body = "## MCP Evidence\n<!-- e.g. No MCP usage - non-code change\n-->\n```\nartifacts/a/2025-01-01/mcp/x.jsonl\n```\n- [ ] docs-only\n- [x] [link](artifacts/a/2025-01-01/mcp/y.jsonl)\n";
         let s = Body::parse(body).section("mcp evidence").expect("section");
-        assert!(s.exemption(&["docs-only".into(), "non-code change".into()]).is_none());
+        assert!(s
+            .exemption(&["docs-only".into(), "non-code change".into()])
+            .is_none());
         let m = s.mentions(&[".jsonl"]);
-        assert_eq!(m.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["artifacts/a/2025-01-01/mcp/y.jsonl"]);
+        assert_eq!(
+            m.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+            ["artifacts/a/2025-01-01/mcp/y.jsonl"]
+        );
     }
 
     #[test]
     fn exemption_is_a_statement_not_a_substring() {
-        let phrases = vec!["single session".to_string(), "<2h single session".to_string()];
+        let phrases = vec![
+            "single session".to_string(),
+            "<2h single session".to_string(),
+        ];
         let yes = Body::parse("## Heartbeat\n- **<2h single session** - heartbeat not required\n");
-        assert!(yes.section("Heartbeat").unwrap().exemption(&phrases).is_some());
+        assert!(yes
+            .section("Heartbeat")
+            .unwrap()
+            .exemption(&phrases)
+            .is_some());
         let no = Body::parse("## Heartbeat\nThis was NOT a single session\n");
-        assert!(no.section("Heartbeat").unwrap().exemption(&phrases).is_none());
+        assert!(no
+            .section("Heartbeat")
+            .unwrap()
+            .exemption(&phrases)
+            .is_none());
         let no2 = Body::parse("## Heartbeat\nsingle sessions are rare\n");
-        assert!(no2.section("Heartbeat").unwrap().exemption(&phrases).is_none());
+        assert!(no2
+            .section("Heartbeat")
+            .unwrap()
+            .exemption(&phrases)
+            .is_none());
     }
 
     #[test]
@@ -274,7 +311,16 @@ mod tests {
 
     #[test]
     fn empty_and_hostile_bodies_do_not_panic() {
-        for body in ["", "#", "##", "## MCP Evidence", "<!--", "```", "## é\u{301}", "\r\r\r## MCP Evidence\r- x.jsonl"] {
+        for body in [
+            "",
+            "#",
+            "##",
+            "## MCP Evidence",
+            "<!--",
+            "```",
+            "## é\u{301}",
+            "\r\r\r## MCP Evidence\r- x.jsonl",
+        ] {
             let b = Body::parse(body);
             if let Some(s) = b.section("MCP Evidence") {
                 let _ = s.mentions(&[".jsonl"]);

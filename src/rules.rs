@@ -17,8 +17,13 @@ pub enum Gate {
 }
 
 impl Gate {
-    pub const ALL: [Gate; 5] =
-        [Gate::McpEvidence, Gate::Heartbeat, Gate::DevMcpBan, Gate::MigrationSafety, Gate::HealthGate];
+    pub const ALL: [Gate; 5] = [
+        Gate::McpEvidence,
+        Gate::Heartbeat,
+        Gate::DevMcpBan,
+        Gate::MigrationSafety,
+        Gate::HealthGate,
+    ];
 
     pub fn cli_name(self) -> &'static str {
         match self {
@@ -32,11 +37,15 @@ impl Gate {
 
     /// The prefix of this gate's rule ids (`mcp-evidence/…`).
     pub fn rule_prefix(self) -> &'static str {
-        self.cli_name().strip_prefix("verify-").unwrap_or(self.cli_name())
+        self.cli_name()
+            .strip_prefix("verify-")
+            .unwrap_or(self.cli_name())
     }
 
     pub fn from_name(name: &str) -> Option<Gate> {
-        Gate::ALL.into_iter().find(|g| g.cli_name() == name || g.rule_prefix() == name)
+        Gate::ALL
+            .into_iter()
+            .find(|g| g.cli_name() == name || g.rule_prefix() == name)
     }
 }
 
@@ -100,6 +109,8 @@ rules! {
         "Give the job a token with `pull-requests: read` and network access to the GitHub API so the body is fetched fresh.";
     PrUnavailable = "core/pr-unavailable", Notice,
         "Run this gate on `pull_request` events, or pass `--pr-body-file` when running locally.";
+    PrFetchFailed = "core/pr-fetch-failed", Error,
+        "Check that the job's token has `pull-requests: read` and that the GitHub API is reachable, then re-run the job.";
     ChangedFilesUnknown = "core/changed-files-unknown", Warning,
         "Run on a pull_request event, or pass `--base REF` or `--changed-files FILE` locally.";
 
@@ -158,6 +169,8 @@ rules! {
         "Run on a pull_request event or pass `--base REF` so the commit span can be checked.";
     HbPathEscapesRepo = "heartbeat/path-escapes-repo", Error,
         "List a path inside the repository: no `..`, no absolute path, no symlink that leads outside.";
+    HbFileNotInPr = "heartbeat/file-not-in-pr", Error,
+        "Append this PR's heartbeats to a log committed in this PR; a log from earlier work proves nothing about this one.";
     HbFileNotFound = "heartbeat/file-not-found", Error,
         "Commit the heartbeat file at the listed path, or fix the path in the PR body.";
     HbNotARegularFile = "heartbeat/not-a-regular-file", Error,

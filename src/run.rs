@@ -21,27 +21,42 @@ pub async fn run(settings: &Settings, gates: &[Gate], args: &GateArgs) -> Result
             anyhow::bail!("{g}: not implemented yet");
         }
     }
-    let needs = gates.iter().fold(github::Needs::default(), |n, g| n.union(gates::needs(*g)));
-    let workspace = Workspace::new(&settings.repo).with_context(|| format!("repository {}", settings.repo.display()))?;
+    let needs = gates
+        .iter()
+        .fold(github::Needs::default(), |n, g| n.union(gates::needs(*g)));
+    let workspace = Workspace::new(&settings.repo)
+        .with_context(|| format!("repository {}", settings.repo.display()))?;
     let pr = github::gather(settings, needs).await?;
-    let ctx = Context { settings, workspace: &workspace, pr: &pr };
+    let ctx = Context {
+        settings,
+        workspace: &workspace,
+        pr: &pr,
+    };
     let mut context_findings = pr.findings.clone();
     let mut reports = Vec::new();
     for &gate in gates {
         let output = gates::run(gate, &ctx, args).await?;
         let mut findings = std::mem::take(&mut context_findings);
         findings.extend(output.findings);
-        let findings: Vec<Finding> = findings
+        // Suppressions first, so that the findings they produce obey the overrides too.
+        let (kept, suppressed) = suppress::apply(findings, &output.suppressions);
+        let mut kept: Vec<Finding> = kept
             .into_iter()
             .filter_map(|mut f| {
                 f.severity = settings.severity(f.rule, f.severity)?;
                 Some(f)
             })
             .collect();
-        let (mut kept, suppressed) = suppress::apply(findings, &output.suppressions);
         kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let verdict = report::verdict(&kept, settings.fail_on);
-        reports.push(GateReport { gate, verdict, findings: kept, suppressed, notes: output.notes, outputs: output.outputs });
+        reports.push(GateReport {
+            gate,
+            verdict,
+            findings: kept,
+            suppressed,
+            notes: output.notes,
+            outputs: output.outputs,
+        });
     }
     Ok(Report::new(reports))
 }
@@ -49,10 +64,18 @@ pub async fn run(settings: &Settings, gates: &[Gate], args: &GateArgs) -> Result
 /// Write the report in the chosen format, plus the JSON report file, job summary and outputs.
 pub fn emit(settings: &Settings, report: &Report) -> Result<()> {
     let report_path: Option<PathBuf> = settings.report_path.clone().or_else(|| {
-        (settings.format == Format::Github).then(|| settings.runner_temp.as_ref().map(|t| t.join("merge-gates-report.json"))).flatten()
+        (settings.format == Format::Github)
+            .then(|| {
+                settings
+                    .runner_temp
+                    .as_ref()
+                    .map(|t| t.join("merge-gates-report.json"))
+            })
+            .flatten()
     });
     if let Some(p) = &report_path {
-        std::fs::write(p, report::json::render(report)).with_context(|| format!("writing report {}", p.display()))?;
+        std::fs::write(p, report::json::render(report))
+            .with_context(|| format!("writing report {}", p.display()))?;
     }
     let stdout = match settings.format {
         Format::Text => report::text::render(report, settings.color),
@@ -82,7 +105,8 @@ fn append(path: &std::path::Path, text: &str) -> Result<()> {
         .append(true)
         .open(path)
         .with_context(|| format!("opening {}", path.display()))?;
-    f.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Print to stdout; a closed pipe (`| head`) is not an error.

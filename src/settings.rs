@@ -17,7 +17,11 @@ pub enum PrSource {
     /// A GitHub Actions run: event payload plus the REST API.
     Github(GithubEnv),
     /// A laptop or another CI: body file, and changed files from git or a list.
-    Local { body_file: Option<PathBuf>, base: Option<String>, changed_files: Option<PathBuf> },
+    Local {
+        body_file: Option<PathBuf>,
+        base: Option<String>,
+        changed_files: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -85,7 +89,8 @@ impl Settings {
         };
         let config = match &config_path {
             Some(p) => {
-                let text = std::fs::read_to_string(p).with_context(|| format!("reading config {}", p.display()))?;
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading config {}", p.display()))?;
                 Config::parse(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", p.display()))?
             }
             None => Config::default(),
@@ -94,7 +99,10 @@ impl Settings {
         if let Some(gates) = &config.gates {
             for g in gates {
                 if Gate::from_name(g).is_none() {
-                    bail!("config: `gates` names unknown gate `{g}` (known: {})", gate_names());
+                    bail!(
+                        "config: `gates` names unknown gate `{g}` (known: {})",
+                        gate_names()
+                    );
                 }
             }
         }
@@ -102,15 +110,20 @@ impl Settings {
             Some(s) => crate::timestamp::parse(s).map_err(|e| anyhow::anyhow!("--now: {e}"))?,
             None => Utc::now(),
         };
-        let local = common.pr_body_file.is_some() || common.base.is_some() || common.changed_files.is_some();
+        let local = common.pr_body_file.is_some()
+            || common.base.is_some()
+            || common.changed_files.is_some();
         let pr = if in_actions && !local {
             let api_timeout = match &config.github.api_timeout {
-                Some(s) => crate::units::duration(s).map_err(|e| anyhow::anyhow!("config github.api-timeout: {e}"))?,
+                Some(s) => crate::units::duration(s)
+                    .map_err(|e| anyhow::anyhow!("config github.api-timeout: {e}"))?,
                 None => Duration::from_secs(60),
             };
             PrSource::Github(GithubEnv {
                 api_url: env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
-                token: env("GITHUB_TOKEN").or_else(|| env("INPUT_GITHUB-TOKEN")).map(Secret),
+                token: env("GITHUB_TOKEN")
+                    .or_else(|| env("INPUT_GITHUB-TOKEN"))
+                    .map(Secret),
                 repository: env("GITHUB_REPOSITORY"),
                 event_name: env("GITHUB_EVENT_NAME"),
                 event_path: env("GITHUB_EVENT_PATH").map(PathBuf::from),
@@ -123,8 +136,14 @@ impl Settings {
                 changed_files: common.changed_files.clone(),
             }
         };
-        let format = common.format.unwrap_or(if in_actions { Format::Github } else { Format::Text });
-        let color = format == Format::Text && env("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
+        let format = common.format.unwrap_or(if in_actions {
+            Format::Github
+        } else {
+            Format::Text
+        });
+        let color = format == Format::Text
+            && env("NO_COLOR").is_none()
+            && std::io::IsTerminal::is_terminal(&std::io::stdout());
         Ok(Settings {
             repo,
             code_files: config
@@ -140,8 +159,12 @@ impl Settings {
             pr,
             color,
             severities,
-            step_summary: env("GITHUB_STEP_SUMMARY").map(PathBuf::from).filter(|_| in_actions),
-            step_output: env("GITHUB_OUTPUT").map(PathBuf::from).filter(|_| in_actions),
+            step_summary: env("GITHUB_STEP_SUMMARY")
+                .map(PathBuf::from)
+                .filter(|_| in_actions),
+            step_output: env("GITHUB_OUTPUT")
+                .map(PathBuf::from)
+                .filter(|_| in_actions),
             runner_temp: env("RUNNER_TEMP").map(PathBuf::from).filter(|_| in_actions),
         })
     }
@@ -161,7 +184,11 @@ impl Settings {
 }
 
 fn gate_names() -> String {
-    Gate::ALL.iter().map(|g| g.cli_name()).collect::<Vec<_>>().join(", ")
+    Gate::ALL
+        .iter()
+        .map(|g| g.cli_name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn rule_levels(config: &Config) -> Result<HashMap<Rule, Option<Severity>>> {
@@ -169,8 +196,14 @@ fn rule_levels(config: &Config) -> Result<HashMap<Rule, Option<Severity>>> {
     for (id, level) in &config.rules {
         let targets: Vec<Rule> = match (Rule::from_id(id), Gate::from_name(id)) {
             (Some(rule), _) => vec![rule],
-            (None, Some(gate)) => Rule::ALL.iter().copied().filter(|r| r.gate() == Some(gate)).collect(),
-            (None, None) => bail!("config: [rules] names unknown rule `{id}` (see `merge-gates rules`)"),
+            (None, Some(gate)) => Rule::ALL
+                .iter()
+                .copied()
+                .filter(|r| r.gate() == Some(gate))
+                .collect(),
+            (None, None) => {
+                bail!("config: [rules] names unknown rule `{id}` (see `merge-gates rules`)")
+            }
         };
         let sev = match level {
             RuleLevel::Error => Some(Severity::Error),

@@ -13,9 +13,13 @@ pub fn duration(s: &str) -> Result<Duration, String> {
     while !rest.is_empty() {
         let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
         if digits == 0 {
-            return Err(format!("`{s}` is not a duration (write e.g. 500ms, 10s, 2m, 1h)"));
+            return Err(format!(
+                "`{s}` is not a duration (write e.g. 500ms, 10s, 2m, 1h)"
+            ));
         }
-        let n: u64 = rest[..digits].parse().map_err(|_| format!("`{s}`: number too large"))?;
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("`{s}`: number too large"))?;
         rest = &rest[digits..];
         let unit_len = rest.chars().take_while(|c| c.is_ascii_alphabetic()).count();
         let unit = &rest[..unit_len];
@@ -27,7 +31,11 @@ pub fn duration(s: &str) -> Result<Duration, String> {
             "h" => Duration::from_secs(n.saturating_mul(3600)),
             "d" => Duration::from_secs(n.saturating_mul(86_400)),
             "" => return Err(format!("`{s}`: a unit is required (ms, s, m, h, d)")),
-            other => return Err(format!("`{s}`: unknown unit `{other}` (use ms, s, m, h, d)")),
+            other => {
+                return Err(format!(
+                    "`{s}`: unknown unit `{other}` (use ms, s, m, h, d)"
+                ))
+            }
         };
         total = total.saturating_add(part);
     }
@@ -41,8 +49,11 @@ pub fn show_duration(d: Duration) -> String {
         return format!("{ms}ms");
     }
     let secs = d.as_secs();
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let (days, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
     let mut out = String::new();
+    if days > 0 {
+        out.push_str(&format!("{days}d"));
+    }
     if h > 0 {
         out.push_str(&format!("{h}h"));
     }
@@ -59,7 +70,9 @@ pub fn show_duration(d: Duration) -> String {
 pub fn bytes(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let digits = s.chars().take_while(|c| c.is_ascii_digit()).count();
-    let n: u64 = s[..digits].parse().map_err(|_| format!("`{s}` is not a size (write e.g. 64MiB, 10MB)"))?;
+    let n: u64 = s[..digits]
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (write e.g. 64MiB, 10MB)"))?;
     let mult: u64 = match s[digits..].trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "kb" => 1_000,
@@ -68,9 +81,14 @@ pub fn bytes(s: &str) -> Result<u64, String> {
         "mib" | "m" => 1 << 20,
         "gb" => 1_000_000_000,
         "gib" | "g" => 1 << 30,
-        other => return Err(format!("`{s}`: unknown size unit `{other}` (use B, KiB, MiB, GiB, KB, MB, GB)")),
+        other => {
+            return Err(format!(
+                "`{s}`: unknown size unit `{other}` (use B, KiB, MiB, GiB, KB, MB, GB)"
+            ))
+        }
     };
-    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 #[cfg(test)]
@@ -86,6 +104,10 @@ mod tests {
         assert!(duration("").is_err());
         assert_eq!(show_duration(Duration::from_secs(5400)), "1h30m");
         assert_eq!(show_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(
+            show_duration(Duration::from_secs(2 * 86_400 + 3600)),
+            "2d1h"
+        );
         assert_eq!(bytes("64MiB").unwrap(), 64 << 20);
         assert!(bytes("1XB").is_err());
     }

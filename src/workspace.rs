@@ -40,7 +40,9 @@ pub struct RepoFile {
 
 impl Workspace {
     pub fn new(root: &Path) -> io::Result<Workspace> {
-        Ok(Workspace { root: root.canonicalize()? })
+        Ok(Workspace {
+            root: root.canonicalize()?,
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -90,7 +92,10 @@ impl Workspace {
             return Err(PathError::NotRegular(file_kind(&ft)));
         }
         let file = File::open(&real)?;
-        Ok(RepoFile { file, len: meta.len() })
+        Ok(RepoFile {
+            file,
+            len: meta.len(),
+        })
     }
 
     /// Read a whole regular file, refusing anything larger than `cap` bytes.

@@ -19,22 +19,38 @@ fn repo() -> tempfile::TempDir {
     let mcp = dir.path().join("artifacts/eng/2025-10-21/mcp");
     std::fs::create_dir_all(&mcp).unwrap();
     std::fs::write(mcp.join("good.jsonl"), format!("{GOOD_LINE}\n")).unwrap();
-    std::fs::write(mcp.join("bad.jsonl"), format!("{GOOD_LINE}\n{{\"tool\": \"context7\",\n")).unwrap();
+    std::fs::write(
+        mcp.join("bad.jsonl"),
+        format!("{GOOD_LINE}\n{{\"tool\": \"context7\",\n"),
+    )
+    .unwrap();
     dir
 }
 
 fn files_reply(paths: &[&str]) -> Reply {
-    Reply::json(200, json!(paths.iter().map(|p| json!({"filename": p, "status": "added"})).collect::<Vec<_>>()))
+    Reply::json(
+        200,
+        json!(paths
+            .iter()
+            .map(|p| json!({"filename": p, "status": "added"}))
+            .collect::<Vec<_>>()),
+    )
 }
 
 fn pull_reply(body: &str) -> Reply {
-    Reply::json(200, json!({"number": 2, "body": body, "base": {"sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"}, "head": {"sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821"}}))
+    Reply::json(
+        200,
+        json!({"number": 2, "body": body, "base": {"sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"}, "head": {"sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821"}}),
+    )
 }
 
 /// The real `pull_request.opened` payload, with its body replaced.
 fn event_file(dir: &Path, body: &str) -> PathBuf {
-    let mut payload: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/events/pull_request.opened.json")).unwrap()).unwrap();
+    let mut payload: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/events/pull_request.opened.json"))
+            .unwrap(),
+    )
+    .unwrap();
     payload["pull_request"]["body"] = json!(body);
     let path = dir.join("event.json");
     std::fs::write(&path, payload.to_string()).unwrap();
@@ -63,14 +79,34 @@ const BODY_EXEMPT: &str = "## MCP Evidence\nNo MCP usage - non-code change\n";
 fn the_fresh_body_from_the_api_wins_over_the_payload() {
     let repo = repo();
     let event = event_file(repo.path(), BODY_EXEMPT);
-    let api = Server::start(vec![(PR, vec![pull_reply(BODY_BAD)]), (&format!("{PR}/files"), vec![files_reply(&["app/x.ts", "artifacts/eng/2025-10-21/mcp/bad.jsonl"])])]);
+    let api = Server::start(vec![
+        (PR, vec![pull_reply(BODY_BAD)]),
+        (
+            &format!("{PR}/files"),
+            vec![files_reply(&[
+                "app/x.ts",
+                "artifacts/eng/2025-10-21/mcp/bad.jsonl",
+            ])],
+        ),
+    ]);
     let mut cmd = bin();
     actions(&mut cmd, repo.path(), &event, &api.url);
     let out = run(cmd.args(["verify-mcp-evidence", "--format", "json"]));
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(out.rules(), ["mcp-evidence/invalid-json"], "the payload's exemption must not be used");
-    let auth = api.requests.lock().unwrap()[0].headers.get("authorization").cloned().unwrap_or_default();
-    assert!(auth.contains("ghs_SECRETtoken"), "token sent to the API: {auth:?}");
+    assert_eq!(
+        out.rules(),
+        ["mcp-evidence/invalid-json"],
+        "the payload's exemption must not be used"
+    );
+    let auth = api.requests.lock().unwrap()[0]
+        .headers
+        .get("authorization")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        auth.contains("ghs_SECRETtoken"),
+        "token sent to the API: {auth:?}"
+    );
     assert!(!out.stdout.contains("ghs_SECRET") && !out.stderr.contains("ghs_SECRET"));
 }
 
@@ -79,8 +115,20 @@ fn a_500_is_retried() {
     let repo = repo();
     let event = event_file(repo.path(), BODY_EXEMPT);
     let api = Server::start(vec![
-        (PR, vec![Reply::json(500, json!({"message": "Server Error"})), pull_reply(BODY_BAD)]),
-        (&format!("{PR}/files"), vec![Reply::json(502, json!({})), files_reply(&["app/x.ts", "artifacts/eng/2025-10-21/mcp/bad.jsonl"])]),
+        (
+            PR,
+            vec![
+                Reply::json(500, json!({"message": "Server Error"})),
+                pull_reply(BODY_BAD),
+            ],
+        ),
+        (
+            &format!("{PR}/files"),
+            vec![
+                Reply::json(502, json!({})),
+                files_reply(&["app/x.ts", "artifacts/eng/2025-10-21/mcp/bad.jsonl"]),
+            ],
+        ),
     ]);
     let mut cmd = bin();
     actions(&mut cmd, repo.path(), &event, &api.url);
@@ -94,15 +142,32 @@ fn a_500_is_retried() {
 fn a_rate_limit_403_with_retry_after_is_waited_out() {
     let repo = repo();
     let event = event_file(repo.path(), BODY_EXEMPT);
-    let limited = Reply::json(403, json!({"message": "API rate limit exceeded for installation"})).header("retry-after", "1").header("x-ratelimit-remaining", "0");
-    let api = Server::start(vec![(PR, vec![limited, pull_reply(BODY_BAD)]), (&format!("{PR}/files"), vec![files_reply(&["app/x.ts", "artifacts/eng/2025-10-21/mcp/bad.jsonl"])])]);
+    let limited = Reply::json(
+        403,
+        json!({"message": "API rate limit exceeded for installation"}),
+    )
+    .header("retry-after", "1")
+    .header("x-ratelimit-remaining", "0");
+    let api = Server::start(vec![
+        (PR, vec![limited, pull_reply(BODY_BAD)]),
+        (
+            &format!("{PR}/files"),
+            vec![files_reply(&[
+                "app/x.ts",
+                "artifacts/eng/2025-10-21/mcp/bad.jsonl",
+            ])],
+        ),
+    ]);
     let mut cmd = bin();
     actions(&mut cmd, repo.path(), &event, &api.url);
     let start = Instant::now();
     let out = run(cmd.args(["verify-mcp-evidence", "--format", "json"]));
     let took = start.elapsed();
     assert_eq!(out.rules(), ["mcp-evidence/invalid-json"], "{}", out.stderr);
-    assert!(took >= Duration::from_millis(900), "Retry-After: 1 was not honoured ({took:?})");
+    assert!(
+        took >= Duration::from_millis(900),
+        "Retry-After: 1 was not honoured ({took:?})"
+    );
     assert!(took < Duration::from_secs(20), "took {took:?}");
 }
 
@@ -112,15 +177,28 @@ fn a_retry_after_beyond_the_budget_gives_up_in_time_and_falls_back() {
     config(repo.path(), "[github]\napi-timeout = \"2s\"\n");
     let event = event_file(repo.path(), BODY_BAD);
     let limited = Reply::json(429, json!({"message": "slow down"})).header("retry-after", "3600");
-    let api = Server::start(vec![(PR, vec![limited.clone()]), (&format!("{PR}/files"), vec![limited])]);
+    let api = Server::start(vec![
+        (PR, vec![limited.clone()]),
+        (&format!("{PR}/files"), vec![limited]),
+    ]);
     let mut cmd = bin();
     actions(&mut cmd, repo.path(), &event, &api.url);
     let start = Instant::now();
     let out = run(cmd.args(["verify-mcp-evidence", "--format", "json"]));
-    assert!(start.elapsed() < Duration::from_secs(10), "waited {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "waited {:?}",
+        start.elapsed()
+    );
     let rules = out.rules();
-    assert!(rules.contains(&"core/pr-body-from-payload".to_string()), "{rules:?}");
-    assert!(rules.contains(&"mcp-evidence/invalid-json".to_string()), "payload body used: {rules:?}");
+    assert!(
+        rules.contains(&"core/pr-body-from-payload".to_string()),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&"mcp-evidence/invalid-json".to_string()),
+        "payload body used: {rules:?}"
+    );
 }
 
 #[test]
@@ -136,11 +214,20 @@ fn an_unreachable_api_falls_back_to_the_payload_with_a_warning() {
     assert!(start.elapsed() < Duration::from_secs(15));
     let v = out.json();
     let findings = &v["gates"][0]["findings"];
-    let fallback = findings.as_array().unwrap().iter().find(|f| f["rule"] == "core/pr-body-from-payload").expect("fallback warning");
+    let fallback = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "core/pr-body-from-payload")
+        .expect("fallback warning");
     assert_eq!(fallback["severity"], "warning");
     assert!(fallback["message"].as_str().unwrap().contains("payload"));
-    assert!(out.rules().contains(&"mcp-evidence/invalid-json".to_string()));
-    assert!(out.rules().contains(&"core/changed-files-unknown".to_string()));
+    assert!(out
+        .rules()
+        .contains(&"mcp-evidence/invalid-json".to_string()));
+    assert!(out
+        .rules()
+        .contains(&"core/changed-files-unknown".to_string()));
 }
 
 #[test]
@@ -155,7 +242,10 @@ fn changed_files_are_paginated_and_a_looping_link_ends() {
     let next = format!("<{page2}>; rel=\"next\"");
     api.route(
         &format!("GET {files}"),
-        vec![files_reply(&["app/x.ts"]).header("link", &next), files_reply(&["artifacts/eng/2025-10-21/mcp/good.jsonl"]).header("link", &next)],
+        vec![
+            files_reply(&["app/x.ts"]).header("link", &next),
+            files_reply(&["artifacts/eng/2025-10-21/mcp/good.jsonl"]).header("link", &next),
+        ],
     );
     let mut cmd = bin();
     actions(&mut cmd, repo.path(), &event, &api.url);
@@ -165,7 +255,11 @@ fn changed_files_are_paginated_and_a_looping_link_ends() {
     // good.jsonl is listed on page 2 only: without pagination it would be "not in PR".
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.rules().is_empty(), "{:?}", out.rules());
-    assert_eq!(api.count(&format!("GET {files}")), 2, "page 1, page 2, then the loop is detected");
+    assert_eq!(
+        api.count(&format!("GET {files}")),
+        2,
+        "page 1, page 2, then the loop is detected"
+    );
 }
 
 #[test]
@@ -176,12 +270,21 @@ fn a_next_link_to_another_host_is_not_followed() {
     let elsewhere = Server::start(vec![]);
     let api = Server::start(vec![
         (PR, vec![pull_reply(body)]),
-        (&format!("{PR}/files"), vec![files_reply(&["app/x.ts"]).header("link", &format!("<{}/steal?page=2>; rel=\"next\"", elsewhere.url))]),
+        (
+            &format!("{PR}/files"),
+            vec![files_reply(&["app/x.ts"]).header(
+                "link",
+                &format!("<{}/steal?page=2>; rel=\"next\"", elsewhere.url),
+            )],
+        ),
     ]);
     let mut cmd = bin();
     actions(&mut cmd, repo.path(), &event, &api.url);
     let out = run(cmd.args(["verify-mcp-evidence", "--format", "json"]));
-    assert!(elsewhere.requests.lock().unwrap().is_empty(), "the token must not travel to another origin");
+    assert!(
+        elsewhere.requests.lock().unwrap().is_empty(),
+        "the token must not travel to another origin"
+    );
     assert_eq!(out.rules(), ["mcp-evidence/file-not-in-pr"]);
 }
 
@@ -189,12 +292,29 @@ fn a_next_link_to_another_host_is_not_followed() {
 fn a_merge_group_finds_its_pr_from_the_queue_branch() {
     let repo = repo();
     let event = repo.path().join("event.json");
-    std::fs::copy(root().join("tests/fixtures/events/merge_group.checks_requested.json"), &event).unwrap();
+    std::fs::copy(
+        root().join("tests/fixtures/events/merge_group.checks_requested.json"),
+        &event,
+    )
+    .unwrap();
     let pr = "/repos/octo-org/octo-repo/pulls/104";
-    let api = Server::start(vec![(pr, vec![pull_reply(BODY_BAD)]), (&format!("{pr}/files"), vec![files_reply(&["app/x.ts", "artifacts/eng/2025-10-21/mcp/bad.jsonl"])])]);
+    let api = Server::start(vec![
+        (pr, vec![pull_reply(BODY_BAD)]),
+        (
+            &format!("{pr}/files"),
+            vec![files_reply(&[
+                "app/x.ts",
+                "artifacts/eng/2025-10-21/mcp/bad.jsonl",
+            ])],
+        ),
+    ]);
     let mut cmd = bin();
     actions(&mut cmd, repo.path(), &event, &api.url);
-    let out = run(cmd.env("GITHUB_EVENT_NAME", "merge_group").args(["verify-mcp-evidence", "--format", "json"]));
+    let out = run(cmd.env("GITHUB_EVENT_NAME", "merge_group").args([
+        "verify-mcp-evidence",
+        "--format",
+        "json",
+    ]));
     assert_eq!(out.rules(), ["mcp-evidence/invalid-json"], "{}", out.stderr);
 }
 
@@ -204,7 +324,9 @@ fn a_push_event_skips_the_body_gates_with_a_notice() {
     let event = event_file(repo.path(), BODY_BAD);
     let mut cmd = bin();
     actions(&mut cmd, repo.path(), &event, "http://127.0.0.1:9");
-    let out = run(cmd.env("GITHUB_EVENT_NAME", "push").args(["run", "--format", "json"]));
+    let out = run(cmd
+        .env("GITHUB_EVENT_NAME", "push")
+        .args(["run", "--format", "json"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.rules(), ["core/pr-unavailable", "core/pr-unavailable"]);
 }
@@ -222,10 +344,21 @@ fn hostile_text_never_becomes_a_workflow_command() {
     let event = event_file(repo.path(), &body);
     let summary = repo.path().join("summary.md");
     let outputs = repo.path().join("outputs.txt");
-    let api = Server::start(vec![(PR, vec![pull_reply(&body)]), (&format!("{PR}/files"), vec![files_reply(&["app/x.ts", &format!("artifacts/eng/2025-10-21/mcp/{hostile_name}")])])]);
+    let api = Server::start(vec![
+        (PR, vec![pull_reply(&body)]),
+        (
+            &format!("{PR}/files"),
+            vec![files_reply(&[
+                "app/x.ts",
+                &format!("artifacts/eng/2025-10-21/mcp/{hostile_name}"),
+            ])],
+        ),
+    ]);
     let mut cmd = bin();
     actions(&mut cmd, repo.path(), &event, &api.url);
-    cmd.env("GITHUB_STEP_SUMMARY", &summary).env("GITHUB_OUTPUT", &outputs).env("RUNNER_TEMP", repo.path());
+    cmd.env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("RUNNER_TEMP", repo.path());
     let out = run(cmd.arg("verify-mcp-evidence"));
     assert_eq!(out.code, 1, "{}", out.stderr);
     let mut token: Option<String> = None;
@@ -236,53 +369,112 @@ fn hostile_text_never_becomes_a_workflow_command() {
             Some(_) => {}
             None => {
                 if let Some(t) = line.strip_prefix("::stop-commands::") {
-                    assert!(t.len() >= 32 && t.chars().all(|c| c.is_ascii_hexdigit()), "weak token {t}");
+                    assert!(
+                        t.len() >= 32 && t.chars().all(|c| c.is_ascii_hexdigit()),
+                        "weak token {t}"
+                    );
                     token = Some(t.to_string());
                     continue;
                 }
-                assert!(line.starts_with("::"), "a line outside the block that is not a command: {line:?}");
-                let ours = ["::error ", "::warning ", "::notice "].iter().any(|p| line.starts_with(p)) && line.contains("title=merge-gates");
+                assert!(
+                    line.starts_with("::"),
+                    "a line outside the block that is not a command: {line:?}"
+                );
+                let ours = ["::error ", "::warning ", "::notice "]
+                    .iter()
+                    .any(|p| line.starts_with(p))
+                    && line.contains("title=merge-gates");
                 assert!(ours, "unexpected workflow command: {line}");
-                let (props, _) = line.split_once("::").map(|(_, rest)| rest.split_once("::").unwrap()).unwrap();
-                assert!(!props.contains("::") && props.matches(',').count() <= 6, "properties not escaped: {props}");
+                let (props, _) = line
+                    .split_once("::")
+                    .map(|(_, rest)| rest.split_once("::").unwrap())
+                    .unwrap();
+                assert!(
+                    !props.contains("::") && props.matches(',').count() <= 6,
+                    "properties not escaped: {props}"
+                );
                 annotations += 1;
             }
         }
     }
     assert!(token.is_none(), "stop-commands block never closed");
     assert!(annotations >= 2, "{}", out.stdout);
-    assert!(out.stdout.contains("file=artifacts/eng/2025-10-21/mcp/x%250A%3A%3Aerror%3A%3Ax%3Ay.jsonl"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("file=artifacts/eng/2025-10-21/mcp/x%250A%3A%3Aerror%3A%3Ax%3Ay.jsonl"),
+        "{}",
+        out.stdout
+    );
     let outputs = std::fs::read_to_string(outputs).unwrap();
     assert!(outputs.lines().any(|l| l == "verdict=fail"), "{outputs}");
     assert!(!outputs.contains("verdict=pass"));
     let summary = std::fs::read_to_string(summary).unwrap();
-    assert!(summary.contains("merge-gates") && summary.contains("mcp-evidence/"), "{summary}");
+    assert!(
+        summary.contains("merge-gates") && summary.contains("mcp-evidence/"),
+        "{summary}"
+    );
 }
 
 #[test]
 fn the_github_reporter_caps_annotations_and_writes_summary_outputs_and_report() {
     let repo = repo();
     let mcp = repo.path().join("artifacts/eng/2025-10-21/mcp");
-    let many: String = (0..25).map(|i| format!("{{\"tool\":\"t{i}\"}}\n")).collect();
+    let many: String = (0..25)
+        .map(|i| format!("{{\"tool\":\"t{i}\"}}\n"))
+        .collect();
     std::fs::write(mcp.join("many.jsonl"), many).unwrap();
     let body = "## MCP Evidence\n- artifacts/eng/2025-10-21/mcp/many.jsonl\n";
     let event = event_file(repo.path(), body);
-    let (summary, outputs) = (repo.path().join("summary.md"), repo.path().join("outputs.txt"));
-    let api = Server::start(vec![(PR, vec![pull_reply(body)]), (&format!("{PR}/files"), vec![files_reply(&["app/x.ts", "artifacts/eng/2025-10-21/mcp/many.jsonl"])])]);
+    let (summary, outputs) = (
+        repo.path().join("summary.md"),
+        repo.path().join("outputs.txt"),
+    );
+    let api = Server::start(vec![
+        (PR, vec![pull_reply(body)]),
+        (
+            &format!("{PR}/files"),
+            vec![files_reply(&[
+                "app/x.ts",
+                "artifacts/eng/2025-10-21/mcp/many.jsonl",
+            ])],
+        ),
+    ]);
     let mut cmd = bin();
     actions(&mut cmd, repo.path(), &event, &api.url);
-    cmd.env("GITHUB_STEP_SUMMARY", &summary).env("GITHUB_OUTPUT", &outputs).env("RUNNER_TEMP", repo.path());
+    cmd.env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("RUNNER_TEMP", repo.path());
     let out = run(cmd.arg("verify-mcp-evidence"));
     assert_eq!(out.code, 1);
-    let errors = out.stdout.lines().filter(|l| l.starts_with("::error ")).count();
+    let errors = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .count();
     assert_eq!(errors, 10, "GitHub shows 10 error annotations per step");
-    assert!(out.stdout.contains("::notice title=merge-gates::15 more finding(s)"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("::notice title=merge-gates::15 more finding(s)"),
+        "{}",
+        out.stdout
+    );
     let summary = std::fs::read_to_string(&summary).unwrap();
-    assert_eq!(summary.matches("[`mcp-evidence/missing-field`]").count(), 25, "the summary has every finding");
+    assert_eq!(
+        summary.matches("[`mcp-evidence/missing-field`]").count(),
+        25,
+        "the summary has every finding"
+    );
     let outputs = std::fs::read_to_string(&outputs).unwrap();
-    assert!(outputs.contains("verdict=fail\nerrors=25\nwarnings=0\n"), "{outputs}");
-    let report_path = outputs.lines().find_map(|l| l.strip_prefix("report=")).expect("report output");
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(report_path).unwrap()).unwrap();
+    assert!(
+        outputs.contains("verdict=fail\nerrors=25\nwarnings=0\n"),
+        "{outputs}"
+    );
+    let report_path = outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("report="))
+        .expect("report output");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report_path).unwrap()).unwrap();
     assert_eq!(report["gates"][0]["findings"].as_array().unwrap().len(), 25);
 }
 
@@ -291,15 +483,37 @@ fn the_json_report_matches_its_schema_and_sarif_is_well_formed() {
     let demo = root().join("fixtures/demo");
     let mut cmd = bin();
     let (body, changed) = (demo.join("PR_BODY.md"), demo.join("CHANGED_FILES"));
-    let common = ["--repo", demo.to_str().unwrap(), "--pr-body-file", body.to_str().unwrap(), "--changed-files", changed.to_str().unwrap(), "--now", "2025-10-21T17:00:00Z"];
+    let common = [
+        "--repo",
+        demo.to_str().unwrap(),
+        "--pr-body-file",
+        body.to_str().unwrap(),
+        "--changed-files",
+        changed.to_str().unwrap(),
+        "--now",
+        "2025-10-21T17:00:00Z",
+    ];
     let out = run(cmd.arg("run").args(common).args(["--format", "json"]));
     assert_eq!(out.code, 1, "the demo has real findings: {}", out.stderr);
-    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("schemas/report.schema.json")).unwrap()).unwrap();
-    let validator = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
     let report = out.json();
-    let errors: Vec<String> = validator.iter_errors(&report).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
-    assert!(report["gates"].as_array().unwrap().iter().all(|g| !g["findings"].as_array().unwrap().is_empty()));
+    assert!(report["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| !g["findings"].as_array().unwrap().is_empty()));
 
     let sarif = run(bin().arg("run").args(common).args(["--format", "sarif"]));
     let sarif: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();
@@ -309,9 +523,20 @@ fn the_json_report_matches_its_schema_and_sarif_is_well_formed() {
     for r in run0["results"].as_array().unwrap() {
         let idx = r["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[idx]["id"], r["ruleId"]);
-        let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
-        assert!(!uri.starts_with('/') && !uri.contains(".."), "uri must be repo-relative: {uri}");
-        assert!(r["partialFingerprints"]["mergeGates/v1"].as_str().unwrap().len() == 16);
+        let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(
+            !uri.starts_with('/') && !uri.contains(".."),
+            "uri must be repo-relative: {uri}"
+        );
+        assert!(
+            r["partialFingerprints"]["mergeGates/v1"]
+                .as_str()
+                .unwrap()
+                .len()
+                == 16
+        );
         assert!(!rules[idx]["help"]["text"].as_str().unwrap().is_empty());
     }
 }
@@ -319,15 +544,39 @@ fn the_json_report_matches_its_schema_and_sarif_is_well_formed() {
 #[test]
 fn config_errors_exit_2_naming_the_key() {
     let repo = repo();
-    config(repo.path(), "[verify-mcp-evidence]\nmax-file-sise = \"1MiB\"\n");
-    let out = run(bin().args(["verify-mcp-evidence", "--repo", repo.path().to_str().unwrap()]));
+    config(
+        repo.path(),
+        "[verify-mcp-evidence]\nmax-file-sise = \"1MiB\"\n",
+    );
+    let out = run(bin().args([
+        "verify-mcp-evidence",
+        "--repo",
+        repo.path().to_str().unwrap(),
+    ]));
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("max-file-sise"), "{}", out.stderr);
-    config(repo.path(), "[rules]\n\"mcp-evidence/no-such-rule\" = \"off\"\n");
-    let out = run(bin().args(["verify-mcp-evidence", "--repo", repo.path().to_str().unwrap()]));
+    config(
+        repo.path(),
+        "[rules]\n\"mcp-evidence/no-such-rule\" = \"off\"\n",
+    );
+    let out = run(bin().args([
+        "verify-mcp-evidence",
+        "--repo",
+        repo.path().to_str().unwrap(),
+    ]));
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("mcp-evidence/no-such-rule"), "{}", out.stderr);
-    let out = run(bin().args(["verify-heartbeat", "--repo", repo.path().to_str().unwrap(), "--threshold", "15 minutes"]));
+    assert!(
+        out.stderr.contains("mcp-evidence/no-such-rule"),
+        "{}",
+        out.stderr
+    );
+    let out = run(bin().args([
+        "verify-heartbeat",
+        "--repo",
+        repo.path().to_str().unwrap(),
+        "--threshold",
+        "15 minutes",
+    ]));
     assert_eq!(out.code, 2, "{}", out.stderr);
 }
 
@@ -337,10 +586,27 @@ fn severity_overrides_change_the_verdict() {
     let body = repo.path().join("body.md");
     std::fs::write(&body, BODY_BAD).unwrap();
     let changed = repo.path().join("changed.txt");
-    std::fs::write(&changed, "app/x.ts\nartifacts/eng/2025-10-21/mcp/bad.jsonl\n").unwrap();
-    let args = ["verify-mcp-evidence", "--repo", repo.path().to_str().unwrap(), "--pr-body-file", body.to_str().unwrap(), "--changed-files", changed.to_str().unwrap(), "--format", "json"];
+    std::fs::write(
+        &changed,
+        "app/x.ts\nartifacts/eng/2025-10-21/mcp/bad.jsonl\n",
+    )
+    .unwrap();
+    let args = [
+        "verify-mcp-evidence",
+        "--repo",
+        repo.path().to_str().unwrap(),
+        "--pr-body-file",
+        body.to_str().unwrap(),
+        "--changed-files",
+        changed.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
     assert_eq!(run(bin().args(args)).code, 1);
-    config(repo.path(), "[rules]\n\"mcp-evidence/invalid-json\" = \"warning\"\n");
+    config(
+        repo.path(),
+        "[rules]\n\"mcp-evidence/invalid-json\" = \"warning\"\n",
+    );
     let out = run(bin().args(args));
     assert_eq!(out.code, 0, "a warning does not fail by default");
     assert_eq!(run(bin().args(args).args(["--fail-on", "warning"])).code, 1);
@@ -351,7 +617,8 @@ fn severity_overrides_change_the_verdict() {
 #[test]
 fn the_committed_config_schema_is_the_generated_one() {
     let out = run(bin().args(["schema", "config"]));
-    let committed = std::fs::read_to_string(root().join("schemas/merge-gates.schema.json")).unwrap_or_default();
+    let committed =
+        std::fs::read_to_string(root().join("schemas/merge-gates.schema.json")).unwrap_or_default();
     assert!(committed == out.stdout, "schemas/merge-gates.schema.json is stale: run `cargo run -- schema config > schemas/merge-gates.schema.json`");
 }
 
@@ -370,7 +637,11 @@ fn git_repo(hours: i64) -> tempfile::TempDir {
             .env("GIT_COMMITTER_EMAIL", "t@example.com")
             .output()
             .unwrap();
-        assert!(st.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&st.stderr));
+        assert!(
+            st.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
     };
     git(&["init", "-q", "-b", "main"], "2025-10-21T10:00:00Z");
     std::fs::write(dir.path().join("README.md"), "x\n").unwrap();
@@ -395,9 +666,29 @@ fn a_single_session_claim_is_refused_when_commits_span_more_than_two_hours() {
     for (hours, expect) in [(3, Some("heartbeat/false-exemption")), (1, None)] {
         let repo = git_repo(hours);
         let body = repo.path().join("body.md");
-        std::fs::write(&body, "## Heartbeat\n<2h single session - heartbeat not required\n").unwrap();
-        let out = run(bin().args(["verify-heartbeat", "--repo", repo.path().to_str().unwrap(), "--pr-body-file", body.to_str().unwrap(), "--base", "main", "--format", "json"]));
-        assert_eq!(out.rules().first().map(String::as_str), expect, "span {hours}h: {}\n{}", out.stdout, out.stderr);
+        std::fs::write(
+            &body,
+            "## Heartbeat\n<2h single session - heartbeat not required\n",
+        )
+        .unwrap();
+        let out = run(bin().args([
+            "verify-heartbeat",
+            "--repo",
+            repo.path().to_str().unwrap(),
+            "--pr-body-file",
+            body.to_str().unwrap(),
+            "--base",
+            "main",
+            "--format",
+            "json",
+        ]));
+        assert_eq!(
+            out.rules().first().map(String::as_str),
+            expect,
+            "span {hours}h: {}\n{}",
+            out.stdout,
+            out.stderr
+        );
     }
 }
 
@@ -405,14 +696,32 @@ fn a_single_session_claim_is_refused_when_commits_span_more_than_two_hours() {
 fn head_commit_reference_makes_reruns_give_the_same_verdict() {
     let repo = git_repo(0); // head commit at 12:05, last heartbeat 12:10 → not stale at head
     let body = repo.path().join("body.md");
-    std::fs::write(&body, "## Heartbeat\n- artifacts/eng/2025-10-21/heartbeat.ndjson\n").unwrap();
-    let args = ["verify-heartbeat", "--repo", repo.path().to_str().unwrap(), "--pr-body-file", body.to_str().unwrap(), "--base", "main", "--format", "json", "--reference", "head-commit"];
+    std::fs::write(
+        &body,
+        "## Heartbeat\n- artifacts/eng/2025-10-21/heartbeat.ndjson\n",
+    )
+    .unwrap();
+    let args = [
+        "verify-heartbeat",
+        "--repo",
+        repo.path().to_str().unwrap(),
+        "--pr-body-file",
+        body.to_str().unwrap(),
+        "--base",
+        "main",
+        "--format",
+        "json",
+        "--reference",
+        "head-commit",
+    ];
     for now in ["2025-10-21T12:20:00Z", "2027-01-01T00:00:00Z"] {
         let out = run(bin().args(args).args(["--now", now]));
         assert_eq!(out.code, 0, "now={now}: {}", out.stdout);
     }
     // With the runner's clock, the same file is stale a day later.
-    let out = run(bin().args(&args[..args.len() - 2]).args(["--now", "2025-10-22T12:20:00Z"]));
+    let out = run(bin()
+        .args(&args[..args.len() - 2])
+        .args(["--now", "2025-10-22T12:20:00Z"]));
     assert_eq!(out.rules(), ["heartbeat/stale-task"]);
 }
 
@@ -420,13 +729,33 @@ fn head_commit_reference_makes_reruns_give_the_same_verdict() {
 fn a_sparse_gigabyte_evidence_file_is_refused_without_reading_it() {
     let repo = repo();
     let path = repo.path().join("artifacts/eng/2025-10-21/mcp/huge.jsonl");
-    std::fs::File::create(&path).unwrap().set_len(1 << 30).unwrap();
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
     let body = repo.path().join("body.md");
-    std::fs::write(&body, "## MCP Evidence\n- artifacts/eng/2025-10-21/mcp/huge.jsonl\n").unwrap();
+    std::fs::write(
+        &body,
+        "## MCP Evidence\n- artifacts/eng/2025-10-21/mcp/huge.jsonl\n",
+    )
+    .unwrap();
     let start = Instant::now();
-    let out = run(bin().args(["verify-mcp-evidence", "--repo", repo.path().to_str().unwrap(), "--pr-body-file", body.to_str().unwrap(), "--format", "json"]));
+    let out = run(bin().args([
+        "verify-mcp-evidence",
+        "--repo",
+        repo.path().to_str().unwrap(),
+        "--pr-body-file",
+        body.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
     assert!(start.elapsed() < Duration::from_secs(5));
-    assert!(out.rules().contains(&"mcp-evidence/file-too-large".to_string()), "{:?}", out.rules());
+    assert!(
+        out.rules()
+            .contains(&"mcp-evidence/file-too-large".to_string()),
+        "{:?}",
+        out.rules()
+    );
 }
 
 #[test]
@@ -442,16 +771,29 @@ fn a_large_evidence_file_streams_in_bounded_memory() {
     }
     std::fs::write(&path, text).unwrap();
     std::fs::create_dir_all(repo.path().join(".github")).unwrap();
-    std::fs::write(repo.path().join(".github/merge-gates.toml"), "[verify-mcp-evidence]\nmax-file-size = \"1GiB\"\n").unwrap();
+    std::fs::write(
+        repo.path().join(".github/merge-gates.toml"),
+        "[verify-mcp-evidence]\nmax-file-size = \"1GiB\"\n",
+    )
+    .unwrap();
     let body = repo.path().join("body.md");
-    std::fs::write(&body, "## MCP Evidence\n- artifacts/eng/2025-10-21/mcp/big.jsonl\n").unwrap();
+    std::fs::write(
+        &body,
+        "## MCP Evidence\n- artifacts/eng/2025-10-21/mcp/big.jsonl\n",
+    )
+    .unwrap();
     let script = format!(
         "ulimit -v 262144; exec {} verify-mcp-evidence --repo {} --pr-body-file {} --format json --now 2025-10-21T17:00:00Z",
         env!("CARGO_BIN_EXE_merge-gates"),
         repo.path().display(),
         body.display()
     );
-    let out = run(std::process::Command::new("sh").args(["-c", &script]).env("MALLOC_ARENA_MAX", "2"));
+    let out = run(std::process::Command::new("sh")
+        .args(["-c", &script])
+        .env("MALLOC_ARENA_MAX", "2"));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.json()["gates"][0]["notes"][0].as_str().unwrap().contains("400,000 entries"));
+    assert!(out.json()["gates"][0]["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("400,000 entries"));
 }

@@ -18,7 +18,10 @@ use support::{bin, root, run, Reply, Server};
 fn rule_ids() -> Vec<String> {
     let out = run(bin().arg("rules"));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    out.stdout.lines().map(|l| l.split_whitespace().next().unwrap().to_string()).collect()
+    out.stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -27,7 +30,13 @@ fn every_rule_has_docs_with_the_four_sections() {
     for id in rule_ids() {
         let out = run(bin().args(["explain", &id]));
         let docs = out.stdout;
-        for heading in [format!("# {id}\n"), "## What it finds".into(), "## Why it matters".into(), "## Example".into(), "## How to fix".into()] {
+        for heading in [
+            format!("# {id}\n"),
+            "## What it finds".into(),
+            "## Why it matters".into(),
+            "## Example".into(),
+            "## How to fix".into(),
+        ] {
             if !docs.contains(&heading) {
                 missing.push(format!("{id}: no `{}`", heading.trim()));
             }
@@ -36,7 +45,11 @@ fn every_rule_has_docs_with_the_four_sections() {
             missing.push(format!("{id}: docs still say TODO"));
         }
     }
-    assert!(missing.is_empty(), "rule docs incomplete:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "rule docs incomplete:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]
@@ -60,8 +73,13 @@ fn every_rule_has_a_flagged_and_a_passing_fixture() {
             let (out, rules) = run_fixture(&dir);
             let hit = rules.iter().any(|r| r == &id);
             match kind {
-                "flagged" if !hit => failures.push(format!("{id}: flagged fixture does not produce it; got {rules:?}\n{}", out)),
-                "passing" if hit => failures.push(format!("{id}: passing fixture still produces it\n{}", out)),
+                "flagged" if !hit => failures.push(format!(
+                    "{id}: flagged fixture does not produce it; got {rules:?}\n{}",
+                    out
+                )),
+                "passing" if hit => {
+                    failures.push(format!("{id}: passing fixture still produces it\n{}", out))
+                }
                 "flagged" => insta::assert_snapshot!(id.replace('/', "__"), out),
                 _ => {}
             }
@@ -76,7 +94,8 @@ fn run_fixture(src: &Path) -> (String, Vec<String>) {
     let dir = tmp.path().join("repo");
     support::copy_dir(src, &dir);
     let server = dir.join("api.json").is_file().then(|| {
-        let spec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("api.json")).unwrap()).unwrap();
+        let spec: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("api.json")).unwrap()).unwrap();
         let routes = spec
             .as_object()
             .unwrap()
@@ -87,11 +106,15 @@ fn run_fixture(src: &Path) -> (String, Vec<String>) {
                     .unwrap()
                     .iter()
                     .map(|r| {
-                        let mut reply = Reply::json(r["status"].as_u64().unwrap_or(200) as u16, r["body"].clone());
+                        let mut reply = Reply::json(
+                            r["status"].as_u64().unwrap_or(200) as u16,
+                            r["body"].clone(),
+                        );
                         if let Some(text) = r["text"].as_str() {
                             reply.body = text.to_string();
                         }
-                        reply.delay = std::time::Duration::from_millis(r["delay_ms"].as_u64().unwrap_or(0));
+                        reply.delay =
+                            std::time::Duration::from_millis(r["delay_ms"].as_u64().unwrap_or(0));
                         for (k, v) in r["headers"].as_object().into_iter().flatten() {
                             reply = reply.header(k, v.as_str().unwrap());
                         }
@@ -102,20 +125,31 @@ fn run_fixture(src: &Path) -> (String, Vec<String>) {
             })
             .collect::<Vec<_>>();
         // Leak the route strings for the server's lifetime; fixtures are few.
-        let routes: Vec<(&'static str, Vec<Reply>)> = routes.into_iter().map(|(k, v)| (&*Box::leak(k.to_string().into_boxed_str()), v)).collect();
+        let routes: Vec<(&'static str, Vec<Reply>)> = routes
+            .into_iter()
+            .map(|(k, v)| (&*Box::leak(k.to_string().into_boxed_str()), v))
+            .collect();
         Server::start(routes)
     });
-    let api = server.as_ref().map_or("http://127.0.0.1:9".to_string(), |s| s.url.clone());
+    let api = server
+        .as_ref()
+        .map_or("http://127.0.0.1:9".to_string(), |s| s.url.clone());
     let args: Vec<String> = std::fs::read_to_string(dir.join("args"))
         .unwrap()
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| l.replace("{dir}", dir.to_str().unwrap()).replace("{api}", &api))
+        .map(|l| {
+            l.replace("{dir}", dir.to_str().unwrap())
+                .replace("{api}", &api)
+        })
         .collect();
     let mut cmd = bin();
-    cmd.args(&args).args(["--repo", dir.to_str().unwrap(), "--format", "json"]).current_dir(&dir);
+    cmd.args(&args)
+        .args(["--repo", dir.to_str().unwrap(), "--format", "json"])
+        .current_dir(&dir);
     if dir.join("event.json").is_file() {
-        let name = std::fs::read_to_string(dir.join("event_name")).unwrap_or_else(|_| "pull_request".into());
+        let name = std::fs::read_to_string(dir.join("event_name"))
+            .unwrap_or_else(|_| "pull_request".into());
         cmd.env("GITHUB_ACTIONS", "true")
             .env("GITHUB_EVENT_NAME", name.trim())
             .env("GITHUB_EVENT_PATH", dir.join("event.json"))
@@ -124,8 +158,18 @@ fn run_fixture(src: &Path) -> (String, Vec<String>) {
             .env("GITHUB_TOKEN", "ghs_fixtureTOKEN0123456789");
     }
     let out = run(&mut cmd);
-    assert!(out.code == 0 || out.code == 1, "{}: exit {}\nstdout:\n{}\nstderr:\n{}", src.display(), out.code, out.stdout, out.stderr);
-    assert!(!out.stdout.contains("ghs_fixtureTOKEN") && !out.stderr.contains("ghs_fixtureTOKEN"), "token leaked");
+    assert!(
+        out.code == 0 || out.code == 1,
+        "{}: exit {}\nstdout:\n{}\nstderr:\n{}",
+        src.display(),
+        out.code,
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        !out.stdout.contains("ghs_fixtureTOKEN") && !out.stderr.contains("ghs_fixtureTOKEN"),
+        "token leaked"
+    );
     let json = out.json();
     let mut lines = Vec::new();
     let mut rules = Vec::new();
@@ -136,8 +180,17 @@ fn run_fixture(src: &Path) -> (String, Vec<String>) {
                 Some(p) => format!("{p}:{}:{}", f["line"], f["column"]),
                 None => "PR".into(),
             };
-            let msg = f["message"].as_str().unwrap().replace(dir.to_str().unwrap(), "{dir}");
-            lines.push(format!("{} {} [{}] {}", place, f["severity"].as_str().unwrap(), f["rule"].as_str().unwrap(), msg));
+            let msg = f["message"]
+                .as_str()
+                .unwrap()
+                .replace(dir.to_str().unwrap(), "{dir}");
+            lines.push(format!(
+                "{} {} [{}] {}",
+                place,
+                f["severity"].as_str().unwrap(),
+                f["rule"].as_str().unwrap(),
+                msg
+            ));
         }
     }
     (format!("exit {}\n{}", out.code, lines.join("\n")), rules)

@@ -32,14 +32,36 @@ pub struct SectionSpec<'a> {
     pub example: &'a str,
 }
 
-pub fn listing(ctx: &Context<'_>, out: &mut GateOutput, spec: &SectionSpec<'_>, rules: &BodyRules, code: Option<&[String]>) -> Listing {
+pub fn listing(
+    ctx: &Context<'_>,
+    out: &mut GateOutput,
+    spec: &SectionSpec<'_>,
+    rules: &BodyRules,
+    code: Option<&[String]>,
+) -> Listing {
     let Some(raw) = &ctx.pr.body else {
-        let reason = ctx.pr.no_pr_reason.clone().unwrap_or_else(|| "no pull request".into());
-        out.push(Finding::new(Rule::PrUnavailable, format!("skipped: {reason}")));
+        if ctx.pr.fetch_failed {
+            return Listing::Done; // the context's `core/pr-fetch-failed` error says why
+        }
+        let reason = ctx
+            .pr
+            .no_pr_reason
+            .clone()
+            .unwrap_or_else(|| "no pull request".into());
+        out.push(Finding::new(
+            Rule::PrUnavailable,
+            format!("skipped: {reason}"),
+        ));
         return Listing::Done;
     };
     if code.is_some_and(<[String]>::is_empty) {
-        out.push(Finding::new(rules.not_required, format!("the PR changes no code files, so no {} is required", spec.what)));
+        out.push(Finding::new(
+            rules.not_required,
+            format!(
+                "the PR changes no code files, so no {} is required",
+                spec.what
+            ),
+        ));
         return Listing::Done;
     }
     let code_note = match code {
@@ -49,32 +71,55 @@ pub fn listing(ctx: &Context<'_>, out: &mut GateOutput, spec: &SectionSpec<'_>, 
     let body = Body::parse(raw);
     let Some(section) = body.section(spec.title) else {
         let msg = if raw.trim().is_empty() {
-            format!("the PR body is empty: it needs a `## {}` section{code_note}", spec.title)
+            format!(
+                "the PR body is empty: it needs a `## {}` section{code_note}",
+                spec.title
+            )
         } else {
             format!("the PR body has no `## {}` section{code_note}", spec.title)
         };
         out.push(Finding::new(rules.section_missing, msg));
         return Listing::Done;
     };
+    let mentions = section.mentions(spec.extensions);
+    let (placeholders, real): (Vec<Mention>, Vec<Mention>) =
+        mentions.into_iter().partition(|m| m.placeholder);
+    // A placeholder left in place means the template was not (fully) edited, whatever else the
+    // section says — its own example exemption line included.
+    if let Some(p) = placeholders.first() {
+        out.push(Finding::new(
+            rules.template,
+            format!(
+                "the `{}` section (PR body line {}) still holds the template's placeholder `{}`",
+                section.heading,
+                p.line,
+                crate::text::excerpt(&p.text, 120)
+            ),
+        ));
+        if real.is_empty() {
+            return Listing::Done;
+        }
+    }
+    // Listed files are checked even when a line also claims an exemption: the files are the
+    // stronger statement, and a partial exemption must not hide them.
+    if !real.is_empty() {
+        return Listing::Files(real);
+    }
     if let Some((line, phrase)) = section.exemption(spec.phrases) {
         return Listing::Exempt { line, phrase };
     }
-    let mentions = section.mentions(spec.extensions);
-    let (placeholders, real): (Vec<Mention>, Vec<Mention>) = mentions.into_iter().partition(|m| m.placeholder);
-    if real.is_empty() {
-        let finding = match placeholders.first() {
-            Some(p) => Finding::new(
-                rules.template,
-                format!("the `{}` section (PR body line {}) still holds the template's placeholder `{}`", section.heading, p.line, crate::text::excerpt(&p.text, 120)),
+    out.push(
+        Finding::new(
+            rules.none_listed,
+            format!(
+                "the `{}` section (PR body line {}) lists no {} file{code_note}",
+                section.heading, section.heading_line, spec.what
             ),
-            None => Finding::new(
-                rules.none_listed,
-                format!("the `{}` section (PR body line {}) lists no {} file{code_note}", section.heading, section.heading_line, spec.what),
-            )
-            .help(format!("List each file on its own line, e.g. `- {}`.", spec.example)),
-        };
-        out.push(finding);
-        return Listing::Done;
-    }
-    Listing::Files(real)
+        )
+        .help(format!(
+            "List each file on its own line, e.g. `- {}`.",
+            spec.example
+        )),
+    );
+    Listing::Done
 }

@@ -25,25 +25,47 @@ pub struct Limits {
 }
 
 /// Resolve and open a file the PR body lists. `None` after pushing the reason as a finding.
-pub fn open_listed(ctx: &Context<'_>, m: &Mention, rules: &FileRules, limits: &Limits, out: &mut GateOutput) -> Option<RepoFile> {
+pub fn open_listed(
+    ctx: &Context<'_>,
+    m: &Mention,
+    rules: &FileRules,
+    limits: &Limits,
+    out: &mut GateOutput,
+) -> Option<RepoFile> {
     let shown = crate::text::excerpt(&m.text, 200);
     let at_body = format!("`{shown}` (PR body line {})", m.line);
     let file = match ctx.workspace.open(&m.text) {
         Ok(f) => f,
-        Err(e @ (PathError::Absolute | PathError::ParentDir | PathError::NotPortable | PathError::EscapesRepo(_))) => {
-            out.push(Finding::new(rules.escapes, format!("{at_body} {e}; nothing outside the repository is read")));
+        Err(
+            e @ (PathError::Absolute
+            | PathError::ParentDir
+            | PathError::NotPortable
+            | PathError::EscapesRepo(_)),
+        ) => {
+            out.push(Finding::new(
+                rules.escapes,
+                format!("{at_body} {e}; nothing outside the repository is read"),
+            ));
             return None;
         }
         Err(PathError::NotFound) => {
-            out.push(Finding::new(rules.not_found, format!("{at_body} does not exist in the repository")));
+            out.push(Finding::new(
+                rules.not_found,
+                format!("{at_body} does not exist in the repository"),
+            ));
             return None;
         }
         Err(e @ PathError::NotRegular(_)) => {
-            out.push(Finding::new(rules.not_regular, format!("{at_body} {e}")).at(Location::file(&m.text)));
+            out.push(
+                Finding::new(rules.not_regular, format!("{at_body} {e}"))
+                    .at(Location::file(&m.text)),
+            );
             return None;
         }
         Err(e @ PathError::Io(_)) => {
-            out.push(Finding::new(rules.not_found, format!("{at_body} {e}")).at(Location::file(&m.text)));
+            out.push(
+                Finding::new(rules.not_found, format!("{at_body} {e}")).at(Location::file(&m.text)),
+            );
             return None;
         }
     };
@@ -51,7 +73,11 @@ pub fn open_listed(ctx: &Context<'_>, m: &Mention, rules: &FileRules, limits: &L
         out.push(
             Finding::new(
                 rules.too_large,
-                format!("`{shown}` is {} bytes, over the limit of {} bytes; it was not read", crate::text::thousands(file.len), crate::text::thousands(limits.max_file)),
+                format!(
+                    "`{shown}` is {} bytes, over the limit of {} bytes; it was not read",
+                    crate::text::thousands(file.len),
+                    crate::text::thousands(limits.max_file)
+                ),
             )
             .at(Location::file(&m.text)),
         );
@@ -71,7 +97,8 @@ pub fn for_each_object(
     out: &mut GateOutput,
     mut each: impl FnMut(usize, &str, Map<String, Value>, &mut GateOutput),
 ) -> usize {
-    let reader = std::io::BufReader::with_capacity(256 << 10, file.file.take_limited(limits.max_file));
+    let reader =
+        std::io::BufReader::with_capacity(256 << 10, file.file.take_limited(limits.max_file));
     let mut lines = LineReader::new(reader, limits.max_line);
     let mut count = 0;
     loop {
@@ -79,7 +106,10 @@ pub fn for_each_object(
             Ok(Some(l)) => l,
             Ok(None) => break,
             Err(e) => {
-                out.push(Finding::new(rules.not_found, format!("`{path}` could not be read: {e}")).at(Location::file(path)));
+                out.push(
+                    Finding::new(rules.not_found, format!("`{path}` could not be read: {e}"))
+                        .at(Location::file(path)),
+                );
                 break;
             }
         };
@@ -87,14 +117,25 @@ pub fn for_each_object(
             Line::TooLong { len } => {
                 count += 1;
                 out.push(
-                    Finding::new(rules.invalid_json, format!("line is {} bytes long, over the limit of {} bytes; it was not parsed", crate::text::thousands(len), crate::text::thousands(limits.max_line as u64)))
-                        .at(Location::line(path, n)),
+                    Finding::new(
+                        rules.invalid_json,
+                        format!(
+                            "line is {} bytes long, over the limit of {} bytes; it was not parsed",
+                            crate::text::thousands(len),
+                            crate::text::thousands(limits.max_line as u64)
+                        ),
+                    )
+                    .at(Location::line(path, n)),
                 );
                 continue;
             }
             Line::Text(b) => b,
         };
-        let bytes = if n == 1 { bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes) } else { bytes };
+        let bytes = if n == 1 {
+            bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+        } else {
+            bytes
+        };
         if bytes.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -102,31 +143,51 @@ pub fn for_each_object(
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
-                let col = bytes[..e.valid_up_to()].iter().filter(|b| (**b & 0xC0) != 0x80).count() + 1;
-                out.push(Finding::new(rules.invalid_json, format!("line is not valid UTF-8 at column {col}")).at(Location::span(path, n, col, col)));
+                let col = bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|b| (**b & 0xC0) != 0x80)
+                    .count()
+                    + 1;
+                out.push(
+                    Finding::new(
+                        rules.invalid_json,
+                        format!("line is not valid UTF-8 at column {col}"),
+                    )
+                    .at(Location::span(path, n, col, col)),
+                );
                 continue;
             }
         };
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => each(n, text, map, out),
             Ok(other) => out.push(
-                Finding::new(rules.invalid_json, format!("line is a JSON {}, not an object", kind(&other)))
-                    .help("Write one JSON object per line: `{\"field\": \"value\", …}`.")
-                    .at(Location::line(path, n)),
+                Finding::new(
+                    rules.invalid_json,
+                    format!("line is a JSON {}, not an object", kind(&other)),
+                )
+                .help("Write one JSON object per line: `{\"field\": \"value\", …}`.")
+                .at(Location::line(path, n)),
             ),
             Err(e) => {
                 let col = char_column(text, e.column());
                 let msg = e.to_string();
-                let msg = msg.rsplit_once(" at line ").map_or(msg.as_str(), |(m, _)| m);
+                let msg = msg
+                    .rsplit_once(" at line ")
+                    .map_or(msg.as_str(), |(m, _)| m);
                 out.push(
-                    Finding::new(rules.invalid_json, format!("invalid JSON at column {col}: {msg}"))
-                        .at(Location::span(path, n, col, col)),
+                    Finding::new(
+                        rules.invalid_json,
+                        format!("invalid JSON at column {col}: {msg}"),
+                    )
+                    .at(Location::span(path, n, col, col)),
                 );
             }
         }
     }
     if count == 0 {
-        out.push(Finding::new(rules.empty, format!("`{path}` has no entries")).at(Location::file(path)));
+        out.push(
+            Finding::new(rules.empty, format!("`{path}` has no entries")).at(Location::file(path)),
+        );
     }
     count
 }
@@ -134,14 +195,19 @@ pub fn for_each_object(
 /// serde_json reports byte columns; annotations want characters.
 fn char_column(text: &str, byte_col: usize) -> usize {
     let idx = byte_col.saturating_sub(1).min(text.len());
-    let idx = (0..=idx).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    let idx = (0..=idx)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
     text[..idx].chars().count() + 1
 }
 
 /// 1-based character column of `"key"` in the raw line (for pointing at a field).
 pub fn key_column(raw: &str, key: &str) -> usize {
     let needle = format!("\"{key}\"");
-    raw.find(&needle).map_or(1, |i| raw[..i].chars().count() + 1)
+    raw.match_indices(&needle)
+        .find(|(i, _)| raw[i + needle.len()..].trim_start().starts_with(':'))
+        .map_or(1, |(i, _)| raw[..i].chars().count() + 1)
 }
 
 fn kind(v: &Value) -> &'static str {

@@ -37,9 +37,21 @@ pub struct GateArgs {
 /// What a gate needs gathered about the pull request before it runs.
 pub fn needs(gate: Gate) -> Needs {
     match gate {
-        Gate::McpEvidence => Needs { body: true, changed_files: true, commits: false },
-        Gate::Heartbeat => Needs { body: true, changed_files: true, commits: true },
-        Gate::DevMcpBan | Gate::MigrationSafety => Needs { body: false, changed_files: true, commits: false },
+        Gate::McpEvidence => Needs {
+            body: true,
+            changed_files: true,
+            commits: false,
+        },
+        Gate::Heartbeat => Needs {
+            body: true,
+            changed_files: true,
+            commits: true,
+        },
+        Gate::DevMcpBan | Gate::MigrationSafety => Needs {
+            body: false,
+            changed_files: true,
+            commits: false,
+        },
         Gate::HealthGate => Needs::default(),
     }
 }
@@ -67,7 +79,9 @@ pub async fn run(gate: Gate, ctx: &Context<'_>, args: &GateArgs) -> Result<GateO
 /// The code files among the PR's changed files, by the configured globs; `None` when the
 /// changed files are unknown.
 pub fn changed_code_files(ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
-    let Some(files) = &ctx.pr.changed_files else { return Ok(None) };
+    let Some(files) = &ctx.pr.changed_files else {
+        return Ok(None);
+    };
     let mut b = globset::GlobSetBuilder::new();
     for g in &ctx.settings.code_files {
         b.add(
@@ -78,12 +92,22 @@ pub fn changed_code_files(ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
         );
     }
     let set = b.build()?;
-    Ok(Some(files.iter().filter(|f| f.status != "removed" && set.is_match(&f.path)).map(|f| f.path.clone()).collect()))
+    Ok(Some(
+        files
+            .iter()
+            .filter(|f| f.status != "removed" && set.is_match(&f.path))
+            .map(|f| f.path.clone())
+            .collect(),
+    ))
 }
 
 /// `a, b, c and 4 more`
 pub fn list_some(items: &[String], max: usize) -> String {
-    let shown: Vec<String> = items.iter().take(max).map(|s| format!("`{}`", crate::text::excerpt(s, 120))).collect();
+    let shown: Vec<String> = items
+        .iter()
+        .take(max)
+        .map(|s| format!("`{}`", crate::text::excerpt(s, 120)))
+        .collect();
     let more = items.len().saturating_sub(max);
     if more > 0 {
         format!("{} and {more} more", shown.join(", "))
@@ -93,7 +117,11 @@ pub fn list_some(items: &[String], max: usize) -> String {
 }
 
 /// A gate option that is a duration in the config, with its default.
-pub fn duration_opt(value: &Option<String>, key: &str, default: std::time::Duration) -> Result<std::time::Duration> {
+pub fn duration_opt(
+    value: &Option<String>,
+    key: &str,
+    default: std::time::Duration,
+) -> Result<std::time::Duration> {
     match value {
         Some(s) => crate::units::duration(s).map_err(|e| anyhow::anyhow!("config {key}: {e}")),
         None => Ok(default),

@@ -23,11 +23,20 @@ const MAX_PAGES: usize = 40;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("GitHub API {what}: HTTP {status}{detail}")]
-    Status { what: String, status: u16, detail: String },
+    Status {
+        what: String,
+        status: u16,
+        detail: String,
+    },
     #[error("GitHub API {what}: {message}")]
     Transport { what: String, message: String },
-    #[error("GitHub API {what}: gave up after {attempts} attempts within {budget:?}: {last}")]
-    Exhausted { what: String, attempts: u32, budget: Duration, last: String },
+    #[error("GitHub API {what}: gave up after {attempts} attempt(s) within {budget:?}: {last}")]
+    Exhausted {
+        what: String,
+        attempts: u32,
+        budget: Duration,
+        last: String,
+    },
     #[error("GitHub API {what}: response is not what the API documents: {message}")]
     Malformed { what: String, message: String },
 }
@@ -82,7 +91,10 @@ pub struct Signature {
 
 enum Attempt<T> {
     Done(T),
-    Retry { after: Option<Duration>, reason: String },
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
     Fail(ApiError),
 }
 
@@ -92,14 +104,20 @@ impl Api {
         let what = || "client".to_string();
         let mut b = Octocrab::builder()
             .base_uri(base.as_str())
-            .map_err(|e| ApiError::Transport { what: what(), message: format!("bad GITHUB_API_URL: {e}") })?
+            .map_err(|e| ApiError::Transport {
+                what: what(),
+                message: format!("bad GITHUB_API_URL: {e}"),
+            })?
             .set_connect_timeout(Some(Duration::from_secs(10)))
             .set_read_timeout(Some(Duration::from_secs(30)))
             .set_write_timeout(Some(Duration::from_secs(30)));
         if let Some(token) = &env.token {
             b = b.personal_token(token.0.clone());
         }
-        let client = b.build().map_err(|e| ApiError::Transport { what: what(), message: e.to_string() })?;
+        let client = b.build().map_err(|e| ApiError::Transport {
+            what: what(),
+            message: e.to_string(),
+        })?;
         Ok(Api {
             client,
             base,
@@ -115,7 +133,9 @@ impl Api {
     }
 
     pub async fn pull(&self, number: u64) -> Result<PullInfo, ApiError> {
-        let (pull, _) = self.get_json(&self.url(&format!("/pulls/{number}")), "pull request").await?;
+        let (pull, _) = self
+            .get_json(&self.url(&format!("/pulls/{number}")), "pull request")
+            .await?;
         Ok(pull)
     }
 
@@ -132,7 +152,12 @@ impl Api {
         self.paginate(url, "commits", 250).await
     }
 
-    async fn paginate<T: DeserializeOwned>(&self, first: String, what: &str, cap: usize) -> Result<Vec<T>, ApiError> {
+    async fn paginate<T: DeserializeOwned>(
+        &self,
+        first: String,
+        what: &str,
+        cap: usize,
+    ) -> Result<Vec<T>, ApiError> {
         let mut out = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut next = Some(first);
@@ -147,21 +172,29 @@ impl Api {
                 out.truncate(cap);
                 break;
             }
-            next = link.and_then(|l| next_link(&l)).filter(|u| self.same_origin(u));
+            next = link
+                .and_then(|l| next_link(&l))
+                .filter(|u| self.same_origin(u));
         }
         Ok(out)
     }
 
     fn same_origin(&self, url: &str) -> bool {
         let origin = |u: &str| {
-            let rest = u.split_once("://").map(|(s, r)| (s.to_string(), r.split('/').next().unwrap_or("").to_string()));
+            let rest = u
+                .split_once("://")
+                .map(|(s, r)| (s.to_string(), r.split('/').next().unwrap_or("").to_string()));
             rest
         };
         origin(url).is_some() && origin(url) == origin(&self.base)
     }
 
     /// GET `url` and decode JSON, retrying within the shared deadline. Returns the `Link` header.
-    async fn get_json<T: DeserializeOwned>(&self, url: &str, what: &str) -> Result<(T, Option<String>), ApiError> {
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> Result<(T, Option<String>), ApiError> {
         let mut attempts = 0u32;
         let mut backoff = Duration::from_millis(250);
         loop {
@@ -169,7 +202,10 @@ impl Api {
             let left = self.deadline.saturating_duration_since(Instant::now());
             let outcome = match tokio::time::timeout(left, self.once::<T>(url, what)).await {
                 Ok(o) => o,
-                Err(_) => Attempt::Retry { after: None, reason: "request timed out".into() },
+                Err(_) => Attempt::Retry {
+                    after: None,
+                    reason: "request timed out".into(),
+                },
             };
             let (after, reason) = match outcome {
                 Attempt::Done(v) => return Ok(v),
@@ -180,50 +216,102 @@ impl Api {
             backoff = (backoff * 2).min(Duration::from_secs(8));
             let left = self.deadline.saturating_duration_since(Instant::now());
             if wait >= left || attempts >= 8 {
-                return Err(ApiError::Exhausted { what: what.into(), attempts, budget: self.budget, last: reason });
+                return Err(ApiError::Exhausted {
+                    what: what.into(),
+                    attempts,
+                    budget: self.budget,
+                    last: reason,
+                });
             }
             tokio::time::sleep(wait).await;
         }
     }
 
-    async fn once<T: DeserializeOwned>(&self, url: &str, what: &str) -> Attempt<(T, Option<String>)> {
+    async fn once<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> Attempt<(T, Option<String>)> {
         let res = match self.client._get(url).await {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry { after: None, reason: transport_message(&e) },
+            Err(e) => {
+                return Attempt::Retry {
+                    after: None,
+                    reason: transport_message(&e),
+                }
+            }
         };
         let status = res.status().as_u16();
         let headers = res.headers().clone();
-        let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let body = match Limited::new(res.into_body(), MAX_BODY).collect().await {
             Ok(b) => b.to_bytes(),
-            Err(e) => return Attempt::Retry { after: None, reason: format!("reading the response failed: {e}") },
+            Err(e) => {
+                return Attempt::Retry {
+                    after: None,
+                    reason: format!("reading the response failed: {e}"),
+                }
+            }
         };
         if (200..300).contains(&status) {
             return match serde_json::from_slice::<T>(&body) {
                 Ok(v) => Attempt::Done((v, header("link"))),
-                Err(e) => Attempt::Fail(ApiError::Malformed { what: what.into(), message: e.to_string() }),
+                Err(e) => Attempt::Fail(ApiError::Malformed {
+                    what: what.into(),
+                    message: e.to_string(),
+                }),
             };
         }
         let message = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(|m| crate::text::excerpt(m, 200)))
+            .and_then(|v| {
+                v.get("message")
+                    .and_then(|m| m.as_str())
+                    .map(|m| crate::text::excerpt(m, 200))
+            })
             .unwrap_or_default();
-        let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+        let retry_after = header("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let rate_limited = status == 429
             || (status == 403
                 && (retry_after.is_some()
                     || header("x-ratelimit-remaining").as_deref() == Some("0")
                     || message.to_ascii_lowercase().contains("rate limit")));
         if status >= 500 || rate_limited {
-            let reset_wait = header("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok()).map(|reset| {
-                Duration::from_secs(u64::try_from(reset - chrono::Utc::now().timestamp()).unwrap_or(0) + 1)
-            });
+            let reset_wait = header("x-ratelimit-reset")
+                .and_then(|v| v.parse::<i64>().ok())
+                .map(|reset| {
+                    Duration::from_secs(
+                        u64::try_from(reset - chrono::Utc::now().timestamp()).unwrap_or(0) + 1,
+                    )
+                });
             let after = retry_after.or(if rate_limited { reset_wait } else { None });
-            let reason = format!("HTTP {status}{}", if message.is_empty() { String::new() } else { format!(" ({message})") });
+            let reason = format!(
+                "HTTP {status}{}",
+                if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({message})")
+                }
+            );
             return Attempt::Retry { after, reason };
         }
-        let detail = if message.is_empty() { String::new() } else { format!(": {message}") };
-        Attempt::Fail(ApiError::Status { what: what.into(), status, detail })
+        let detail = if message.is_empty() {
+            String::new()
+        } else {
+            format!(": {message}")
+        };
+        Attempt::Fail(ApiError::Status {
+            what: what.into(),
+            status,
+            detail,
+        })
     }
 }
 
@@ -247,7 +335,12 @@ pub fn next_link(header: &str) -> Option<String> {
         params
             .split(';')
             .any(|p| p.trim() == "rel=\"next\"")
-            .then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
     })
 }
 
@@ -256,7 +349,13 @@ mod tests {
     #[test]
     fn link_header() {
         let h = r#"<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last""#;
-        assert_eq!(super::next_link(h).as_deref(), Some("https://api.github.com/x?page=2"));
-        assert_eq!(super::next_link(r#"<https://a/x?page=1>; rel="prev""#), None);
+        assert_eq!(
+            super::next_link(h).as_deref(),
+            Some("https://api.github.com/x?page=2")
+        );
+        assert_eq!(
+            super::next_link(r#"<https://a/x?page=1>; rel="prev""#),
+            None
+        );
     }
 }

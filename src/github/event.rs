@@ -56,19 +56,32 @@ pub enum EventPr {
     None(String),
 }
 
-pub fn read(event_name: Option<&str>, payload: &[u8], repository: Option<&str>) -> Result<EventPr, String> {
+pub fn read(
+    event_name: Option<&str>,
+    payload: &[u8],
+    repository: Option<&str>,
+) -> Result<EventPr, String> {
     let name = event_name.unwrap_or("");
     if !matches!(name, "pull_request" | "pull_request_target" | "merge_group") {
-        return Ok(EventPr::None(format!("the `{name}` event has no pull request")));
+        return Ok(EventPr::None(format!(
+            "the `{name}` event has no pull request"
+        )));
     }
-    let p: Payload = serde_json::from_slice(payload).map_err(|e| format!("event payload is not valid: {e}"))?;
+    let p: Payload =
+        serde_json::from_slice(payload).map_err(|e| format!("event payload is not valid: {e}"))?;
     let full = p
         .repository
         .and_then(|r| r.full_name)
         .or_else(|| repository.map(str::to_string))
         .ok_or("event payload names no repository and GITHUB_REPOSITORY is unset")?;
-    let (owner, repo) = full.split_once('/').ok_or_else(|| format!("repository `{full}` is not owner/name"))?;
-    let base = |owner: &str, repo: &str| PrRef { owner: owner.into(), repo: repo.into(), ..PrRef::default() };
+    let (owner, repo) = full
+        .split_once('/')
+        .ok_or_else(|| format!("repository `{full}` is not owner/name"))?;
+    let base = |owner: &str, repo: &str| PrRef {
+        owner: owner.into(),
+        repo: repo.into(),
+        ..PrRef::default()
+    };
     if let Some(pr) = p.pull_request {
         return Ok(EventPr::Pr(PrRef {
             number: pr.number,
@@ -81,17 +94,29 @@ pub fn read(event_name: Option<&str>, payload: &[u8], repository: Option<&str>) 
     if let Some(mg) = p.merge_group {
         let number = mg.head_ref.as_deref().and_then(merge_queue_pr_number);
         return Ok(match number {
-            Some(number) => EventPr::Pr(PrRef { number, base_sha: mg.base_sha, head_sha: mg.head_sha, ..base(owner, repo) }),
-            None => EventPr::None("the merge_group event names no pull request in its head ref".into()),
+            Some(number) => EventPr::Pr(PrRef {
+                number,
+                base_sha: mg.base_sha,
+                head_sha: mg.head_sha,
+                ..base(owner, repo)
+            }),
+            None => {
+                EventPr::None("the merge_group event names no pull request in its head ref".into())
+            }
         });
     }
-    Ok(EventPr::None(format!("the `{name}` payload has no pull_request object")))
+    Ok(EventPr::None(format!(
+        "the `{name}` payload has no pull_request object"
+    )))
 }
 
 /// `refs/heads/gh-readonly-queue/main/pr-123-0123abcd` → 123.
 pub fn merge_queue_pr_number(head_ref: &str) -> Option<u64> {
     let idx = head_ref.find("/pr-")?;
-    let digits: String = head_ref[idx + 4..].chars().take_while(char::is_ascii_digit).collect();
+    let digits: String = head_ref[idx + 4..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     digits.parse().ok()
 }
 
@@ -101,7 +126,10 @@ mod tests {
 
     #[test]
     fn merge_queue_ref() {
-        assert_eq!(merge_queue_pr_number("refs/heads/gh-readonly-queue/main/pr-123-0123abcd"), Some(123));
+        assert_eq!(
+            merge_queue_pr_number("refs/heads/gh-readonly-queue/main/pr-123-0123abcd"),
+            Some(123)
+        );
         assert_eq!(merge_queue_pr_number("refs/heads/main"), None);
     }
 }

@@ -25,7 +25,11 @@ pub struct Needs {
 
 impl Needs {
     pub fn union(self, o: Needs) -> Needs {
-        Needs { body: self.body || o.body, changed_files: self.changed_files || o.changed_files, commits: self.commits || o.commits }
+        Needs {
+            body: self.body || o.body,
+            changed_files: self.changed_files || o.changed_files,
+            commits: self.commits || o.commits,
+        }
     }
 }
 
@@ -54,33 +58,59 @@ pub struct PrContext {
     pub base: Option<String>,
     /// Why there is no PR, when there is none.
     pub no_pr_reason: Option<String>,
+    /// The PR exists but could not be fetched (a `core/pr-fetch-failed` error says why); the
+    /// PR-body gates then add nothing of their own.
+    pub fetch_failed: bool,
+    /// Why the PR's commits are unknown, when listing them failed.
+    pub commits_error: Option<String>,
     /// Core findings met while gathering (fallbacks, truncation).
     pub findings: Vec<Finding>,
 }
 
 impl PrContext {
     pub fn is_changed(&self, path: &str) -> Option<bool> {
-        self.changed_files
-            .as_ref()
-            .map(|files| files.iter().any(|f| f.path == path && f.status != "removed"))
+        self.changed_files.as_ref().map(|files| {
+            files
+                .iter()
+                .any(|f| f.path == path && f.status != "removed")
+        })
     }
 }
 
 pub async fn gather(settings: &Settings, needs: Needs) -> Result<PrContext> {
     match &settings.pr {
-        PrSource::Local { body_file, base, changed_files } => {
-            gather_local(&settings.repo, body_file.as_deref(), base.as_deref(), changed_files.as_deref(), needs)
-        }
+        PrSource::Local {
+            body_file,
+            base,
+            changed_files,
+        } => gather_local(
+            &settings.repo,
+            body_file.as_deref(),
+            base.as_deref(),
+            changed_files.as_deref(),
+            needs,
+        ),
         PrSource::Github(env) => gather_github(&settings.repo, env, needs).await,
     }
 }
 
-fn gather_local(repo: &Path, body_file: Option<&Path>, base: Option<&str>, list: Option<&Path>, needs: Needs) -> Result<PrContext> {
-    let mut ctx = PrContext { body_source: "file", base: base.map(str::to_string), ..PrContext::default() };
+fn gather_local(
+    repo: &Path,
+    body_file: Option<&Path>,
+    base: Option<&str>,
+    list: Option<&Path>,
+    needs: Needs,
+) -> Result<PrContext> {
+    let mut ctx = PrContext {
+        body_source: "file",
+        base: base.map(str::to_string),
+        ..PrContext::default()
+    };
     if needs.body {
         match body_file {
             Some(p) => {
-                let bytes = std::fs::read(p).with_context(|| format!("reading --pr-body-file {}", p.display()))?;
+                let bytes = std::fs::read(p)
+                    .with_context(|| format!("reading --pr-body-file {}", p.display()))?;
                 ctx.body = Some(String::from_utf8_lossy(&bytes).into_owned());
             }
             None => ctx.no_pr_reason = Some("no --pr-body-file was given".into()),
@@ -88,12 +118,18 @@ fn gather_local(repo: &Path, body_file: Option<&Path>, base: Option<&str>, list:
     }
     if needs.changed_files {
         if let Some(list) = list {
-            let text = std::fs::read_to_string(list).with_context(|| format!("reading --changed-files {}", list.display()))?;
+            let text = std::fs::read_to_string(list)
+                .with_context(|| format!("reading --changed-files {}", list.display()))?;
             ctx.changed_files = Some(
                 text.lines()
                     .map(str::trim)
                     .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(|l| ChangedFile { path: l.trim_start_matches("./").to_string(), status: "modified".into(), previous_path: None, patch: None })
+                    .map(|l| ChangedFile {
+                        path: l.trim_start_matches("./").to_string(),
+                        status: "modified".into(),
+                        previous_path: None,
+                        patch: None,
+                    })
                     .collect(),
             );
         } else if let Some(base) = base {
@@ -103,9 +139,14 @@ fn gather_local(repo: &Path, body_file: Option<&Path>, base: Option<&str>, list:
     if needs.commits {
         if let Some(base) = base {
             let range = format!("{base}..HEAD");
-            ctx.commit_times = Some(git_times(repo, &["log", "--format=%cI", "--end-of-options", &range])?);
+            ctx.commit_times = Some(git_times(
+                repo,
+                &["log", "--format=%cI", "--end-of-options", &range],
+            )?);
         }
-        ctx.head_commit_time = git_times(repo, &["log", "-1", "--format=%cI", "HEAD"]).ok().and_then(|t| t.into_iter().next());
+        ctx.head_commit_time = git_times(repo, &["log", "-1", "--format=%cI", "HEAD"])
+            .ok()
+            .and_then(|t| t.into_iter().next());
     }
     Ok(ctx)
 }
@@ -118,14 +159,28 @@ fn git(repo: &Path, args: &[&str]) -> Result<String> {
         .output()
         .context("running git (is it installed?)")?;
     if !out.status.success() {
-        anyhow::bail!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+        anyhow::bail!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn git_changed_files(repo: &Path, base: &str) -> Result<Vec<ChangedFile>> {
     let range = format!("{base}...HEAD");
-    let out = git(repo, &["diff", "--name-status", "-z", "--no-renames", "--end-of-options", &range])?;
+    let out = git(
+        repo,
+        &[
+            "diff",
+            "--name-status",
+            "-z",
+            "--no-renames",
+            "--end-of-options",
+            &range,
+        ],
+    )?;
     let mut parts = out.split('\0').filter(|s| !s.is_empty());
     let mut files = Vec::new();
     while let (Some(status), Some(path)) = (parts.next(), parts.next()) {
@@ -134,7 +189,12 @@ fn git_changed_files(repo: &Path, base: &str) -> Result<Vec<ChangedFile>> {
             Some('D') => "removed",
             _ => "modified",
         };
-        files.push(ChangedFile { path: path.to_string(), status: status.into(), previous_path: None, patch: None });
+        files.push(ChangedFile {
+            path: path.to_string(),
+            status: status.into(),
+            previous_path: None,
+            patch: None,
+        });
     }
     Ok(files)
 }
@@ -142,19 +202,31 @@ fn git_changed_files(repo: &Path, base: &str) -> Result<Vec<ChangedFile>> {
 fn git_times(repo: &Path, args: &[&str]) -> Result<Vec<DateTime<Utc>>> {
     let mut times: Vec<DateTime<Utc>> = git(repo, args)?
         .lines()
-        .filter_map(|l| DateTime::parse_from_rfc3339(l.trim()).ok().map(|t| t.with_timezone(&Utc)))
+        .filter_map(|l| {
+            DateTime::parse_from_rfc3339(l.trim())
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        })
         .collect();
     times.sort();
     Ok(times)
 }
 
 async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrContext> {
-    let mut ctx = PrContext { body_source: "api", ..PrContext::default() };
+    let mut ctx = PrContext {
+        body_source: "api",
+        ..PrContext::default()
+    };
     let payload = match &env.event_path {
-        Some(p) => std::fs::read(p).with_context(|| format!("reading GITHUB_EVENT_PATH {}", p.display()))?,
+        Some(p) => std::fs::read(p)
+            .with_context(|| format!("reading GITHUB_EVENT_PATH {}", p.display()))?,
         None => b"{}".to_vec(),
     };
-    let pr = match event::read(env.event_name.as_deref(), &payload, env.repository.as_deref()) {
+    let pr = match event::read(
+        env.event_name.as_deref(),
+        &payload,
+        env.repository.as_deref(),
+    ) {
         Ok(event::EventPr::Pr(pr)) => pr,
         Ok(event::EventPr::None(reason)) | Err(reason) => {
             ctx.no_pr_reason = Some(reason);
@@ -165,7 +237,8 @@ async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrC
     let api = match api::Api::new(env, &pr.owner, &pr.repo) {
         Ok(api) => Some(api),
         Err(e) => {
-            ctx.findings.push(Finding::new(Rule::PrBodyFromPayload, e.to_string()));
+            ctx.findings
+                .push(Finding::new(Rule::PrBodyFromPayload, e.to_string()));
             None
         }
     };
@@ -191,7 +264,11 @@ async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrC
                 }
                 None => {
                     ctx.no_pr_reason = Some(format!("could not fetch PR #{}: {e}", pr.number));
-                    ctx.findings.push(Finding::new(Rule::PrUnavailable, format!("could not fetch PR #{}: {e}", pr.number)));
+                    ctx.fetch_failed = true;
+                    ctx.findings.push(Finding::new(
+                        Rule::PrFetchFailed,
+                        format!("could not fetch PR #{} and the event payload has no body to fall back on, so its body could not be checked: {e}", pr.number),
+                    ));
                 }
             },
         }
@@ -208,7 +285,12 @@ async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrC
                 ctx.changed_files = Some(
                     files
                         .into_iter()
-                        .map(|f| ChangedFile { path: f.filename, status: f.status.unwrap_or_else(|| "modified".into()), previous_path: f.previous_filename, patch: f.patch })
+                        .map(|f| ChangedFile {
+                            path: f.filename,
+                            status: f.status.unwrap_or_else(|| "modified".into()),
+                            previous_path: f.previous_filename,
+                            patch: f.patch,
+                        })
                         .collect(),
                 );
             }
@@ -217,8 +299,15 @@ async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrC
                     (Some(b), Some(_)) => git_changed_files(repo, b).ok(),
                     _ => None,
                 };
-                let how = if local.is_some() { "they were taken from the local git history instead" } else { "checks that need them are skipped" };
-                ctx.findings.push(Finding::new(Rule::ChangedFilesUnknown, format!("could not list the PR's changed files ({e}); {how}")));
+                let how = if local.is_some() {
+                    "they were taken from the local git history instead"
+                } else {
+                    "checks that need them are skipped"
+                };
+                ctx.findings.push(Finding::new(
+                    Rule::ChangedFilesUnknown,
+                    format!("could not list the PR's changed files ({e}); {how}"),
+                ));
                 ctx.changed_files = local;
             }
         }
@@ -228,14 +317,24 @@ async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrC
             Ok(commits) => {
                 let mut times: Vec<DateTime<Utc>> = commits
                     .iter()
-                    .filter_map(|c| c.commit.committer.as_ref().or(c.commit.author.as_ref()).and_then(|s| s.date.as_deref()))
-                    .filter_map(|d| DateTime::parse_from_rfc3339(d).ok().map(|t| t.with_timezone(&Utc)))
+                    .filter_map(|c| {
+                        c.commit
+                            .committer
+                            .as_ref()
+                            .or(c.commit.author.as_ref())
+                            .and_then(|s| s.date.as_deref())
+                    })
+                    .filter_map(|d| {
+                        DateTime::parse_from_rfc3339(d)
+                            .ok()
+                            .map(|t| t.with_timezone(&Utc))
+                    })
                     .collect();
                 ctx.head_commit_time = times.last().copied();
                 times.sort();
                 ctx.commit_times = Some(times);
             }
-            Err(e) => ctx.findings.push(Finding::new(Rule::ChangedFilesUnknown, format!("could not list the PR's commits: {e}"))),
+            Err(e) => ctx.commits_error = Some(e.to_string()),
         }
     }
     Ok(ctx)

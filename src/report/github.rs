@@ -13,7 +13,9 @@ use crate::finding::{Finding, Severity};
 pub const MAX_PER_LEVEL: usize = 10;
 
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 pub fn escape_property(s: &str) -> String {
@@ -25,7 +27,10 @@ pub fn random_token() -> String {
     let mut buf = [0u8; 16];
     if getrandom::fill(&mut buf).is_err() {
         // Fall back to time and pid: still unguessable enough for a log, never reused.
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
         buf[..16].copy_from_slice(&(t ^ u128::from(std::process::id())).to_le_bytes());
     }
     buf.iter().map(|b| format!("{b:02x}")).collect()
@@ -53,8 +58,16 @@ fn command(f: &Finding) -> String {
             props.push(format!("endColumn={n}"));
         }
     }
-    props.push(format!("title={}", escape_property(&format!("merge-gates {}", f.rule))));
-    let msg = format!("{}\n\nHow to fix: {}\nDocs: {}", f.message, f.help, f.rule.docs_url());
+    props.push(format!(
+        "title={}",
+        escape_property(&format!("merge-gates {}", f.rule))
+    ));
+    let msg = format!(
+        "{}\n\nHow to fix: {}\nDocs: {}",
+        f.message,
+        f.help,
+        f.rule.docs_url()
+    );
     format!("::{level} {}::{}\n", props.join(","), escape_data(&msg))
 }
 
@@ -63,9 +76,17 @@ pub fn annotations(report: &Report) -> String {
     let mut out = String::new();
     let mut hidden = 0;
     for level in [Severity::Error, Severity::Warning, Severity::Notice] {
-        let all: Vec<&Finding> = report.findings().map(|(_, f)| f).filter(|f| f.severity == level).collect();
+        let all: Vec<&Finding> = report
+            .findings()
+            .map(|(_, f)| f)
+            .filter(|f| f.severity == level)
+            .collect();
         // Leave one notice slot for the "more in the summary" line.
-        let room = if level == Severity::Notice { MAX_PER_LEVEL - 1 } else { MAX_PER_LEVEL };
+        let room = if level == Severity::Notice {
+            MAX_PER_LEVEL - 1
+        } else {
+            MAX_PER_LEVEL
+        };
         for f in all.iter().take(room) {
             out.push_str(&command(f));
         }
@@ -83,15 +104,24 @@ pub fn annotations(report: &Report) -> String {
 /// The human-readable log wrapped so that none of its lines can act as a workflow command.
 pub fn log(report: &Report) -> String {
     let token = random_token();
-    format!("::stop-commands::{token}\n{}::{token}::\n", super::text::render(report, false))
+    format!(
+        "::stop-commands::{token}\n{}::{token}::\n",
+        super::text::render(report, false)
+    )
 }
 
 /// `$GITHUB_OUTPUT` content: verdict, counts, report path and gate-specific outputs.
 pub fn outputs(report: &Report, report_path: Option<&std::path::Path>) -> String {
     let mut pairs = vec![
         ("verdict".to_string(), report.verdict.as_str().to_string()),
-        ("errors".to_string(), report.count(Severity::Error).to_string()),
-        ("warnings".to_string(), report.count(Severity::Warning).to_string()),
+        (
+            "errors".to_string(),
+            report.count(Severity::Error).to_string(),
+        ),
+        (
+            "warnings".to_string(),
+            report.count(Severity::Warning).to_string(),
+        ),
     ];
     if let Some(p) = report_path {
         pairs.push(("report".into(), p.display().to_string()));

@@ -52,16 +52,24 @@ pub fn verdict(findings: &[Finding], fail_on: FailOn) -> Verdict {
 
 impl Report {
     pub fn new(gates: Vec<GateReport>) -> Report {
-        let verdict = if gates.iter().any(|g| g.verdict == Verdict::Fail) { Verdict::Fail } else { Verdict::Pass };
+        let verdict = if gates.iter().any(|g| g.verdict == Verdict::Fail) {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
         Report { verdict, gates }
     }
 
     pub fn findings(&self) -> impl Iterator<Item = (Gate, &Finding)> {
-        self.gates.iter().flat_map(|g| g.findings.iter().map(move |f| (g.gate, f)))
+        self.gates
+            .iter()
+            .flat_map(|g| g.findings.iter().map(move |f| (g.gate, f)))
     }
 
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings().filter(|(_, f)| f.severity == severity).count()
+        self.findings()
+            .filter(|(_, f)| f.severity == severity)
+            .count()
     }
 }
 

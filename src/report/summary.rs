@@ -10,7 +10,11 @@ pub const MAX_SUMMARY: usize = 1_000_000;
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let icon = |v: Verdict| if v == Verdict::Pass { "✅" } else { "❌" };
-    out.push_str(&format!("## merge-gates: {} {}\n\n", icon(report.verdict), report.verdict.as_str()));
+    out.push_str(&format!(
+        "## merge-gates: {} {}\n\n",
+        icon(report.verdict),
+        report.verdict.as_str()
+    ));
     out.push_str("| gate | verdict | errors | warnings | notices |\n|---|---|---|---|---|\n");
     for g in &report.gates {
         let n = |s| g.findings.iter().filter(|f| f.severity == s).count();
@@ -31,10 +35,16 @@ pub fn render(report: &Report) -> String {
             body.push_str(&format!("- {}\n", cell(n)));
         }
         if !g.findings.is_empty() {
-            body.push_str("\n| severity | rule | where | message | how to fix |\n|---|---|---|---|---|\n");
+            body.push_str(
+                "\n| severity | rule | where | message | how to fix |\n|---|---|---|---|---|\n",
+            );
             for f in &g.findings {
                 let place = match &f.location {
-                    Some(l) => format!("`{}`{}", code(&l.path), l.line.map(|n| format!(":{n}")).unwrap_or_default()),
+                    Some(l) => format!(
+                        "`{}`{}",
+                        code(&l.path),
+                        l.line.map(|n| format!(":{n}")).unwrap_or_default()
+                    ),
                     None => "PR".into(),
                 };
                 body.push_str(&format!(
@@ -49,10 +59,19 @@ pub fn render(report: &Report) -> String {
             }
         }
         if !g.suppressed.is_empty() {
-            body.push_str("\n**Suppressions in use**\n\n| rule | where | reason |\n|---|---|---|\n");
+            body.push_str(
+                "\n**Suppressions in use**\n\n| rule | where | reason |\n|---|---|---|\n",
+            );
             for s in &g.suppressed {
-                let place = s.finding.location.as_ref().map_or("-".to_string(), |l| format!("`{}`:{}", code(&l.path), l.line.unwrap_or(0)));
-                body.push_str(&format!("| `{}` | {} | {} |\n", s.finding.rule, place, cell(&s.reason)));
+                let place = s.finding.location.as_ref().map_or("-".to_string(), |l| {
+                    format!("`{}`:{}", code(&l.path), l.line.unwrap_or(0))
+                });
+                body.push_str(&format!(
+                    "| `{}` | {} | {} |\n",
+                    s.finding.rule,
+                    place,
+                    cell(&s.reason)
+                ));
             }
         }
     }

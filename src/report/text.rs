@@ -5,7 +5,13 @@ use super::{Report, Verdict};
 use crate::finding::Severity;
 
 pub fn render(report: &Report, color: bool) -> String {
-    let paint = |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
     let mut out = String::new();
     for g in &report.gates {
         for f in &g.findings {
@@ -27,8 +33,17 @@ pub fn render(report: &Report, color: bool) -> String {
                 Severity::Warning => paint("1;33", "warning"),
                 Severity::Notice => paint("1;36", "notice"),
             };
-            out.push_str(&format!("{}{sev}[{}] {}\n", paint("1", &place), f.rule, single_line(&f.message)));
-            out.push_str(&format!("  {} {}\n", paint("2", "help:"), single_line(&f.help)));
+            out.push_str(&format!(
+                "{}{sev}[{}] {}\n",
+                paint("1", &place),
+                f.rule,
+                single_line(&f.message)
+            ));
+            out.push_str(&format!(
+                "  {} {}\n",
+                paint("2", "help:"),
+                single_line(&f.help)
+            ));
         }
         for s in &g.suppressed {
             out.push_str(&format!(

@@ -18,7 +18,11 @@ pub fn root() -> PathBuf {
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_merge-gates"));
     for (k, _) in std::env::vars() {
-        if k.starts_with("GITHUB_") || k.starts_with("RUNNER_") || k.starts_with("INPUT_") || k == "CI" {
+        if k.starts_with("GITHUB_")
+            || k.starts_with("RUNNER_")
+            || k.starts_with("INPUT_")
+            || k == "CI"
+        {
             c.env_remove(k);
         }
     }
@@ -35,7 +39,12 @@ pub struct Output {
 
 impl Output {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     /// Rule ids of every finding in a JSON report.
@@ -72,7 +81,12 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(status: u16, body: serde_json::Value) -> Reply {
-        Reply { status, headers: vec![("content-type".into(), "application/json".into())], body: body.to_string(), delay: Duration::ZERO }
+        Reply {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string(),
+            delay: Duration::ZERO,
+        }
     }
 
     pub fn header(mut self, k: &str, v: &str) -> Reply {
@@ -100,8 +114,9 @@ impl Server {
     pub fn start(routes: Vec<(&str, Vec<Reply>)>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let routes: Arc<Mutex<HashMap<String, Vec<Reply>>>> =
-            Arc::new(Mutex::new(routes.into_iter().map(|(k, v)| (route_key(k), v)).collect()));
+        let routes: Arc<Mutex<HashMap<String, Vec<Reply>>>> = Arc::new(Mutex::new(
+            routes.into_iter().map(|(k, v)| (route_key(k), v)).collect(),
+        ));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let (r2, q2) = (routes.clone(), requests.clone());
         std::thread::spawn(move || {
@@ -110,16 +125,28 @@ impl Server {
                 std::thread::spawn(move || serve(stream, &routes, &requests));
             }
         });
-        Server { url, requests, routes }
+        Server {
+            url,
+            requests,
+            routes,
+        }
     }
 
     /// Add or replace a route after start (for replies that must name the server's own URL).
     pub fn route(&self, method_path: &str, replies: Vec<Reply>) {
-        self.routes.lock().unwrap().insert(route_key(method_path), replies);
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(route_key(method_path), replies);
     }
 
     pub fn count(&self, method_path: &str) -> usize {
-        self.requests.lock().unwrap().iter().filter(|r| format!("{} {}", r.method, r.path) == method_path).count()
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| format!("{} {}", r.method, r.path) == method_path)
+            .count()
     }
 }
 
@@ -132,7 +159,11 @@ fn route_key(k: &str) -> String {
     }
 }
 
-fn serve(stream: TcpStream, routes: &Mutex<HashMap<String, Vec<Reply>>>, requests: &Mutex<Vec<Request>>) {
+fn serve(
+    stream: TcpStream,
+    routes: &Mutex<HashMap<String, Vec<Reply>>>,
+    requests: &Mutex<Vec<Request>>,
+) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
     let mut stream = stream;
@@ -158,11 +189,18 @@ fn serve(stream: TcpStream, routes: &Mutex<HashMap<String, Vec<Reply>>>, request
                 headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
             }
         }
-        let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let mut body = vec![0; len];
         let _ = reader.read_exact(&mut body);
         let path = target.split('?').next().unwrap_or("").to_string();
-        requests.lock().unwrap().push(Request { method: method.clone(), path: path.clone(), headers });
+        requests.lock().unwrap().push(Request {
+            method: method.clone(),
+            path: path.clone(),
+            headers,
+        });
         let reply = {
             let mut routes = routes.lock().unwrap();
             match routes.get_mut(&format!("{method} {path}")) {
@@ -180,12 +218,20 @@ fn serve(stream: TcpStream, routes: &Mutex<HashMap<String, Vec<Reply>>>, request
             500 => "Internal Server Error",
             _ => "Status",
         };
-        let mut head = format!("HTTP/1.1 {} {reason}\r\ncontent-length: {}\r\n", reply.status, reply.body.len());
+        let mut head = format!(
+            "HTTP/1.1 {} {reason}\r\ncontent-length: {}\r\n",
+            reply.status,
+            reply.body.len()
+        );
         for (k, v) in &reply.headers {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
         head.push_str("\r\n");
-        if stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(reply.body.as_bytes())).is_err() {
+        if stream
+            .write_all(head.as_bytes())
+            .and_then(|_| stream.write_all(reply.body.as_bytes()))
+            .is_err()
+        {
             return;
         }
     }

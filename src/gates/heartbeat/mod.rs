@@ -49,6 +49,7 @@ struct Options {
     future_skew: Duration,
     phrases: Vec<String>,
     max_span: Duration,
+    require_in_pr: bool,
     limits: Limits,
 }
 
@@ -56,18 +57,40 @@ impl Options {
     fn load(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<Options> {
         let c = &ctx.settings.config.verify_heartbeat;
         let threshold = match &args.threshold {
-            Some(s) => crate::units::duration(s).map_err(|e| anyhow::anyhow!("--threshold: {e}"))?,
-            None => super::duration_opt(&c.threshold, "verify-heartbeat.threshold", Duration::from_secs(15 * 60))?,
+            Some(s) => {
+                crate::units::duration(s).map_err(|e| anyhow::anyhow!("--threshold: {e}"))?
+            }
+            None => super::duration_opt(
+                &c.threshold,
+                "verify-heartbeat.threshold",
+                Duration::from_secs(15 * 60),
+            )?,
         };
         Ok(Options {
             section: c.section.clone().unwrap_or_else(|| "Heartbeat".into()),
             threshold,
             reference: args.reference.or(c.reference).unwrap_or(Reference::Now),
-            future_skew: super::duration_opt(&c.future_skew, "verify-heartbeat.future-skew", Duration::from_secs(300))?,
-            phrases: c.exemption_phrases.clone().unwrap_or_else(|| DEFAULT_PHRASES.iter().map(|s| s.to_string()).collect()),
-            max_span: super::duration_opt(&c.exemption_max_span, "verify-heartbeat.exemption-max-span", Duration::from_secs(2 * 3600))?,
+            future_skew: super::duration_opt(
+                &c.future_skew,
+                "verify-heartbeat.future-skew",
+                Duration::from_secs(300),
+            )?,
+            phrases: c
+                .exemption_phrases
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PHRASES.iter().map(|s| s.to_string()).collect()),
+            max_span: super::duration_opt(
+                &c.exemption_max_span,
+                "verify-heartbeat.exemption-max-span",
+                Duration::from_secs(2 * 3600),
+            )?,
+            require_in_pr: c.require_in_pr.unwrap_or(true),
             limits: Limits {
-                max_file: super::bytes_opt(&c.max_file_size, "verify-heartbeat.max-file-size", 64 << 20)?,
+                max_file: super::bytes_opt(
+                    &c.max_file_size,
+                    "verify-heartbeat.max-file-size",
+                    64 << 20,
+                )?,
                 max_line: 1 << 20,
             },
         })
@@ -105,31 +128,58 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
     let now = ctx.settings.now;
     let skew = ChronoDuration::from_std(opts.future_skew).unwrap_or(ChronoDuration::MAX);
     let mut tasks: BTreeMap<String, Vec<Beat>> = BTreeMap::new();
+    if opts.require_in_pr && ctx.pr.changed_files.is_none() {
+        out.push(Finding::new(
+            Rule::ChangedFilesUnknown,
+            "the PR's changed files are unknown, so it could not be checked that the heartbeat log belongs to this PR (`require-in-pr`)",
+        ));
+    }
     for m in &mentions {
         let path = m.text.as_str();
-        let Some(file) = jsonl::open_listed(ctx, m, &FILE_RULES, &opts.limits, &mut out) else { continue };
-        jsonl::for_each_object(file, path, &FILE_RULES, &opts.limits, &mut out, |n, raw, obj, out| {
-            if let Some(beat) = read_beat(path, n, raw, &obj, now + skew, out) {
-                let task = match obj.get("task") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Null) | None => "(no task)".into(),
-                    Some(other) => other.to_string(),
-                };
-                tasks.entry(task).or_default().push(beat);
-            }
-        });
+        let Some(file) = jsonl::open_listed(ctx, m, &FILE_RULES, &opts.limits, &mut out) else {
+            continue;
+        };
+        if opts.require_in_pr && ctx.pr.is_changed(path) == Some(false) {
+            out.push(Finding::new(
+                Rule::HbFileNotInPr,
+                format!("`{}` (PR body line {}) is not added or changed by this PR, so it says nothing about this PR's work", crate::text::excerpt(path, 200), m.line),
+            ));
+        }
+        jsonl::for_each_object(
+            file,
+            path,
+            &FILE_RULES,
+            &opts.limits,
+            &mut out,
+            |n, raw, obj, out| {
+                if let Some(beat) = read_beat(path, n, raw, &obj, (now, skew), out) {
+                    let task = match obj.get("task") {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::Null) | None => "(no task)".into(),
+                        Some(other) => other.to_string(),
+                    };
+                    tasks.entry(task).or_default().push(beat);
+                }
+            },
+        );
     }
     let (reference, ref_name) = reference_time(ctx, &opts, &mut out);
     let threshold = ChronoDuration::from_std(opts.threshold).unwrap_or(ChronoDuration::MAX);
-    for (task, beats) in &tasks {
+    for (task, beats) in &mut tasks {
+        // Order is a property of each appended file; across files, time decides.
         for pair in beats.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
-            if b.time < a.time {
+            if a.path == b.path && b.time < a.time {
                 out.push(
-                    Finding::new(Rule::HbOutOfOrder, format!("task `{}`: this entry ({}) is older than the one before it at {}:{} ({})", show(task), fmt(b.time), a.path, a.line, fmt(a.time)))
+                    Finding::new(Rule::HbOutOfOrder, format!("task `{}`: this entry ({}) is older than the one before it on line {} ({})", show(task), fmt(b.time), a.line, fmt(a.time)))
                         .at(Location::line(&b.path, b.line)),
                 );
-            } else if a.status == "doing" && b.time - a.time > threshold {
+            }
+        }
+        beats.sort_by_key(|b| b.time);
+        for pair in beats.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            if a.status == "doing" && b.time - a.time > threshold {
                 out.push(
                     Finding::new(
                         Rule::HbGap,
@@ -148,7 +198,9 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
                 );
             }
         }
-        let Some(last) = beats.iter().max_by_key(|b| b.time) else { continue };
+        let Some(last) = beats.iter().max_by_key(|b| b.time) else {
+            continue;
+        };
         if last.status == "doing" && reference - last.time > threshold {
             out.push(
                 Finding::new(
@@ -166,16 +218,36 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
             );
         }
     }
-    out.notes.push(format!("{} heartbeat file(s), {} task(s); staleness measured against {ref_name}", mentions.len(), tasks.len()));
+    out.notes.push(format!(
+        "{} heartbeat file(s), {} task(s); staleness measured against {ref_name}",
+        mentions.len(),
+        tasks.len()
+    ));
     Ok(out)
 }
 
-fn read_beat(path: &str, n: usize, raw: &str, obj: &serde_json::Map<String, Value>, latest: DateTime<Utc>, out: &mut GateOutput) -> Option<Beat> {
+/// One heartbeat line → a `Beat`, or `None` when it has no usable time. `clock` is the check's
+/// clock and the allowed future skew.
+fn read_beat(
+    path: &str,
+    n: usize,
+    raw: &str,
+    obj: &serde_json::Map<String, Value>,
+    clock: (DateTime<Utc>, ChronoDuration),
+    out: &mut GateOutput,
+) -> Option<Beat> {
+    let (now, skew) = clock;
     let (key, ts) = match (obj.get("timestamp"), obj.get("ts")) {
         (Some(v), _) => ("timestamp", v),
         (None, Some(v)) => ("ts", v),
         (None, None) => {
-            out.push(Finding::new(Rule::HbMissingField, "missing required field `timestamp` (or `ts`)").at(Location::line(path, n)));
+            out.push(
+                Finding::new(
+                    Rule::HbMissingField,
+                    "missing required field `timestamp` (or `ts`)",
+                )
+                .at(Location::line(path, n)),
+            );
             return None;
         }
     };
@@ -183,45 +255,101 @@ fn read_beat(path: &str, n: usize, raw: &str, obj: &serde_json::Map<String, Valu
     let time = match ts.as_str().map(crate::timestamp::parse) {
         Some(Ok(t)) => t,
         Some(Err(msg)) => {
-            out.push(Finding::new(Rule::HbInvalidTimestamp, msg).at(Location::span(path, n, col, col)));
+            out.push(
+                Finding::new(Rule::HbInvalidTimestamp, msg).at(Location::span(path, n, col, col)),
+            );
             return None;
         }
         None => {
-            out.push(Finding::new(Rule::HbInvalidTimestamp, format!("`{key}` is {}, not a string", ts)).at(Location::span(path, n, col, col)));
+            out.push(
+                Finding::new(
+                    Rule::HbInvalidTimestamp,
+                    format!("`{key}` is {}, not a string", ts),
+                )
+                .at(Location::span(path, n, col, col)),
+            );
             return None;
         }
     };
-    if time > latest {
-        out.push(Finding::new(Rule::HbFutureTimestamp, format!("timestamp {} lies in the future of the check's clock", fmt(time))).at(Location::span(path, n, col, col)));
+    if time > now + skew {
+        let ahead = show_duration((time - now).to_std().unwrap_or_default());
+        let skew = show_duration(skew.to_std().unwrap_or_default());
+        out.push(
+            Finding::new(
+                Rule::HbFutureTimestamp,
+                format!(
+                    "timestamp {} is {ahead} ahead of the check's clock ({}; allowed skew {skew})",
+                    fmt(time),
+                    fmt(now)
+                ),
+            )
+            .at(Location::span(path, n, col, col)),
+        );
+        return None; // a beat from the future proves nothing about liveness
     }
+    // From here on the line has a real time: even with a bad status it shows the task was alive.
     let status = match obj.get("status") {
         Some(Value::String(s)) => s.trim().to_lowercase(),
         Some(other) => {
             let col = jsonl::key_column(raw, "status");
-            out.push(Finding::new(Rule::HbUnknownStatus, format!("`status` is {}, not a string", crate::text::excerpt(&other.to_string(), 40))).at(Location::span(path, n, col, col)));
-            return None;
+            out.push(
+                Finding::new(
+                    Rule::HbUnknownStatus,
+                    format!(
+                        "`status` is {}, not a string",
+                        crate::text::excerpt(&other.to_string(), 40)
+                    ),
+                )
+                .at(Location::span(path, n, col, col)),
+            );
+            String::from("(invalid)")
         }
         None => {
-            out.push(Finding::new(Rule::HbMissingField, "missing required field `status`").at(Location::line(path, n)));
-            return None;
+            out.push(
+                Finding::new(Rule::HbMissingField, "missing required field `status`")
+                    .at(Location::line(path, n)),
+            );
+            String::from("(missing)")
         }
     };
-    if !STATUSES.contains(&status.as_str()) {
+    if !status.starts_with('(') && !STATUSES.contains(&status.as_str()) {
         let col = jsonl::key_column(raw, "status");
         out.push(
-            Finding::new(Rule::HbUnknownStatus, format!("status `{}` is not one of {}", crate::text::excerpt(&status, 40), STATUSES.join(", ")))
-                .at(Location::span(path, n, col, col)),
+            Finding::new(
+                Rule::HbUnknownStatus,
+                format!(
+                    "status `{}` is not one of {}",
+                    crate::text::excerpt(&status, 40),
+                    STATUSES.join(", ")
+                ),
+            )
+            .at(Location::span(path, n, col, col)),
         );
-        return None;
     }
-    Some(Beat { path: path.to_string(), line: n, time, status })
+    Some(Beat {
+        path: path.to_string(),
+        line: n,
+        time,
+        status,
+    })
 }
 
-fn check_exemption(ctx: &Context<'_>, opts: &Options, out: &mut GateOutput, line: usize, phrase: &str) {
+fn check_exemption(
+    ctx: &Context<'_>,
+    opts: &Options,
+    out: &mut GateOutput,
+    line: usize,
+    phrase: &str,
+) {
     let Some(times) = &ctx.pr.commit_times else {
+        let why = ctx
+            .pr
+            .commits_error
+            .as_ref()
+            .map_or(String::new(), |e| format!(" ({e})"));
         out.push(Finding::new(
             Rule::HbExemptionUnverified,
-            format!("the PR body claims \"{phrase}\" (line {line}); the PR's commits are unknown, so the claim could not be checked"),
+            format!("the PR body claims \"{phrase}\" (line {line}); the PR's commits are unknown{why}, so the claim could not be checked"),
         ));
         return;
     };
@@ -243,7 +371,11 @@ fn check_exemption(ctx: &Context<'_>, opts: &Options, out: &mut GateOutput, line
     }
 }
 
-fn reference_time(ctx: &Context<'_>, opts: &Options, out: &mut GateOutput) -> (DateTime<Utc>, &'static str) {
+fn reference_time(
+    ctx: &Context<'_>,
+    opts: &Options,
+    out: &mut GateOutput,
+) -> (DateTime<Utc>, &'static str) {
     match (opts.reference, ctx.pr.head_commit_time) {
         (Reference::Now, _) => (ctx.settings.now, "the check's clock"),
         (Reference::HeadCommit, Some(t)) => (t, "the PR head commit"),

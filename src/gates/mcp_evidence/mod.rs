@@ -17,7 +17,13 @@ use serde_json::Value;
 use std::time::Duration;
 
 pub const DEFAULT_EVIDENCE_PATH: &str = "artifacts/<agent>/<date>/mcp/*.jsonl";
-pub const DEFAULT_PHRASES: &[&str] = &["No MCP usage - non-code change", "No MCP usage", "non-code change", "docs-only", "config-only"];
+pub const DEFAULT_PHRASES: &[&str] = &[
+    "No MCP usage - non-code change",
+    "No MCP usage",
+    "non-code change",
+    "docs-only",
+    "config-only",
+];
 const BUILTIN_SCHEMA: &str = include_str!("../../../schemas/evidence-line.schema.json");
 
 pub fn builtin_schema() -> &'static str {
@@ -59,12 +65,15 @@ impl Options {
                     .workspace
                     .read_capped(rel, 1 << 20)
                     .map_err(|e| anyhow::anyhow!("config verify-mcp-evidence.schema `{rel}` {e}"))?
-                    .with_context(|| format!("config verify-mcp-evidence.schema `{rel}` is over 1 MiB"))?;
+                    .with_context(|| {
+                        format!("config verify-mcp-evidence.schema `{rel}` is over 1 MiB")
+                    })?;
                 String::from_utf8(bytes).with_context(|| format!("schema `{rel}` is not UTF-8"))?
             }
             None => BUILTIN_SCHEMA.to_string(),
         };
-        let schema: Value = serde_json::from_str(&schema_text).context("evidence schema is not valid JSON")?;
+        let schema: Value =
+            serde_json::from_str(&schema_text).context("evidence schema is not valid JSON")?;
         let validator = jsonschema::options()
             .should_validate_formats(true)
             .build(&schema)
@@ -74,12 +83,27 @@ impl Options {
             root: PathPattern::new(c.evidence_path.as_deref().unwrap_or(DEFAULT_EVIDENCE_PATH))?,
             validator,
             limits: Limits {
-                max_file: super::bytes_opt(&c.max_file_size, "verify-mcp-evidence.max-file-size", 64 << 20)?,
-                max_line: super::bytes_opt(&c.max_line_length, "verify-mcp-evidence.max-line-length", 1 << 20)? as usize,
+                max_file: super::bytes_opt(
+                    &c.max_file_size,
+                    "verify-mcp-evidence.max-file-size",
+                    64 << 20,
+                )?,
+                max_line: super::bytes_opt(
+                    &c.max_line_length,
+                    "verify-mcp-evidence.max-line-length",
+                    1 << 20,
+                )? as usize,
             },
-            future_skew: super::duration_opt(&c.future_skew, "verify-mcp-evidence.future-skew", Duration::from_secs(300))?,
+            future_skew: super::duration_opt(
+                &c.future_skew,
+                "verify-mcp-evidence.future-skew",
+                Duration::from_secs(300),
+            )?,
             require_in_pr: c.require_in_pr.unwrap_or(true),
-            phrases: c.exemption_phrases.clone().unwrap_or_else(|| DEFAULT_PHRASES.iter().map(|s| s.to_string()).collect()),
+            phrases: c
+                .exemption_phrases
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PHRASES.iter().map(|s| s.to_string()).collect()),
         })
     }
 }
@@ -103,13 +127,23 @@ pub fn run(ctx: &Context<'_>) -> Result<GateOutput> {
         }
         Listing::Files(m) => m,
     };
+    if opts.require_in_pr && ctx.pr.changed_files.is_none() {
+        out.push(Finding::new(
+            Rule::ChangedFilesUnknown,
+            "the PR's changed files are unknown, so it could not be checked that the evidence belongs to this PR (`require-in-pr`)",
+        ));
+    }
     let now = ctx.settings.now;
     let mut lines_checked = 0;
     for m in &mentions {
         let path = m.text.as_str();
         let shown = crate::text::excerpt(path, 200);
         // Shape first: a path that escapes is reported as such, whatever the pattern says.
-        if ctx.workspace.resolve(path).is_err_and(|e| !matches!(e, crate::workspace::PathError::NotFound)) {
+        if ctx
+            .workspace
+            .resolve(path)
+            .is_err_and(|e| !matches!(e, crate::workspace::PathError::NotFound))
+        {
             let _ = jsonl::open_listed(ctx, m, &FILE_RULES, &opts.limits, &mut out);
             continue;
         }
@@ -117,7 +151,10 @@ pub fn run(ctx: &Context<'_>) -> Result<GateOutput> {
             PathCheck::Outside => {
                 out.push(Finding::new(
                     Rule::McpPathOutsideRoot,
-                    format!("`{shown}` (PR body line {}) is not under the evidence root `{}`", m.line, opts.root.source),
+                    format!(
+                        "`{shown}` (PR body line {}) is not under the evidence root `{}`",
+                        m.line, opts.root.source
+                    ),
                 ));
                 continue;
             }
@@ -130,17 +167,30 @@ pub fn run(ctx: &Context<'_>) -> Result<GateOutput> {
             }
             PathCheck::Ok(date) => date,
         };
+        let Some(file) = jsonl::open_listed(ctx, m, &FILE_RULES, &opts.limits, &mut out) else {
+            continue;
+        };
         if opts.require_in_pr && ctx.pr.is_changed(path) == Some(false) {
             out.push(Finding::new(
                 Rule::McpFileNotInPr,
                 format!("`{shown}` (PR body line {}) is not added or changed by this PR; evidence must come from this PR's work", m.line),
             ));
         }
-        let Some(file) = jsonl::open_listed(ctx, m, &FILE_RULES, &opts.limits, &mut out) else { continue };
-        let mut dates = DateCheck { path_date, first_mismatch: None, mismatches: 0 };
-        lines_checked += jsonl::for_each_object(file, path, &FILE_RULES, &opts.limits, &mut out, |n, raw, obj, out| {
-            check_line(&opts, now, path, n, raw, obj, &mut dates, out);
-        });
+        let mut dates = DateCheck {
+            path_date,
+            first_mismatch: None,
+            mismatches: 0,
+        };
+        lines_checked += jsonl::for_each_object(
+            file,
+            path,
+            &FILE_RULES,
+            &opts.limits,
+            &mut out,
+            |n, raw, obj, out| {
+                check_line(&opts, now, path, n, raw, obj, &mut dates, out);
+            },
+        );
         if let (Some(date), Some(line)) = (dates.path_date, dates.first_mismatch) {
             out.push(
                 Finding::new(
@@ -151,7 +201,11 @@ pub fn run(ctx: &Context<'_>) -> Result<GateOutput> {
             );
         }
     }
-    out.notes.push(format!("{} evidence file(s), {} entries checked", mentions.len(), crate::text::thousands(lines_checked as u64)));
+    out.notes.push(format!(
+        "{} evidence file(s), {} entries checked",
+        mentions.len(),
+        crate::text::thousands(lines_checked as u64)
+    ));
     Ok(out)
 }
 
@@ -178,44 +232,85 @@ struct DateCheck {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn check_line(opts: &Options, now: DateTime<Utc>, path: &str, n: usize, raw: &str, obj: serde_json::Map<String, Value>, dates: &mut DateCheck, out: &mut GateOutput) {
+fn check_line(
+    opts: &Options,
+    now: DateTime<Utc>,
+    path: &str,
+    n: usize,
+    raw: &str,
+    obj: serde_json::Map<String, Value>,
+    dates: &mut DateCheck,
+    out: &mut GateOutput,
+) {
     let value = Value::Object(obj);
     if !opts.validator.is_valid(&value) {
         for err in opts.validator.iter_errors(&value) {
             let (rule, msg, key) = match err.kind() {
                 jsonschema::error::ValidationErrorKind::Required { property } => {
                     let name = property.as_str().unwrap_or("?").to_string();
-                    (Rule::McpMissingField, format!("missing required field `{name}`"), None)
+                    (
+                        Rule::McpMissingField,
+                        format!("missing required field `{name}`"),
+                        None,
+                    )
                 }
                 _ => {
                     let at = err.instance_path().to_string();
-                    let key = at.trim_start_matches('/').split('/').next().unwrap_or("").to_string();
-                    let place = if at.is_empty() { "the line".to_string() } else { format!("`{at}`") };
-                    (Rule::McpSchemaViolation, format!("{place}: {}", crate::text::excerpt(&err.to_string(), 200)), Some(key))
+                    let key = at
+                        .trim_start_matches('/')
+                        .split('/')
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    let place = if at.is_empty() {
+                        "the line".to_string()
+                    } else {
+                        format!("`{at}`")
+                    };
+                    (
+                        Rule::McpSchemaViolation,
+                        format!("{place}: {}", crate::text::excerpt(&err.to_string(), 200)),
+                        Some(key),
+                    )
                 }
             };
-            let col = key.filter(|k| !k.is_empty()).map_or(1, |k| jsonl::key_column(raw, &k));
+            let col = key
+                .filter(|k| !k.is_empty())
+                .map_or(1, |k| jsonl::key_column(raw, &k));
             out.push(Finding::new(rule, msg).at(Location::span(path, n, col, col)));
         }
     }
     let Value::Object(obj) = value else { return };
-    let Some(Value::String(ts)) = obj.get("timestamp") else { return };
+    let Some(Value::String(ts)) = obj.get("timestamp") else {
+        return;
+    };
     if ts.is_empty() {
         return; // already a schema finding
     }
     let col = jsonl::key_column(raw, "timestamp");
     match crate::timestamp::parse(ts) {
-        Err(msg) => out.push(Finding::new(Rule::McpInvalidTimestamp, msg).at(Location::span(path, n, col, col))),
+        Err(msg) => out.push(
+            Finding::new(Rule::McpInvalidTimestamp, msg).at(Location::span(path, n, col, col)),
+        ),
         Ok(t) => {
             let skew = ChronoDuration::from_std(opts.future_skew).unwrap_or(ChronoDuration::MAX);
             if t > now + skew {
                 out.push(
-                    Finding::new(Rule::McpFutureTimestamp, format!("timestamp {ts} is {} ahead of the check's clock ({})", crate::units::show_duration((t - now).to_std().unwrap_or_default()), now.format("%Y-%m-%dT%H:%M:%SZ")))
-                        .at(Location::span(path, n, col, col)),
+                    Finding::new(
+                        Rule::McpFutureTimestamp,
+                        format!(
+                            "timestamp {ts} is {} ahead of the check's clock ({})",
+                            crate::units::show_duration((t - now).to_std().unwrap_or_default()),
+                            now.format("%Y-%m-%dT%H:%M:%SZ")
+                        ),
+                    )
+                    .at(Location::span(path, n, col, col)),
                 );
             }
             if let Some(d) = dates.path_date {
-                let local = chrono::DateTime::parse_from_rfc3339(ts).map(|t| t.date_naive()).ok();
+                let local = chrono::DateTime::parse_from_rfc3339(ts)
+                    .map(|t| t.date_naive())
+                    .ok();
                 if t.date_naive() != d && local != Some(d) {
                     dates.mismatches += 1;
                     dates.first_mismatch.get_or_insert(n);
@@ -261,12 +356,18 @@ impl PathPattern {
             }
         }
         re.push('$');
-        let regex = Regex::new(&re).with_context(|| format!("config verify-mcp-evidence.evidence-path `{source}`"))?;
-        Ok(PathPattern { source: source.to_string(), regex })
+        let regex = Regex::new(&re)
+            .with_context(|| format!("config verify-mcp-evidence.evidence-path `{source}`"))?;
+        Ok(PathPattern {
+            source: source.to_string(),
+            regex,
+        })
     }
 
     fn check(&self, path: &str) -> PathCheck {
-        let Some(caps) = self.regex.captures(path) else { return PathCheck::Outside };
+        let Some(caps) = self.regex.captures(path) else {
+            return PathCheck::Outside;
+        };
         match caps.name("date") {
             None => PathCheck::Ok(None),
             Some(d) => {
@@ -287,10 +388,22 @@ mod tests {
     #[test]
     fn evidence_root_pattern() {
         let p = PathPattern::new(DEFAULT_EVIDENCE_PATH).unwrap();
-        assert!(matches!(p.check("artifacts/eng/2025-10-21/mcp/x.jsonl"), PathCheck::Ok(Some(_))));
-        assert!(matches!(p.check("artifacts/eng/2025-13-45/mcp/x.jsonl"), PathCheck::BadDate(_)));
-        assert!(matches!(p.check("artifacts/eng/2025-1-4/mcp/x.jsonl"), PathCheck::BadDate(_)));
+        assert!(matches!(
+            p.check("artifacts/eng/2025-10-21/mcp/x.jsonl"),
+            PathCheck::Ok(Some(_))
+        ));
+        assert!(matches!(
+            p.check("artifacts/eng/2025-13-45/mcp/x.jsonl"),
+            PathCheck::BadDate(_)
+        ));
+        assert!(matches!(
+            p.check("artifacts/eng/2025-1-4/mcp/x.jsonl"),
+            PathCheck::BadDate(_)
+        ));
         assert!(matches!(p.check("evidence/x.jsonl"), PathCheck::Outside));
-        assert!(matches!(p.check("artifacts/eng/2025-10-21/mcp/sub/x.jsonl"), PathCheck::Outside));
+        assert!(matches!(
+            p.check("artifacts/eng/2025-10-21/mcp/sub/x.jsonl"),
+            PathCheck::Outside
+        ));
     }
 }

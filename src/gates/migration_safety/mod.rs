@@ -7,6 +7,9 @@ use anyhow::Result;
 /// Whether this build implements the gate.
 pub const IMPLEMENTED: bool = false;
 
-pub async fn run(_ctx: &Context<'_>, _args: &crate::cli::MigrationSafetyArgs) -> Result<GateOutput> {
+pub async fn run(
+    _ctx: &Context<'_>,
+    _args: &crate::cli::MigrationSafetyArgs,
+) -> Result<GateOutput> {
     anyhow::bail!("migration-safety: not implemented yet")
 }
