@@ -7,6 +7,11 @@
 use chrono::{DateTime, FixedOffset, Utc};
 
 pub fn parse(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_with_offset(s).map(|t| t.with_timezone(&Utc))
+}
+
+/// Like `parse`, keeping the offset as written (for the writer's local date).
+pub fn parse_with_offset(s: &str) -> Result<DateTime<FixedOffset>, String> {
     if !shape_ok(s.as_bytes()) {
         return Err(format!(
             "`{}` is not an RFC 3339 date-time (expected YYYY-MM-DDTHH:MM:SS[.fraction] followed by Z or ±HH:MM)",
@@ -14,7 +19,6 @@ pub fn parse(s: &str) -> Result<DateTime<Utc>, String> {
         ));
     }
     DateTime::<FixedOffset>::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("`{s}` is not a real date and time ({e})"))
 }
 

@@ -9,6 +9,8 @@ use crate::pr_body::Mention;
 use crate::rules::Rule;
 use crate::workspace::{PathError, RepoFile};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::{mpsc, Mutex};
 
 pub struct FileRules {
     pub escapes: Rule,
@@ -86,37 +88,198 @@ pub fn open_listed(
     Some(file)
 }
 
-/// Call `each(line_number, raw_line, object)` for every JSON object line of `file`. Blank
-/// lines are skipped; everything else that is not one JSON object is an `invalid_json` finding.
+/// Most findings recorded for one file; past that, one finding says how many more there are
+/// (a file of garbage must not turn into unbounded memory or an unreadable report).
+pub const MAX_FINDINGS_PER_FILE: usize = 1000;
+/// Lines are handed to the workers in blocks of about this many bytes.
+const BLOCK_BYTES: usize = 1 << 20;
+
+/// Visit every JSON object line of `file`, using every core. Blank lines are skipped;
+/// everything else that is not one JSON object is an `invalid_json` finding.
+///
+/// `visit(line, raw, object, findings)` runs on worker threads and may return a value;
+/// `fold(line, value)` receives those values on the calling thread, in line order. Memory stays
+/// bounded: a few blocks are in flight at a time, and findings are capped per file.
 /// Returns the number of non-blank lines.
-pub fn for_each_object(
+pub fn scan_objects<T: Send>(
     file: RepoFile,
     path: &str,
     rules: &FileRules,
     limits: &Limits,
     out: &mut GateOutput,
-    mut each: impl FnMut(usize, &str, Map<String, Value>, &mut GateOutput),
+    visit: impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync,
+    mut fold: impl FnMut(usize, T),
 ) -> usize {
-    let reader =
-        std::io::BufReader::with_capacity(256 << 10, file.file.take_limited(limits.max_file));
-    let mut lines = LineReader::new(reader, limits.max_line);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let (block_tx, block_rx) = mpsc::sync_channel::<Block>(workers * 2);
+    let block_rx = Mutex::new(block_rx);
+    let (done_tx, done_rx) = mpsc::sync_channel::<Done<T>>(workers * 2);
     let mut count = 0;
+    let mut recorded = 0;
+    let mut dropped = 0;
+    let read_error = std::thread::scope(|s| {
+        let reader = s.spawn(move || read_blocks(file, limits, block_tx));
+        for _ in 0..workers {
+            let (done_tx, block_rx, visit) = (done_tx.clone(), &block_rx, &visit);
+            s.spawn(move || loop {
+                let block = match block_rx.lock().map(|rx| rx.recv()) {
+                    Ok(Ok(b)) => b,
+                    _ => return,
+                };
+                if done_tx
+                    .send(check_block(block, path, rules, limits, visit))
+                    .is_err()
+                {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        // Blocks finish out of order; hand results on in order.
+        let mut pending = BTreeMap::new();
+        let mut next = 0;
+        for done in done_rx {
+            pending.insert(done.seq, done);
+            while let Some(done) = pending.remove(&next) {
+                next += 1;
+                count += done.count;
+                for f in done.findings {
+                    if recorded < MAX_FINDINGS_PER_FILE {
+                        out.push(f);
+                        recorded += 1;
+                    } else {
+                        dropped += 1;
+                    }
+                }
+                for (line, value) in done.values {
+                    fold(line, value);
+                }
+            }
+        }
+        reader.join().unwrap_or(None)
+    });
+    if let Some(e) = read_error {
+        out.push(
+            Finding::new(rules.not_found, format!("`{path}` could not be read: {e}"))
+                .at(Location::file(path)),
+        );
+    }
+    if dropped > 0 {
+        out.push(
+            Finding::new(
+                rules.invalid_json,
+                format!(
+                    "{} more problems in `{path}` are not listed (at most {MAX_FINDINGS_PER_FILE} per file)",
+                    crate::text::thousands(dropped as u64)
+                ),
+            )
+            .at(Location::file(path)),
+        );
+    }
+    if count == 0 {
+        out.push(
+            Finding::new(rules.empty, format!("`{path}` has no entries")).at(Location::file(path)),
+        );
+    }
+    count
+}
+
+/// Whole lines of a file, with their numbers.
+struct Block {
+    seq: usize,
+    data: Vec<u8>,
+    items: Vec<Item>,
+}
+
+enum Item {
+    Text {
+        line: usize,
+        start: usize,
+        end: usize,
+    },
+    TooLong {
+        line: usize,
+        len: u64,
+    },
+}
+
+struct Done<T> {
+    seq: usize,
+    count: usize,
+    findings: Vec<Finding>,
+    values: Vec<(usize, T)>,
+}
+
+/// The reader thread: cut the file into blocks of whole lines. Returns a read error, if any.
+fn read_blocks(
+    file: RepoFile,
+    limits: &Limits,
+    tx: mpsc::SyncSender<Block>,
+) -> Option<std::io::Error> {
+    let reader = std::io::BufReader::with_capacity(
+        256 << 10,
+        std::io::Read::take(file.file, limits.max_file),
+    );
+    let mut lines = LineReader::new(reader, limits.max_line);
+    let new_block = |seq| Block {
+        seq,
+        data: Vec::with_capacity(BLOCK_BYTES + 4096),
+        items: Vec::new(),
+    };
+    let mut block = new_block(0);
     loop {
-        let (n, line) = match lines.next_line() {
-            Ok(Some(l)) => l,
+        match lines.next_line() {
+            Ok(Some((line, Line::Text(bytes)))) => {
+                let start = block.data.len();
+                block.data.extend_from_slice(bytes);
+                block.items.push(Item::Text {
+                    line,
+                    start,
+                    end: block.data.len(),
+                });
+            }
+            Ok(Some((line, Line::TooLong { len }))) => {
+                block.items.push(Item::TooLong { line, len })
+            }
             Ok(None) => break,
             Err(e) => {
-                out.push(
-                    Finding::new(rules.not_found, format!("`{path}` could not be read: {e}"))
-                        .at(Location::file(path)),
-                );
-                break;
+                let _ = tx.send(block);
+                return Some(e);
             }
-        };
-        let bytes = match line {
-            Line::TooLong { len } => {
-                count += 1;
-                out.push(
+        }
+        if block.data.len() >= BLOCK_BYTES {
+            let seq = block.seq + 1;
+            if tx
+                .send(std::mem::replace(&mut block, new_block(seq)))
+                .is_err()
+            {
+                return None;
+            }
+        }
+    }
+    let _ = tx.send(block);
+    None
+}
+
+/// A worker's share: parse and visit every line of one block.
+fn check_block<T>(
+    block: Block,
+    path: &str,
+    rules: &FileRules,
+    limits: &Limits,
+    visit: &(impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync),
+) -> Done<T> {
+    let mut done = Done {
+        seq: block.seq,
+        count: 0,
+        findings: Vec::new(),
+        values: Vec::new(),
+    };
+    for item in &block.items {
+        let (n, bytes) = match *item {
+            Item::TooLong { line, len } => {
+                done.count += 1;
+                done.findings.push(
                     Finding::new(
                         rules.invalid_json,
                         format!(
@@ -125,11 +288,11 @@ pub fn for_each_object(
                             crate::text::thousands(limits.max_line as u64)
                         ),
                     )
-                    .at(Location::line(path, n)),
+                    .at(Location::line(path, line)),
                 );
                 continue;
             }
-            Line::Text(b) => b,
+            Item::Text { line, start, end } => (line, &block.data[start..end]),
         };
         let bytes = if n == 1 {
             bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
@@ -139,7 +302,7 @@ pub fn for_each_object(
         if bytes.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        count += 1;
+        done.count += 1;
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
@@ -148,7 +311,7 @@ pub fn for_each_object(
                     .filter(|b| (**b & 0xC0) != 0x80)
                     .count()
                     + 1;
-                out.push(
+                done.findings.push(
                     Finding::new(
                         rules.invalid_json,
                         format!("line is not valid UTF-8 at column {col}"),
@@ -159,8 +322,12 @@ pub fn for_each_object(
             }
         };
         match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => each(n, text, map, out),
-            Ok(other) => out.push(
+            Ok(Value::Object(map)) => {
+                if let Some(v) = visit(n, text, map, &mut done.findings) {
+                    done.values.push((n, v));
+                }
+            }
+            Ok(other) => done.findings.push(
                 Finding::new(
                     rules.invalid_json,
                     format!("line is a JSON {}, not an object", kind(&other)),
@@ -174,7 +341,7 @@ pub fn for_each_object(
                 let msg = msg
                     .rsplit_once(" at line ")
                     .map_or(msg.as_str(), |(m, _)| m);
-                out.push(
+                done.findings.push(
                     Finding::new(
                         rules.invalid_json,
                         format!("invalid JSON at column {col}: {msg}"),
@@ -184,12 +351,7 @@ pub fn for_each_object(
             }
         }
     }
-    if count == 0 {
-        out.push(
-            Finding::new(rules.empty, format!("`{path}` has no entries")).at(Location::file(path)),
-        );
-    }
-    count
+    done
 }
 
 /// serde_json reports byte columns; annotations want characters.
@@ -218,16 +380,5 @@ fn kind(v: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
-    }
-}
-
-trait TakeLimited {
-    fn take_limited(self, max: u64) -> std::io::Take<std::fs::File>;
-}
-
-impl TakeLimited for std::fs::File {
-    /// The size was checked before opening; this guards against a file that grows meanwhile.
-    fn take_limited(self, max: u64) -> std::io::Take<std::fs::File> {
-        std::io::Read::take(self, max)
     }
 }

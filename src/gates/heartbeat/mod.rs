@@ -145,22 +145,22 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
                 format!("`{}` (PR body line {}) is not added or changed by this PR, so it says nothing about this PR's work", crate::text::excerpt(path, 200), m.line),
             ));
         }
-        jsonl::for_each_object(
+        jsonl::scan_objects(
             file,
             path,
             &FILE_RULES,
             &opts.limits,
             &mut out,
-            |n, raw, obj, out| {
-                if let Some(beat) = read_beat(path, n, raw, &obj, (now, skew), out) {
-                    let task = match obj.get("task") {
-                        Some(Value::String(s)) => s.clone(),
-                        Some(Value::Null) | None => "(no task)".into(),
-                        Some(other) => other.to_string(),
-                    };
-                    tasks.entry(task).or_default().push(beat);
-                }
+            |n, raw, obj, findings| {
+                let beat = read_beat(path, n, raw, &obj, (now, skew), findings)?;
+                let task = match obj.get("task") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Null) | None => "(no task)".into(),
+                    Some(other) => other.to_string(),
+                };
+                Some((task, beat))
             },
+            |_, (task, beat)| tasks.entry(task).or_default().push(beat),
         );
     }
     let (reference, ref_name) = reference_time(ctx, &opts, &mut out);
@@ -234,7 +234,7 @@ fn read_beat(
     raw: &str,
     obj: &serde_json::Map<String, Value>,
     clock: (DateTime<Utc>, ChronoDuration),
-    out: &mut GateOutput,
+    out: &mut Vec<Finding>,
 ) -> Option<Beat> {
     let (now, skew) = clock;
     let (key, ts) = match (obj.get("timestamp"), obj.get("ts")) {

@@ -181,14 +181,19 @@ pub fn run(ctx: &Context<'_>) -> Result<GateOutput> {
             first_mismatch: None,
             mismatches: 0,
         };
-        lines_checked += jsonl::for_each_object(
+        let path_date = dates.path_date;
+        lines_checked += jsonl::scan_objects(
             file,
             path,
             &FILE_RULES,
             &opts.limits,
             &mut out,
-            |n, raw, obj, out| {
-                check_line(&opts, now, path, n, raw, obj, &mut dates, out);
+            |n, raw, obj, findings| {
+                check_line(&opts, now, (path, n, raw), obj, path_date, findings)
+            },
+            |n, ()| {
+                dates.mismatches += 1;
+                dates.first_mismatch.get_or_insert(n);
             },
         );
         if let (Some(date), Some(line)) = (dates.path_date, dates.first_mismatch) {
@@ -231,93 +236,93 @@ struct DateCheck {
     mismatches: usize,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Check one evidence line. Returns `Some(())` when its date differs from the path's date.
 fn check_line(
     opts: &Options,
     now: DateTime<Utc>,
-    path: &str,
-    n: usize,
-    raw: &str,
+    at: (&str, usize, &str),
     obj: serde_json::Map<String, Value>,
-    dates: &mut DateCheck,
-    out: &mut GateOutput,
-) {
+    path_date: Option<NaiveDate>,
+    out: &mut Vec<Finding>,
+) -> Option<()> {
+    let (path, n, raw) = at;
+    // Columns are looked up only for findings: valid lines cost no search.
+    let at_key = |key: &str| {
+        let col = if key.is_empty() {
+            1
+        } else {
+            jsonl::key_column(raw, key)
+        };
+        Location::span(path, n, col, col)
+    };
     let value = Value::Object(obj);
     if !opts.validator.is_valid(&value) {
         for err in opts.validator.iter_errors(&value) {
-            let (rule, msg, key) = match err.kind() {
+            let finding = match err.kind() {
                 jsonschema::error::ValidationErrorKind::Required { property } => {
-                    let name = property.as_str().unwrap_or("?").to_string();
-                    (
+                    let name = property.as_str().unwrap_or("?");
+                    Finding::new(
                         Rule::McpMissingField,
                         format!("missing required field `{name}`"),
-                        None,
                     )
+                    .at(at_key(""))
                 }
                 _ => {
-                    let at = err.instance_path().to_string();
-                    let key = at
+                    let pointer = err.instance_path().to_string();
+                    let key = pointer
                         .trim_start_matches('/')
                         .split('/')
                         .next()
-                        .unwrap_or("")
-                        .to_string();
-                    let place = if at.is_empty() {
+                        .unwrap_or("");
+                    let place = if pointer.is_empty() {
                         "the line".to_string()
                     } else {
-                        format!("`{at}`")
+                        format!("`{pointer}`")
                     };
-                    (
+                    Finding::new(
                         Rule::McpSchemaViolation,
                         format!("{place}: {}", crate::text::excerpt(&err.to_string(), 200)),
-                        Some(key),
                     )
+                    .at(at_key(key))
                 }
             };
-            let col = key
-                .filter(|k| !k.is_empty())
-                .map_or(1, |k| jsonl::key_column(raw, &k));
-            out.push(Finding::new(rule, msg).at(Location::span(path, n, col, col)));
+            out.push(finding);
         }
     }
-    let Value::Object(obj) = value else { return };
+    let Value::Object(obj) = value else {
+        return None;
+    };
     let Some(Value::String(ts)) = obj.get("timestamp") else {
-        return;
+        return None;
     };
     if ts.is_empty() {
-        return; // already a schema finding
+        return None; // already a schema finding
     }
-    let col = jsonl::key_column(raw, "timestamp");
-    match crate::timestamp::parse(ts) {
-        Err(msg) => out.push(
-            Finding::new(Rule::McpInvalidTimestamp, msg).at(Location::span(path, n, col, col)),
-        ),
-        Ok(t) => {
-            let skew = ChronoDuration::from_std(opts.future_skew).unwrap_or(ChronoDuration::MAX);
-            if t > now + skew {
-                out.push(
-                    Finding::new(
-                        Rule::McpFutureTimestamp,
-                        format!(
-                            "timestamp {ts} is {} ahead of the check's clock ({})",
-                            crate::units::show_duration((t - now).to_std().unwrap_or_default()),
-                            now.format("%Y-%m-%dT%H:%M:%SZ")
-                        ),
-                    )
-                    .at(Location::span(path, n, col, col)),
-                );
-            }
-            if let Some(d) = dates.path_date {
-                let local = chrono::DateTime::parse_from_rfc3339(ts)
-                    .map(|t| t.date_naive())
-                    .ok();
-                if t.date_naive() != d && local != Some(d) {
-                    dates.mismatches += 1;
-                    dates.first_mismatch.get_or_insert(n);
-                }
-            }
+    let t = match crate::timestamp::parse_with_offset(ts) {
+        Ok(t) => t,
+        Err(msg) => {
+            out.push(Finding::new(Rule::McpInvalidTimestamp, msg).at(at_key("timestamp")));
+            return None;
         }
+    };
+    let utc = t.with_timezone(&Utc);
+    let skew = ChronoDuration::from_std(opts.future_skew).unwrap_or(ChronoDuration::MAX);
+    if utc > now + skew {
+        out.push(
+            Finding::new(
+                Rule::McpFutureTimestamp,
+                format!(
+                    "timestamp {ts} is {} ahead of the check's clock ({})",
+                    crate::units::show_duration((utc - now).to_std().unwrap_or_default()),
+                    now.format("%Y-%m-%dT%H:%M:%SZ")
+                ),
+            )
+            .at(at_key("timestamp")),
+        );
     }
+    // The folder's date may be the writer's local date or the UTC date: either matches.
+    let d = path_date?;
+    (utc.date_naive() != d && t.date_naive() != d).then_some(())
 }
 
 /// The evidence root: a path pattern with `<agent>`, `<date>`, `*` and `**`.
