@@ -103,7 +103,14 @@ pub struct DevMcpBanArgs {}
 // ---- migration-safety arguments ----
 
 #[derive(Debug, Args, Default)]
-pub struct MigrationSafetyArgs {}
+pub struct MigrationSafetyArgs {
+    /// Check every migration in the repository, not only those the PR adds or changes.
+    #[arg(long)]
+    pub all: bool,
+    // ---- migration-safety: lint arguments ----
+
+    // ---- migration-safety: dry-run, deploy and prisma arguments ----
+}
 
 // ---- health-gate arguments ----
 

@@ -129,7 +129,38 @@ pub struct DevMcpBanConfig {}
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct MigrationSafetyConfig {}
+pub struct MigrationSafetyConfig {
+    /// Extra globs of migration files, added to `supabase/migrations/*.sql` and
+    /// `prisma/migrations/*/migration.sql` (e.g. `db/migrations/*.up.sql`, `migrations/*.sql`).
+    pub migrations: Option<Vec<String>>,
+    /// Globs of rollback (down) migrations, not held to the additive-only policy. Default
+    /// `**/rollback_*.sql`, `**/*.down.sql`, `**/down.sql`.
+    pub rollbacks: Option<Vec<String>>,
+    // ---- migration-safety: lint settings ----
+
+    // ---- migration-safety: end of lint settings ----
+    /// The dry run on a real PostgreSQL.
+    #[serde(default)]
+    pub dry_run: DryRunConfig,
+    /// Deploy files that must not run migrations.
+    #[serde(default)]
+    pub deploy: DeployConfig,
+    /// The Prisma schema.
+    #[serde(default)]
+    pub prisma: PrismaConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DryRunConfig {}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DeployConfig {}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PrismaConfig {}
 
 // ---- health-gate ----
 

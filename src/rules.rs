@@ -198,7 +198,17 @@ rules! {
 
     // dev-mcp-ban
 
-    // migration-safety
+    // migration-safety: discovery
+    MigFileUnreadable = "migration-safety/file-unreadable", Error,
+        "Make the migration a regular UTF-8 file under 16 MiB inside the repository.";
+
+    // migration-safety: lint
+
+    // migration-safety: (end of lint rules)
+
+    // migration-safety: dry run, deploy files, Prisma schema
+
+    // migration-safety: (end of dry-run, deploy and prisma rules)
 
     // health-gate
 

@@ -1,0 +1,155 @@
+//! Which migration files this run looks at, shared by the lint and the dry run.
+//!
+//! Migrations are found by glob (`supabase/migrations/*.sql`,
+//! `prisma/migrations/*/migration.sql` and the config's extra globs); `*.sql.skip` files are
+//! never migrations; rollback files (`rollback_*.sql`, `*.down.sql`, `down.sql`) are found but
+//! marked, so the additive-only policy does not hold them to it. By default only the migrations
+//! the PR adds or changes are checked; `--all` (or unknown changed files) checks every one.
+
+use super::super::Context;
+use crate::finding::{Finding, GateOutput, Location};
+use crate::rules::Rule;
+use anyhow::Result;
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
+pub const DEFAULT_MIGRATIONS: &[&str] = &[
+    "supabase/migrations/*.sql",
+    "prisma/migrations/*/migration.sql",
+];
+pub const DEFAULT_ROLLBACKS: &[&str] = &["**/rollback_*.sql", "**/*.down.sql", "**/down.sql"];
+
+/// Migration files are read whole; one larger than this is a finding, not read.
+pub const MAX_MIGRATION_BYTES: u64 = 16 << 20;
+
+/// One migration file, read.
+#[derive(Debug, Clone)]
+pub struct Migration {
+    /// Repository-relative path with `/` separators.
+    pub path: String,
+    /// A rollback (down) migration: not held to the additive-only policy.
+    pub rollback: bool,
+    pub text: String,
+}
+
+/// The migrations of this run, in path order (timestamped names sort in apply order).
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    pub migrations: Vec<Migration>,
+    /// Every migration in the repository was taken (`--all`, or the changed files are unknown).
+    pub all: bool,
+}
+
+fn globset(globs: &[String], key: &str) -> Result<GlobSet> {
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        b.add(
+            GlobBuilder::new(g)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| anyhow::anyhow!("config {key}: `{g}`: {e}"))?,
+        );
+    }
+    Ok(b.build()?)
+}
+
+pub fn find(
+    ctx: &Context<'_>,
+    args: &crate::cli::MigrationSafetyArgs,
+    out: &mut GateOutput,
+) -> Result<Found> {
+    let c = &ctx.settings.config.migration_safety;
+    let mut globs: Vec<String> = DEFAULT_MIGRATIONS.iter().map(|s| s.to_string()).collect();
+    globs.extend(c.migrations.iter().flatten().cloned());
+    let migrations = globset(&globs, "migration-safety.migrations")?;
+    let rollbacks = globset(
+        &c.rollbacks
+            .clone()
+            .unwrap_or_else(|| DEFAULT_ROLLBACKS.iter().map(|s| s.to_string()).collect()),
+        "migration-safety.rollbacks",
+    )?;
+    let is_migration = |p: &str| !p.ends_with(".skip") && migrations.is_match(p);
+
+    let all = args.all || ctx.pr.changed_files.is_none();
+    let mut paths: Vec<String> = if all {
+        if !args.all {
+            out.push(Finding::new(
+                Rule::ChangedFilesUnknown,
+                "the PR's changed files are unknown, so every migration in the repository is checked",
+            ));
+        }
+        walk(ctx, &is_migration)
+    } else {
+        ctx.pr
+            .changed_files
+            .iter()
+            .flatten()
+            .filter(|f| f.status != "removed" && is_migration(&f.path))
+            .map(|f| f.path.clone())
+            .collect()
+    };
+    paths.sort();
+    paths.dedup();
+    let mut found = Found {
+        migrations: Vec::new(),
+        all,
+    };
+    for path in paths {
+        match ctx.workspace.read_capped(&path, MAX_MIGRATION_BYTES) {
+            Ok(Some(bytes)) => found.migrations.push(Migration {
+                rollback: rollbacks.is_match(&path),
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+                path,
+            }),
+            Ok(None) => out.push(
+                Finding::new(
+                    Rule::MigFileUnreadable,
+                    format!(
+                        "`{path}` is larger than {} and was not checked",
+                        crate::text::thousands(MAX_MIGRATION_BYTES)
+                    ),
+                )
+                .at(Location::file(&path)),
+            ),
+            Err(e) => out.push(
+                Finding::new(Rule::MigFileUnreadable, format!("`{path}` {e}"))
+                    .at(Location::file(&path)),
+            ),
+        }
+    }
+    out.notes.push(format!(
+        "{} migration file(s) checked ({})",
+        found.migrations.len(),
+        if all {
+            "all in the repository"
+        } else {
+            "added or changed by the PR"
+        }
+    ));
+    Ok(found)
+}
+
+/// Every file under the repository root that `keep` accepts, honouring ignore files; symlinks
+/// are not followed (a migration is a regular file of the repository).
+fn walk(ctx: &Context<'_>, keep: &dyn Fn(&str) -> bool) -> Vec<String> {
+    let root = ctx.workspace.root();
+    let mut out = Vec::new();
+    for entry in ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .follow_links(false)
+        .require_git(false)
+        .build()
+        .flatten()
+    {
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(root) else {
+            continue;
+        };
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        if keep(&rel) {
+            out.push(rel);
+        }
+    }
+    out
+}
