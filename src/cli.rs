@@ -1,7 +1,7 @@
 //! Command-line definitions (clap). No I/O and no defaults that depend on the environment:
 //! `settings.rs` turns these raw values into a `Settings`.
 
-use crate::config::{FailOn, Reference};
+use crate::config::{DiffFilter, FailOn, Reference, Reporter};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -47,6 +47,13 @@ pub struct Common {
     /// Pin the clock (RFC 3339), for reproducible runs.
     #[arg(long, global = true, value_name = "RFC3339")]
     pub now: Option<String>,
+    /// Where findings go on GitHub (default: annotations, i.e. workflow commands).
+    #[arg(long, global = true, value_enum)]
+    pub reporter: Option<Reporter>,
+    /// Keep the severity only of findings inside the PR's diff; the others become notices
+    /// (default: nofilter).
+    #[arg(long, global = true, value_enum)]
+    pub filter: Option<DiffFilter>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,6 +90,15 @@ pub enum Command {
         #[arg(value_enum)]
         which: SchemaKind,
     },
+    /// Write a starter `.github/merge-gates.toml` and `.github/pull_request_template.md`.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct InitArgs {
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args, Default)]

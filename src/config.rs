@@ -27,6 +27,14 @@ pub struct Config {
     /// Settings of the GitHub API client.
     #[serde(default)]
     pub github: GithubConfig,
+    /// Which findings keep their severity, by the PR's diff (like reviewdog's `-filter-mode`):
+    /// `added` (on added or changed lines), `diff_context` (within the diff's hunks), `file` (in
+    /// changed files) or `nofilter` (default). Findings outside become notices; findings without
+    /// a file are never filtered.
+    pub filter: Option<DiffFilter>,
+    /// Where findings go on GitHub: `annotations` (workflow commands, default) or `check-run`
+    /// (a check run with every finding as an annotation; needs `checks: write`).
+    pub reporter: Option<Reporter>,
     #[serde(default)]
     pub verify_mcp_evidence: McpEvidenceConfig,
     #[serde(default)]
@@ -48,6 +56,33 @@ pub enum FailOn {
     Error,
     Warning,
     Never,
+}
+
+/// Diff filter modes (reviewdog's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffFilter {
+    /// Findings on lines the PR adds or changes.
+    Added,
+    /// Findings within the diff's hunks, context lines included.
+    #[value(name = "diff_context", alias = "diff-context")]
+    #[serde(alias = "diff-context")]
+    DiffContext,
+    /// Findings in files the PR changes.
+    File,
+    /// Every finding (default).
+    Nofilter,
+}
+
+/// How findings are reported on GitHub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reporter {
+    /// Workflow-command annotations in the job log (default).
+    Annotations,
+    /// A check run through the Checks API; falls back to annotations when the token cannot
+    /// write checks (fork PRs).
+    CheckRun,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]

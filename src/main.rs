@@ -3,9 +3,11 @@
 
 mod cli;
 mod config;
+mod diff_filter;
 mod finding;
 mod gates;
 mod github;
+mod init;
 mod lines;
 mod pr_body;
 mod report;
@@ -66,6 +68,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             run::write_stdout(&s)?;
             return Ok(ExitCode::SUCCESS);
         }
+        Command::Init(a) => {
+            let repo = cli.common.repo.clone().unwrap_or_else(|| ".".into());
+            run::write_stdout(&init::init(&repo, a.force)?)?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Run => Vec::new(),
         Command::VerifyMcpEvidence => vec![Gate::McpEvidence],
         Command::VerifyHeartbeat(a) => {
@@ -95,8 +102,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let report = runtime.block_on(run::run(&settings, &gates, &args))?;
-    run::emit(&settings, &report)?;
+    let report = runtime.block_on(run::execute(&settings, &gates, &args))?;
     Ok(match report.verdict {
         report::Verdict::Pass => ExitCode::SUCCESS,
         report::Verdict::Fail => ExitCode::from(1),

@@ -1,14 +1,17 @@
-//! The pipeline: gather the PR context → run the gates → apply severity overrides and
-//! suppressions → build the report → hand it to the reporters. `main.rs` maps the verdict to
-//! the exit code.
+//! The pipeline: gather the PR context → run the gates → apply severity overrides,
+//! suppressions and the diff filter → build the report → hand it to the reporters (the check
+//! run's API calls happen here, in the runtime `main.rs` built). `main.rs` maps the verdict to
+//! the exit code; no reporter can change it.
 
 use crate::cli::Format;
+use crate::config::{DiffFilter, Reporter};
+use crate::diff_filter::{self, DiffIndex};
 use crate::finding::Finding;
 use crate::gates::{self, Context, GateArgs};
 use crate::github;
 use crate::report::{self, GateReport, Report};
 use crate::rules::Gate;
-use crate::settings::Settings;
+use crate::settings::{PrSource, Settings};
 use crate::suppress;
 use crate::workspace::Workspace;
 use anyhow::{Context as _, Result};
@@ -26,7 +29,11 @@ pub async fn run(settings: &Settings, gates: &[Gate], args: &GateArgs) -> Result
         .fold(github::Needs::default(), |n, g| n.union(gates::needs(*g)));
     let workspace = Workspace::new(&settings.repo)
         .with_context(|| format!("repository {}", settings.repo.display()))?;
-    let pr = github::gather(settings, needs).await?;
+    let pr = github::gather_for(settings, needs).await?;
+    let diff = match (&pr.changed_files, settings.filter) {
+        (_, DiffFilter::Nofilter) | (None, _) => None,
+        (Some(files), _) => Some(DiffIndex::new(files)),
+    };
     let ctx = Context {
         settings,
         workspace: &workspace,
@@ -47,6 +54,23 @@ pub async fn run(settings: &Settings, gates: &[Gate], args: &GateArgs) -> Result
                 Some(f)
             })
             .collect();
+        let mut notes = output.notes;
+        match &diff {
+            Some(index) => {
+                let n = diff_filter::apply(&mut kept, index, settings.filter);
+                if n > 0 {
+                    notes.push(format!(
+                        "{n} finding(s) outside the PR's diff were reported as notices (`{}` filter)",
+                        diff_filter::name(settings.filter)
+                    ));
+                }
+            }
+            None if settings.filter != DiffFilter::Nofilter => notes.push(format!(
+                "the `{}` diff filter was not applied: the PR's changed files are unknown",
+                diff_filter::name(settings.filter)
+            )),
+            None => {}
+        }
         kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let verdict = report::verdict(&kept, settings.fail_on);
         reports.push(GateReport {
@@ -54,15 +78,79 @@ pub async fn run(settings: &Settings, gates: &[Gate], args: &GateArgs) -> Result
             verdict,
             findings: kept,
             suppressed,
-            notes: output.notes,
+            notes,
             outputs: output.outputs,
         });
     }
     Ok(Report::new(reports))
 }
 
+/// Where the findings went on GitHub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Workflow-command annotations (the default reporter).
+    Annotations,
+    /// A check run carries them; no workflow-command annotations.
+    CheckRun,
+    /// The check-run reporter could not be used (this says why): annotations plus a notice.
+    Fallback(String),
+}
+
+/// Run the gates and report them, through a check run when asked for one. The check run is
+/// created before the gates run so the PR shows it in progress; when the token cannot write
+/// checks (fork PRs) the findings go out as workflow-command annotations with a notice. The
+/// verdict and exit code never depend on the reporter.
+pub async fn execute(settings: &Settings, gates: &[Gate], args: &GateArgs) -> Result<Report> {
+    let mut check = None;
+    let mut delivery = Delivery::Annotations;
+    if settings.reporter == Reporter::CheckRun {
+        match &settings.pr {
+            PrSource::Github(env) => match github::check_run::target(env) {
+                Ok(target) => {
+                    match github::check_run::CheckRun::start(env, &target, &check_name(gates)).await
+                    {
+                        Ok(c) => check = Some(c),
+                        Err(e) => {
+                            delivery = Delivery::Fallback(github::check_run::describe(&e));
+                        }
+                    }
+                }
+                Err(e) => delivery = Delivery::Fallback(e),
+            },
+            PrSource::Local { .. } => {
+                delivery = Delivery::Fallback("a check run needs a GitHub Actions job".into())
+            }
+        }
+    }
+    let report = match run(settings, gates, args).await {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(c) = &check {
+                // Best effort: do not leave the check run spinning; the error is printed once.
+                let _ = c.abort(&format!("{e:#}")).await;
+            }
+            return Err(e);
+        }
+    };
+    if let Some(c) = &check {
+        delivery = match c.finish(&report::check_run::render(&report)).await {
+            Ok(()) => Delivery::CheckRun,
+            Err(e) => Delivery::Fallback(github::check_run::describe(&e)),
+        };
+    }
+    emit(settings, &report, &delivery)?;
+    Ok(report)
+}
+
+fn check_name(gates: &[Gate]) -> String {
+    match gates {
+        [one] => format!("merge-gates {one}"),
+        _ => "merge-gates".into(),
+    }
+}
+
 /// Write the report in the chosen format, plus the JSON report file, job summary and outputs.
-pub fn emit(settings: &Settings, report: &Report) -> Result<()> {
+pub fn emit(settings: &Settings, report: &Report, delivery: &Delivery) -> Result<()> {
     let report_path: Option<PathBuf> = settings.report_path.clone().or_else(|| {
         (settings.format == Format::Github)
             .then(|| {
@@ -83,10 +171,20 @@ pub fn emit(settings: &Settings, report: &Report) -> Result<()> {
         Format::Sarif => report::sarif::render(report),
         Format::Github => {
             let mut s = report::github::log(report);
-            s.push_str(&report::github::annotations(report));
+            if let Delivery::Fallback(why) = delivery {
+                s.push_str(&report::github::notice(&format!(
+                    "The check-run reporter is not available, so findings are reported as annotations: {why}"
+                )));
+            }
+            if *delivery != Delivery::CheckRun {
+                s.push_str(&report::github::annotations(report));
+            }
             s
         }
     };
+    if let (Delivery::Fallback(why), false) = (delivery, settings.format == Format::Github) {
+        eprintln!("merge-gates: notice: check-run reporter not used: {why}");
+    }
     write_stdout(&stdout)?;
     if settings.format == Format::Github {
         if let Some(p) = &settings.step_summary {

@@ -2,7 +2,7 @@
 //! environment variables, so every other module can be driven by tests without touching them.
 
 use crate::cli::{Common, Format};
-use crate::config::{Config, FailOn, RuleLevel};
+use crate::config::{Config, DiffFilter, FailOn, Reporter, RuleLevel};
 use crate::finding::Severity;
 use crate::rules::{Gate, Rule};
 use anyhow::{bail, Context as _, Result};
@@ -31,6 +31,8 @@ pub struct GithubEnv {
     pub repository: Option<String>,
     pub event_name: Option<String>,
     pub event_path: Option<PathBuf>,
+    /// `$GITHUB_SHA`: the commit a check run reports on when the event names no PR head.
+    pub sha: Option<String>,
     pub api_timeout: Duration,
 }
 
@@ -52,6 +54,8 @@ pub struct Settings {
     pub format: Format,
     pub report_path: Option<PathBuf>,
     pub fail_on: FailOn,
+    pub reporter: Reporter,
+    pub filter: DiffFilter,
     pub now: DateTime<Utc>,
     pub pr: PrSource,
     pub color: bool,
@@ -127,6 +131,7 @@ impl Settings {
                 repository: env("GITHUB_REPOSITORY"),
                 event_name: env("GITHUB_EVENT_NAME"),
                 event_path: env("GITHUB_EVENT_PATH").map(PathBuf::from),
+                sha: env("GITHUB_SHA"),
                 api_timeout,
             })
         } else {
@@ -151,6 +156,14 @@ impl Settings {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_CODE_FILES.iter().map(|s| s.to_string()).collect()),
             fail_on: common.fail_on.or(config.fail_on).unwrap_or(FailOn::Error),
+            reporter: common
+                .reporter
+                .or(config.reporter)
+                .unwrap_or(Reporter::Annotations),
+            filter: common
+                .filter
+                .or(config.filter)
+                .unwrap_or(DiffFilter::Nofilter),
             config,
             config_path,
             format,

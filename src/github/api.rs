@@ -41,6 +41,16 @@ pub enum ApiError {
     Malformed { what: String, message: String },
 }
 
+impl ApiError {
+    /// The HTTP status of a refused request (not of a retried one).
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
 pub struct Api {
     client: Octocrab,
     base: String,
@@ -200,7 +210,8 @@ impl Api {
         loop {
             attempts += 1;
             let left = self.deadline.saturating_duration_since(Instant::now());
-            let outcome = match tokio::time::timeout(left, self.once::<T>(url, what)).await {
+            let attempt = self.once::<T, ()>(&http::Method::GET, url, None, what);
+            let outcome = match tokio::time::timeout(left, attempt).await {
                 Ok(o) => o,
                 Err(_) => Attempt::Retry {
                     after: None,
@@ -227,12 +238,45 @@ impl Api {
         }
     }
 
-    async fn once<T: DeserializeOwned>(
+    /// One write request (`POST` or `PATCH` of a JSON body under `/repos/{owner}/{repo}`),
+    /// decoded as JSON. Not retried: a write that timed out may still have landed.
+    pub async fn write_json<T: DeserializeOwned, B: serde::Serialize + ?Sized>(
         &self,
+        method: http::Method,
+        path: &str,
+        body: &B,
+        what: &str,
+    ) -> Result<T, ApiError> {
+        let url = self.url(path);
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let attempt = self.once::<T, B>(&method, &url, Some(body), what);
+        let last = match tokio::time::timeout(left, attempt).await {
+            Ok(Attempt::Done((v, _))) => return Ok(v),
+            Ok(Attempt::Fail(e)) => return Err(e),
+            Ok(Attempt::Retry { reason, .. }) => reason,
+            Err(_) => "request timed out".into(),
+        };
+        Err(ApiError::Exhausted {
+            what: what.into(),
+            attempts: 1,
+            budget: self.budget,
+            last,
+        })
+    }
+
+    async fn once<T: DeserializeOwned, B: serde::Serialize + ?Sized>(
+        &self,
+        method: &http::Method,
         url: &str,
+        body: Option<&B>,
         what: &str,
     ) -> Attempt<(T, Option<String>)> {
-        let res = match self.client._get(url).await {
+        let sent = match *method {
+            http::Method::GET => self.client._get(url).await,
+            http::Method::PATCH => self.client._patch(url, body).await,
+            _ => self.client._post(url, body).await,
+        };
+        let res = match sent {
             Ok(r) => r,
             Err(e) => {
                 return Attempt::Retry {

@@ -5,6 +5,7 @@
 //! Problems met on the way (API unreachable, no PR for this event) become core findings.
 
 pub mod api;
+pub mod check_run;
 pub mod event;
 
 use crate::finding::Finding;
@@ -92,6 +93,52 @@ pub async fn gather(settings: &Settings, needs: Needs) -> Result<PrContext> {
         ),
         PrSource::Github(env) => gather_github(&settings.repo, env, needs).await,
     }
+}
+
+/// Whether the diff filter needs line information (the patches) of the changed files.
+fn wants_patches(settings: &Settings) -> bool {
+    !matches!(
+        settings.filter,
+        crate::config::DiffFilter::Nofilter | crate::config::DiffFilter::File
+    )
+}
+
+/// The PR's changed files, plus the patches of each when the diff filter needs them.
+pub async fn gather_for(settings: &Settings, needs: Needs) -> Result<PrContext> {
+    let needs = Needs {
+        changed_files: needs.changed_files
+            || settings.filter != crate::config::DiffFilter::Nofilter,
+        ..needs
+    };
+    let mut ctx = gather(settings, needs).await?;
+    let base = match &settings.pr {
+        PrSource::Local { base, .. } => base.clone(),
+        PrSource::Github(_) => ctx.base.clone(),
+    };
+    if let (true, Some(files), Some(base)) = (wants_patches(settings), &mut ctx.changed_files, base)
+    {
+        if files.iter().all(|f| f.patch.is_none()) {
+            // Local mode, or the API failed and git listed the files: take the patches from git.
+            if let Ok(diff) = git(
+                &settings.repo,
+                &[
+                    "diff",
+                    "-U3",
+                    "--no-color",
+                    "--no-ext-diff",
+                    "--no-renames",
+                    "--end-of-options",
+                    &format!("{base}...HEAD"),
+                ],
+            ) {
+                let mut patches = crate::diff_filter::split_git_diff(&diff);
+                for f in files.iter_mut() {
+                    f.patch = patches.remove(&f.path);
+                }
+            }
+        }
+    }
+    Ok(ctx)
 }
 
 fn gather_local(

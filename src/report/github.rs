@@ -93,12 +93,14 @@ pub fn annotations(report: &Report) -> String {
         hidden += all.len().saturating_sub(room);
     }
     if hidden > 0 {
-        out.push_str(&format!(
-            "::notice title=merge-gates::{}\n",
-            escape_data(&format!("{hidden} more finding(s) are not shown as annotations (GitHub shows 10 per level); see the job summary or the JSON report for all of them."))
-        ));
+        out.push_str(&notice(&format!("{hidden} more finding(s) are not shown as annotations (GitHub shows 10 per level); see the job summary or the JSON report for all of them.")));
     }
     out
+}
+
+/// A `::notice` from merge-gates itself (not about a finding).
+pub fn notice(message: &str) -> String {
+    format!("::notice title=merge-gates::{}\n", escape_data(message))
 }
 
 /// The human-readable log wrapped so that none of its lines can act as a workflow command.

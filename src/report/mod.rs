@@ -1,6 +1,7 @@
 //! Reporters: one module per output over the same `Report`. They know findings, severities and
 //! rule metadata from the table, never what a rule checks. Reporting never changes the verdict.
 
+pub mod check_run;
 pub mod github;
 pub mod json;
 pub mod sarif;

@@ -1,6 +1,7 @@
 //! The Markdown job summary (`$GITHUB_STEP_SUMMARY`): verdict per gate, every finding, the
 //! suppressions in use. Untrusted text is escaped for Markdown and HTML; the whole stays under
-//! GitHub's 1 MiB limit with a note when it had to be cut.
+//! GitHub's 1 MiB limit with a note when it had to be cut (a check run's summary uses the same
+//! text under the Checks API's 65,535-character limit).
 
 use super::{Report, Verdict};
 use crate::finding::Severity;
@@ -8,6 +9,12 @@ use crate::finding::Severity;
 pub const MAX_SUMMARY: usize = 1_000_000;
 
 pub fn render(report: &Report) -> String {
+    render_within(report, MAX_SUMMARY, "GitHub's 1 MiB limit")
+}
+
+/// The summary in at most `max` bytes (so at most `max` characters); `limit` names the limit in
+/// the note that says it was cut.
+pub fn render_within(report: &Report, max: usize, limit: &str) -> String {
     let mut out = String::new();
     let icon = |v: Verdict| if v == Verdict::Pass { "✅" } else { "❌" };
     out.push_str(&format!(
@@ -75,7 +82,8 @@ pub fn render(report: &Report) -> String {
             }
         }
     }
-    let budget = MAX_SUMMARY.saturating_sub(out.len() + 200);
+    let note = format!("\n\n> **Truncated:** the summary reached {limit}. The JSON report (`report` output) has every finding.\n");
+    let budget = max.saturating_sub(out.len() + note.len());
     if body.len() > budget {
         let mut cut = budget;
         while !body.is_char_boundary(cut) {
@@ -83,9 +91,17 @@ pub fn render(report: &Report) -> String {
         }
         let cut = body[..cut].rfind('\n').unwrap_or(0);
         body.truncate(cut);
-        body.push_str("\n\n> **Truncated:** the summary reached GitHub's 1 MiB limit. The JSON report (`report` output) has every finding.\n");
+        body.push_str(&note);
     }
     out.push_str(&body);
+    if out.len() > max {
+        // Only the header is left, and even it is too long: cut it on a character boundary.
+        let mut cut = max;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
     out
 }
 

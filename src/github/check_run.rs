@@ -1,0 +1,146 @@
+//! Check runs through octocrab: create one in progress on the PR's head commit, append the
+//! annotations 50 per request, and complete it with the conclusion and summary.
+//!
+//! The payloads come from `report::check_run`; this module only sends them. Every error is
+//! returned, never printed, so the caller can fall back to workflow-command annotations: a
+//! reporter must never fail the job. Errors carry status and API message, never a header.
+
+use super::api::{Api, ApiError};
+use super::event;
+use crate::report::check_run::CheckOutput;
+use crate::settings::GithubEnv;
+use serde::Deserialize;
+use serde_json::json;
+
+/// Where the check run goes.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub owner: String,
+    pub repo: String,
+    pub head_sha: String,
+}
+
+/// The repository and commit to report on: the PR's head commit from the event (on
+/// `pull_request` events `GITHUB_SHA` is a merge commit no one sees), else `GITHUB_SHA`.
+pub fn target(env: &GithubEnv) -> Result<Target, String> {
+    let payload = match &env.event_path {
+        Some(p) => std::fs::read(p).map_err(|e| format!("reading the event payload: {e}"))?,
+        None => b"{}".to_vec(),
+    };
+    let pr = match event::read(
+        env.event_name.as_deref(),
+        &payload,
+        env.repository.as_deref(),
+    ) {
+        Ok(event::EventPr::Pr(pr)) => Some(pr),
+        _ => None,
+    };
+    let (owner, repo) = match &pr {
+        Some(pr) => (pr.owner.clone(), pr.repo.clone()),
+        None => {
+            let full = env
+                .repository
+                .as_deref()
+                .ok_or("GITHUB_REPOSITORY is unset")?;
+            let (o, r) = full
+                .split_once('/')
+                .ok_or_else(|| format!("GITHUB_REPOSITORY `{full}` is not owner/name"))?;
+            (o.to_string(), r.to_string())
+        }
+    };
+    let head_sha = pr
+        .and_then(|p| p.head_sha)
+        .or_else(|| env.sha.clone())
+        .ok_or("neither the event nor GITHUB_SHA names a commit")?;
+    Ok(Target {
+        owner,
+        repo,
+        head_sha,
+    })
+}
+
+pub struct CheckRun {
+    api: Api,
+    id: u64,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: u64,
+}
+
+/// Why the check-run reporter could not be used, for the notice of the fallback.
+pub fn describe(e: &ApiError) -> String {
+    match e.status() {
+        Some(403) | Some(404) => format!(
+            "the job's token cannot write check runs ({e}). Pull requests from forks get a read-only token; otherwise grant `permissions: checks: write`"
+        ),
+        _ => e.to_string(),
+    }
+}
+
+impl CheckRun {
+    /// `POST /repos/{owner}/{repo}/check-runs` with `status: in_progress`.
+    pub async fn start(env: &GithubEnv, target: &Target, name: &str) -> Result<CheckRun, ApiError> {
+        let api = Api::new(env, &target.owner, &target.repo)?;
+        let body = json!({
+            "name": name,
+            "head_sha": target.head_sha,
+            "status": "in_progress",
+            "started_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
+        let created: Created = api
+            .write_json(http::Method::POST, "/check-runs", &body, "create check run")
+            .await?;
+        Ok(CheckRun {
+            api,
+            id: created.id,
+        })
+    }
+
+    /// One `PATCH` per batch of 50 annotations; the last one also completes the run.
+    pub async fn finish(&self, out: &CheckOutput) -> Result<(), ApiError> {
+        let path = format!("/check-runs/{}", self.id);
+        let mut batches: Vec<&[serde_json::Value]> = out.batches().collect();
+        if batches.is_empty() {
+            batches.push(&[]);
+        }
+        let last = batches.len() - 1;
+        for (i, batch) in batches.into_iter().enumerate() {
+            let mut body = json!({ "output": out.output(batch) });
+            if i == last {
+                body["status"] = json!("completed");
+                body["conclusion"] = json!(out.conclusion);
+                body["completed_at"] =
+                    json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            }
+            let _: serde_json::Value = self
+                .api
+                .write_json(http::Method::PATCH, &path, &body, "update check run")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Complete the run as failed when merge-gates itself could not run (exit 2).
+    pub async fn abort(&self, error: &str) -> Result<(), ApiError> {
+        let body = json!({
+            "status": "completed",
+            "conclusion": "failure",
+            "output": {
+                "title": "merge-gates could not run",
+                "summary": crate::text::excerpt(error, 2000),
+            },
+        });
+        let _: serde_json::Value = self
+            .api
+            .write_json(
+                http::Method::PATCH,
+                &format!("/check-runs/{}", self.id),
+                &body,
+                "update check run",
+            )
+            .await?;
+        Ok(())
+    }
+}
