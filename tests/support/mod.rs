@@ -75,6 +75,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// Sent instead of `body` when set: binary content (archives for the install tests).
+    pub bytes: Option<Vec<u8>>,
     /// Wait this long before answering (to provoke timeouts).
     pub delay: Duration,
 }
@@ -85,6 +87,18 @@ impl Reply {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.to_string(),
+            bytes: None,
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// Binary content as `application/octet-stream`.
+    pub fn bytes(status: u16, data: Vec<u8>) -> Reply {
+        Reply {
+            status,
+            headers: vec![("content-type".into(), "application/octet-stream".into())],
+            body: String::new(),
+            bytes: Some(data),
             delay: Duration::ZERO,
         }
     }
@@ -100,6 +114,7 @@ pub struct Request {
     pub method: String,
     pub path: String,
     pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
 }
 
 /// A server on 127.0.0.1 answering `METHOD /path` (path without query) from per-route queues;
@@ -200,6 +215,7 @@ fn serve(
             method: method.clone(),
             path: path.clone(),
             headers,
+            body,
         });
         let reply = {
             let mut routes = routes.lock().unwrap();
@@ -212,16 +228,18 @@ fn serve(
         std::thread::sleep(reply.delay);
         let reason = match reply.status {
             200 => "OK",
+            201 => "Created",
             403 => "Forbidden",
             404 => "Not Found",
             429 => "Too Many Requests",
             500 => "Internal Server Error",
             _ => "Status",
         };
+        let content = reply.bytes.as_deref().unwrap_or(reply.body.as_bytes());
         let mut head = format!(
             "HTTP/1.1 {} {reason}\r\ncontent-length: {}\r\n",
             reply.status,
-            reply.body.len()
+            content.len()
         );
         for (k, v) in &reply.headers {
             head.push_str(&format!("{k}: {v}\r\n"));
@@ -229,7 +247,7 @@ fn serve(
         head.push_str("\r\n");
         if stream
             .write_all(head.as_bytes())
-            .and_then(|_| stream.write_all(reply.body.as_bytes()))
+            .and_then(|_| stream.write_all(content))
             .is_err()
         {
             return;

@@ -1,0 +1,422 @@
+//! End-to-end tests of the reporting core around the gates, running the built binary: the
+//! check-run reporter against the local GitHub API stand-in (batches of 50, the 403 fallback of
+//! fork PRs), the diff filter (locally from `git diff`, and from the PR files API's patches),
+//! and `merge-gates init` (its template is refused unedited and passes once filled in).
+
+mod support;
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::{bin, root, run, Reply, Server};
+
+const REPO: &str = "/repos/Codertocat/Hello-World";
+const HEAD_SHA: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
+const TOKEN: &str = "ghs_SECRETtoken000000000000000000";
+const GOOD: &str = r#"{"tool":"context7","doc_ref":"https://reactrouter.com/start","request_id":"mcp-1","timestamp":"2025-10-21T14:30:00Z","purpose":"Verify RR7 loaders"}"#;
+const EVIDENCE: &str = "artifacts/eng/2025-10-21/mcp/bad.jsonl";
+const BODY: &str = "## MCP Evidence\n- artifacts/eng/2025-10-21/mcp/bad.jsonl\n";
+
+/// A repository whose one evidence file has `bad` broken lines after a good one.
+fn repo_with(bad: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(EVIDENCE);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut text = format!("{GOOD}\n");
+    for i in 0..bad {
+        text.push_str(&format!("{{\"tool\": \"context7\", \"n\": {i}\n"));
+    }
+    std::fs::write(path, text).unwrap();
+    dir
+}
+
+fn event(dir: &Path) -> PathBuf {
+    let mut payload: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/events/pull_request.opened.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    payload["pull_request"]["body"] = json!(BODY);
+    let path = dir.join("event.json");
+    std::fs::write(&path, payload.to_string()).unwrap();
+    path
+}
+
+fn api(files: Value) -> Server {
+    Server::start(vec![
+        (
+            &format!("{REPO}/pulls/2"),
+            vec![Reply::json(
+                200,
+                json!({"number": 2, "body": BODY, "head": {"sha": HEAD_SHA}}),
+            )],
+        ),
+        (
+            &format!("{REPO}/pulls/2/files"),
+            vec![Reply::json(200, files)],
+        ),
+    ])
+}
+
+fn default_files() -> Value {
+    json!([{"filename": "app/x.ts", "status": "added"}, {"filename": EVIDENCE, "status": "added"}])
+}
+
+/// The binary as a GitHub Actions `pull_request` job.
+fn actions(repo: &Path, api: &Server) -> Command {
+    let event = event(repo);
+    let mut cmd = bin();
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", event)
+        .env("GITHUB_API_URL", &api.url)
+        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+        .env("GITHUB_SHA", "0000000000000000000000000000000000000000")
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_WORKSPACE", repo)
+        .env("GITHUB_OUTPUT", repo.join("output.txt"))
+        .env("GITHUB_STEP_SUMMARY", repo.join("summary.md"));
+    cmd
+}
+
+fn bodies(server: &Server, method_path: &str) -> Vec<Value> {
+    server
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| format!("{} {}", r.method, r.path) == method_path)
+        .map(|r| serde_json::from_slice(&r.body).expect("request body is JSON"))
+        .collect()
+}
+
+#[test]
+fn check_run_carries_120_findings_in_three_patches_of_at_most_50() {
+    let repo = repo_with(120);
+    let server = api(default_files());
+    server.route(
+        &format!("POST {REPO}/check-runs"),
+        vec![Reply::json(201, json!({"id": 4242}))],
+    );
+    let patch = format!("PATCH {REPO}/check-runs/4242");
+    server.route(&patch, vec![Reply::json(200, json!({"id": 4242}))]);
+    let out =
+        run(actions(repo.path(), &server).args(["verify-mcp-evidence", "--reporter", "check-run"]));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+
+    let created = bodies(&server, &format!("POST {REPO}/check-runs"));
+    assert_eq!(created.len(), 1);
+    assert_eq!(
+        created[0]["head_sha"], HEAD_SHA,
+        "the PR head, not GITHUB_SHA"
+    );
+    assert_eq!(created[0]["status"], "in_progress");
+    assert_eq!(created[0]["name"], "merge-gates verify-mcp-evidence");
+
+    let patches = bodies(&server, &patch);
+    let sizes: Vec<usize> = patches
+        .iter()
+        .map(|p| p["output"]["annotations"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [50, 50, 20]);
+    let last = patches.last().unwrap();
+    assert_eq!(last["status"], "completed");
+    assert_eq!(last["conclusion"], "failure");
+    assert!(
+        patches[0].get("conclusion").is_none(),
+        "completed too early"
+    );
+    for p in &patches {
+        assert!(p["output"]["summary"].as_str().unwrap().len() <= 65_535);
+    }
+    let a = &patches[0]["output"]["annotations"][0];
+    assert_eq!(a["path"], EVIDENCE);
+    assert_eq!(a["annotation_level"], "failure");
+    assert!(a["start_line"].as_u64().unwrap() >= 2);
+    // Every finding went to the check run exactly once.
+    let lines: std::collections::BTreeSet<u64> = patches
+        .iter()
+        .flat_map(|p| p["output"]["annotations"].as_array().unwrap().clone())
+        .map(|a| a["start_line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines.len(), 120);
+
+    assert!(
+        !out.stdout.contains("::error "),
+        "no workflow-command annotations too"
+    );
+    let auth = server
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|r| r.method == "POST")
+        .unwrap()
+        .headers["authorization"]
+        .clone();
+    assert!(auth.contains(TOKEN));
+    assert!(!out.stdout.contains("ghs_SECRET") && !out.stderr.contains("ghs_SECRET"));
+    let outputs = std::fs::read_to_string(repo.path().join("output.txt")).unwrap();
+    assert!(
+        outputs.contains("verdict=fail") && outputs.contains("errors=120"),
+        "{outputs}"
+    );
+}
+
+#[test]
+fn a_403_falls_back_to_annotations_with_a_notice_and_the_same_exit_code() {
+    let repo = repo_with(3);
+    let server = api(default_files());
+    server.route(
+        &format!("POST {REPO}/check-runs"),
+        vec![Reply::json(
+            403,
+            json!({"message": "Resource not accessible by integration"}),
+        )],
+    );
+    let plain = run(actions(repo.path(), &server).arg("verify-mcp-evidence"));
+    let out =
+        run(actions(repo.path(), &server).args(["verify-mcp-evidence", "--reporter", "check-run"]));
+    assert_eq!(plain.code, 1);
+    assert_eq!(out.code, plain.code, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("::notice title=merge-gates::The check-run reporter is not available"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("HTTP 403"), "{}", out.stdout);
+    assert_eq!(out.stdout.matches("::error file=").count(), 3);
+    assert_eq!(server.count(&format!("PATCH {REPO}/check-runs/4242")), 0);
+    assert!(!out.stdout.contains("ghs_SECRET") && !out.stderr.contains("ghs_SECRET"));
+
+    // An API that is down entirely: the same fallback, never an error of the job.
+    std::fs::create_dir_all(repo.path().join(".github")).unwrap();
+    std::fs::write(
+        repo.path().join(".github/merge-gates.toml"),
+        "[github]\napi-timeout = \"2s\"\n",
+    )
+    .unwrap();
+    let mut cmd = actions(repo.path(), &server);
+    cmd.env("GITHUB_API_URL", "http://127.0.0.1:9") // nothing listens on the discard port
+        .args(["verify-mcp-evidence", "--reporter", "check-run"]);
+    let out = run(&mut cmd);
+    assert_ne!(out.code, 2, "{}", out.stderr);
+    assert!(out
+        .stdout
+        .contains("The check-run reporter is not available"));
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_DATE", "2025-10-21T17:00:00Z")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn severities(out: &support::Output) -> Vec<(u64, String)> {
+    let v = out.json();
+    let mut got: Vec<(u64, String)> = v["gates"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap_or(0),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    got
+}
+
+#[test]
+fn diff_filter_from_git_demotes_old_findings_to_notices() {
+    // The base already has two broken lines; the PR appends a third.
+    let repo = repo_with(2);
+    let dir = repo.path();
+    std::fs::write(dir.join("body.md"), BODY).unwrap();
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "base"]);
+    let base = git(dir, &["rev-parse", "HEAD"]);
+    let mut text = std::fs::read_to_string(dir.join(EVIDENCE)).unwrap();
+    text.push_str("{\"tool\": \"new\"\n");
+    std::fs::write(dir.join(EVIDENCE), text).unwrap();
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    std::fs::write(dir.join("app/x.ts"), "export {}\n").unwrap();
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "pr"]);
+    let args = |filter: &str| {
+        let mut c = bin();
+        c.current_dir(dir).args([
+            "verify-mcp-evidence",
+            "--format",
+            "json",
+            "--pr-body-file",
+            "body.md",
+            "--base",
+            &base,
+            "--filter",
+            filter,
+        ]);
+        c
+    };
+    let e = |n: u64| (n, "error".to_string());
+    let n = |n: u64| (n, "notice".to_string());
+    let out = run(&mut args("nofilter"));
+    assert_eq!(severities(&out), [e(2), e(3), e(4)], "{}", out.stderr);
+    let out = run(&mut args("file"));
+    assert_eq!(severities(&out), [e(2), e(3), e(4)]);
+    let out = run(&mut args("added"));
+    assert_eq!(out.code, 1);
+    assert_eq!(severities(&out), [n(2), n(3), e(4)], "{}", out.stdout);
+    assert!(out.stdout.contains("outside the PR's diff"));
+    // diff_context: line 4's hunk has lines 1-3 as context.
+    let out = run(&mut args("diff_context"));
+    assert_eq!(severities(&out), [e(2), e(3), e(4)]);
+
+    // Only old problems: the PR that adopts the gate passes, and still shows them.
+    git(dir, &["reset", "-q", "--hard", &base]);
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    std::fs::write(dir.join("app/y.ts"), "export {}\n").unwrap();
+    let mut text = std::fs::read_to_string(dir.join(EVIDENCE)).unwrap();
+    text.push_str(&format!("{GOOD}\n"));
+    std::fs::write(dir.join(EVIDENCE), text).unwrap();
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "adopt"]);
+    let out = run(&mut args("added"));
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(severities(&out), [n(2), n(3)]);
+}
+
+#[test]
+fn diff_filter_uses_the_patches_of_the_pr_files_api() {
+    let repo = repo_with(2);
+    // The PR added line 3 (the second broken line) to an existing file.
+    let server = api(json!([
+        {"filename": "app/x.ts", "status": "added"},
+        {"filename": EVIDENCE, "status": "modified", "patch": "@@ -1,2 +1,3 @@\n {\"tool\":\"context7\"}\n {\"tool\": \"context7\", \"n\": 0\n+{\"tool\": \"context7\", \"n\": 1\n"}
+    ]));
+    let out = run(actions(repo.path(), &server).args([
+        "verify-mcp-evidence",
+        "--format",
+        "json",
+        "--filter",
+        "added",
+    ]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        severities(&out),
+        [(2, "notice".to_string()), (3, "error".to_string())]
+    );
+}
+
+#[test]
+fn init_writes_a_template_that_is_refused_unedited_and_passes_filled_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = run(bin().args(["init", "--repo"]).arg(d));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("wrote .github/merge-gates.toml"));
+    let template = std::fs::read_to_string(d.join(".github/pull_request_template.md")).unwrap();
+
+    // No overwrite without --force, and nothing half-written.
+    std::fs::write(d.join(".github/merge-gates.toml"), "# mine\n").unwrap();
+    std::fs::remove_file(d.join(".github/pull_request_template.md")).unwrap();
+    let out = run(bin().args(["init", "--repo"]).arg(d));
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--force"), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(d.join(".github/merge-gates.toml")).unwrap(),
+        "# mine\n"
+    );
+    assert!(!d.join(".github/pull_request_template.md").exists());
+    let out = run(bin().args(["init", "--force", "--repo"]).arg(d));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("overwrote .github/merge-gates.toml"));
+
+    // A repository with a code change, evidence and a heartbeat, committed (the starter config
+    // judges heartbeats against the head commit).
+    let demo = root().join("fixtures/demo/artifacts/engineer/2025-10-21");
+    let art = d.join("artifacts/engineer/2025-10-21");
+    std::fs::create_dir_all(art.join("mcp")).unwrap();
+    std::fs::copy(
+        demo.join("mcp/react-router.jsonl"),
+        art.join("mcp/react-router.jsonl"),
+    )
+    .unwrap();
+    std::fs::write(
+        art.join("heartbeat.ndjson"),
+        "{\"timestamp\":\"2025-10-21T14:00:00Z\",\"task\":\"ENG-1\",\"status\":\"doing\"}\n{\"timestamp\":\"2025-10-21T14:10:00Z\",\"task\":\"ENG-1\",\"status\":\"done\"}\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join("app")).unwrap();
+    std::fs::write(d.join("app/x.ts"), "export {}\n").unwrap();
+    std::fs::write(
+        d.join("changed.txt"),
+        "app/x.ts\nartifacts/engineer/2025-10-21/mcp/react-router.jsonl\nartifacts/engineer/2025-10-21/heartbeat.ndjson\n",
+    )
+    .unwrap();
+    git(d, &["init", "-q"]);
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-q", "-m", "x"]);
+    let gates = |body: &str| {
+        std::fs::write(d.join("body.md"), body).unwrap();
+        run(bin().current_dir(d).args([
+            "verify-mcp-evidence",
+            "--format",
+            "json",
+            "--pr-body-file",
+            "body.md",
+            "--changed-files",
+            "changed.txt",
+        ]))
+        .rules()
+        .into_iter()
+        .chain(
+            run(bin().current_dir(d).args([
+                "verify-heartbeat",
+                "--format",
+                "json",
+                "--pr-body-file",
+                "body.md",
+                "--changed-files",
+                "changed.txt",
+            ]))
+            .rules(),
+        )
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        gates(&template),
+        [
+            "mcp-evidence/template-unedited",
+            "heartbeat/template-unedited"
+        ]
+    );
+    let filled = template
+        .replace(
+            "- artifacts/<agent>/<YYYY-MM-DD>/mcp/<topic_or_tool>.jsonl",
+            "- artifacts/engineer/2025-10-21/mcp/react-router.jsonl",
+        )
+        .replace(
+            "- artifacts/<agent>/<YYYY-MM-DD>/heartbeat.ndjson",
+            "- artifacts/engineer/2025-10-21/heartbeat.ndjson",
+        );
+    assert_eq!(gates(&filled), Vec::<String>::new());
+}
