@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Install the merge-gates binary for a GitHub Actions step, shared by every action.yml.
+#
+# Downloads the release archive for the action's version and the runner's OS/arch, verifies its
+# SHA-256 against checksums.txt committed in the action itself (never only the release's own
+# .sha256 file: a replaced release asset must not be trusted), caches the binary in the tool
+# cache, and puts it on $GITHUB_PATH. Without a prebuilt binary (a branch, SHA or local ref,
+# an unknown platform, no checksum entry, no such asset) it builds from the action's source with
+# `cargo install --locked`, with a notice; `fallback: none` makes that an error. A checksum
+# mismatch is always fatal.
+#
+# Environment (set from the action's inputs through `env:`, never interpolated):
+#   MG_VERSION              release tag to install (default: from the action's ref)
+#   MG_ACTION_REF           ${{ github.action_ref }}: the ref the workflow used the action at
+#   MG_ACTION_REPOSITORY    ${{ github.action_repository }} (default merge-gates/merge-gates)
+#   MG_FALLBACK             `build` (default) or `none`
+#   MERGE_GATES_RELEASE_URL base URL of release downloads (default
+#                           $GITHUB_SERVER_URL/<action repository>/releases/download)
+#   MERGE_GATES_CHECKSUMS   checksum file (default: checksums.txt at the action's root)
+#   MERGE_GATES_CARGO       the cargo used for the fallback build (default: cargo)
+#   RUNNER_OS, RUNNER_ARCH, RUNNER_TEMP, RUNNER_TOOL_CACHE, GITHUB_PATH: from the runner.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+checksums="${MERGE_GATES_CHECKSUMS:-$root/checksums.txt}"
+fallback="${MG_FALLBACK:-build}"
+temp="${RUNNER_TEMP:-${TMPDIR:-/tmp}}"
+cache="${RUNNER_TOOL_CACHE:-$temp}/merge-gates"
+
+notice() { echo "::notice title=merge-gates install::$*"; }
+fail() { echo "::error title=merge-gates install::$*"; exit 1; }
+
+case "$fallback" in build | none) ;; *) fail "input fallback must be 'build' or 'none', not '$fallback'" ;; esac
+
+# The release tag to install: the input, else the ref the action was used at. A full version tag
+# names itself; a moving major tag (v1, v1.2) points at a release commit whose Cargo.toml says
+# which release it is; anything else (a branch, a SHA, `uses: ./`) has no prebuilt binary.
+version="${MG_VERSION:-}"
+if [ -z "$version" ]; then
+  ref="${MG_ACTION_REF:-}"
+  if [[ "$ref" =~ ^v[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]*)?$ ]]; then
+    version="$ref"
+  elif [[ "$ref" =~ ^v[0-9]+(\.[0-9]+)?$ ]]; then
+    cargo_version="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -n 1)"
+    [ -n "$cargo_version" ] && version="v$cargo_version"
+  fi
+fi
+if [ -n "$version" ] && ! [[ "$version" =~ ^v?[0-9A-Za-z.+-]+$ ]]; then
+  fail "version '$version' is not a release tag"
+fi
+[ -z "$version" ] || [[ "$version" == v* ]] || version="v$version"
+
+# The runner's platform as a Rust target triple and archive type.
+os="${RUNNER_OS:-}"
+arch="${RUNNER_ARCH:-}"
+target=""
+ext="tar.gz"
+case "$os/$arch" in
+  Linux/X64) target="x86_64-unknown-linux-musl" ;;
+  Linux/ARM64) target="aarch64-unknown-linux-musl" ;;
+  macOS/X64) target="x86_64-apple-darwin" ;;
+  macOS/ARM64) target="aarch64-apple-darwin" ;;
+  Windows/X64) target="x86_64-pc-windows-msvc"; ext="zip" ;;
+esac
+exe="merge-gates"
+[ "$os" = Windows ] && exe="merge-gates.exe"
+asset="merge-gates-$target.$ext"
+
+add_path() {
+  echo "$1" >> "${GITHUB_PATH:?GITHUB_PATH is not set: run this as an action step}"
+  echo "merge-gates: $1/$exe"
+}
+
+build_from_source() {
+  local why="$1"
+  if [ "$fallback" = none ]; then
+    fail "no prebuilt merge-gates binary: $why (input fallback is 'none', so nothing is built)"
+  fi
+  notice "no prebuilt merge-gates binary: $why. Building it from the action's source with cargo install --locked (this takes a few minutes)."
+  local cargo="${MERGE_GATES_CARGO:-cargo}"
+  command -v "$cargo" >/dev/null 2>&1 || fail "the fallback build needs cargo (Rust), which is not installed: https://rustup.rs"
+  local dest="$temp/merge-gates-build"
+  "$cargo" install --locked --path "$root" --root "$dest" --quiet
+  [ -x "$dest/bin/$exe" ] || fail "cargo install did not produce $dest/bin/$exe"
+  add_path "$dest/bin"
+  exit 0
+}
+
+[ -n "$version" ] || build_from_source "the action is used at '${MG_ACTION_REF:-a local path}', which is not a release tag"
+[ -n "$target" ] || build_from_source "no release binary for $os/$arch"
+
+key="$version/$asset"
+expected=""
+if [ -f "$checksums" ]; then
+  expected="$(awk -v k="$key" '$2 == k || $2 == "*" k { print $1; exit }' "$checksums")"
+fi
+[[ "$expected" =~ ^[0-9a-f]{64}$ ]] || build_from_source "$(basename "$checksums") has no SHA-256 for $key"
+
+dir="$cache/$version/$target"
+if [ -x "$dir/bin/$exe" ] && [ "$(cat "$dir/archive.sha256" 2>/dev/null)" = "$expected" ]; then
+  echo "merge-gates $version ($target) from the tool cache"
+  add_path "$dir/bin"
+  exit 0
+fi
+
+sha256() {
+  if command -v sha256sum >/dev/null 2>&1; then
+    sha256sum "$1" | awk '{ print $1 }'
+  else
+    shasum -a 256 "$1" | awk '{ print $1 }'
+  fi
+}
+
+repository="${MG_ACTION_REPOSITORY:-merge-gates/merge-gates}"
+base="${MERGE_GATES_RELEASE_URL:-${GITHUB_SERVER_URL:-https://github.com}/$repository/releases/download}"
+url="${base%/}/$version/$asset"
+work="$(mktemp -d "$temp/merge-gates-download.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+echo "Downloading $url"
+if ! curl --fail --silent --show-error --location --retry 3 --connect-timeout 10 --max-time 300 \
+  --output "$work/$asset" "$url"; then
+  build_from_source "downloading $url failed"
+fi
+actual="$(sha256 "$work/$asset")"
+if [ "$actual" != "$expected" ]; then
+  fail "checksum mismatch for $key: expected $expected (checksums.txt of the action), got $actual. The download is not used."
+fi
+
+mkdir -p "$work/x"
+case "$ext" in
+  tar.gz) tar -xzf "$work/$asset" -C "$work/x" ;;
+  zip)
+    if command -v unzip >/dev/null 2>&1; then
+      unzip -q "$work/$asset" -d "$work/x"
+    elif command -v 7z >/dev/null 2>&1; then
+      7z x -y -o"$work/x" "$work/$asset" >/dev/null
+    else
+      python3 -m zipfile -e "$work/$asset" "$work/x"
+    fi
+    ;;
+esac
+bin="$(find "$work/x" -maxdepth 2 -type f -name "$exe" | head -n 1)"
+[ -n "$bin" ] || fail "$asset holds no $exe"
+mkdir -p "$dir/bin"
+cp "$bin" "$dir/bin/$exe"
+chmod +x "$dir/bin/$exe"
+echo "$expected" > "$dir/archive.sha256"
+echo "merge-gates $version ($target) installed, SHA-256 $expected verified"
+add_path "$dir/bin"
