@@ -37,7 +37,7 @@ case "$fallback" in build | none) ;; *) fail "input fallback must be 'build' or 
 # which release it is; anything else (a branch, a SHA, `uses: ./`) has no prebuilt binary.
 version="${MG_VERSION:-}"
 if [ -z "$version" ]; then
-  ref="${MG_ACTION_REF:-}"
+  ref="${MG_ACTION_REF:-${GITHUB_ACTION_REF:-}}"
   if [[ "$ref" =~ ^v[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]*)?$ ]]; then
     version="$ref"
   elif [[ "$ref" =~ ^v[0-9]+(\.[0-9]+)?$ ]]; then
@@ -77,11 +77,18 @@ build_from_source() {
     fail "no prebuilt merge-gates binary: $why (input fallback is 'none', so nothing is built)"
   fi
   notice "no prebuilt merge-gates binary: $why. Building it from the action's source with cargo install --locked (this takes a few minutes)."
+  local dest="$temp/merge-gates-build"
+  # Several merge-gates steps in one job build the same source once.
+  if [ -x "$dest/bin/$exe" ] && [ "$(cat "$dest/source" 2>/dev/null)" = "$root" ]; then
+    echo "merge-gates: reusing the build of $root from an earlier step"
+    add_path "$dest/bin"
+    exit 0
+  fi
   local cargo="${MERGE_GATES_CARGO:-cargo}"
   command -v "$cargo" >/dev/null 2>&1 || fail "the fallback build needs cargo (Rust), which is not installed: https://rustup.rs"
-  local dest="$temp/merge-gates-build"
   "$cargo" install --locked --path "$root" --root "$dest" --quiet
   [ -x "$dest/bin/$exe" ] || fail "cargo install did not produce $dest/bin/$exe"
+  echo "$root" > "$dest/source"
   add_path "$dest/bin"
   exit 0
 }

@@ -41,6 +41,9 @@ pub struct Common {
     /// Also write the JSON report to this file.
     #[arg(long, global = true, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Also write a SARIF 2.1.0 report to this file (for code scanning's upload-sarif).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
     /// The lowest severity that fails the gate (default: error).
     #[arg(long, global = true, value_enum)]
     pub fail_on: Option<FailOn>,

@@ -151,19 +151,21 @@ fn check_name(gates: &[Gate]) -> String {
 
 /// Write the report in the chosen format, plus the JSON report file, job summary and outputs.
 pub fn emit(settings: &Settings, report: &Report, delivery: &Delivery) -> Result<()> {
+    // In GitHub Actions the JSON report always lands in $RUNNER_TEMP (the `report` output),
+    // whatever the format of stdout.
     let report_path: Option<PathBuf> = settings.report_path.clone().or_else(|| {
-        (settings.format == Format::Github)
-            .then(|| {
-                settings
-                    .runner_temp
-                    .as_ref()
-                    .map(|t| t.join("merge-gates-report.json"))
-            })
-            .flatten()
+        settings
+            .runner_temp
+            .as_ref()
+            .map(|t| t.join("merge-gates-report.json"))
     });
     if let Some(p) = &report_path {
         std::fs::write(p, report::json::render(report))
             .with_context(|| format!("writing report {}", p.display()))?;
+    }
+    if let Some(p) = &settings.sarif_path {
+        std::fs::write(p, report::sarif::render(report))
+            .with_context(|| format!("writing SARIF {}", p.display()))?;
     }
     let stdout = match settings.format {
         Format::Text => report::text::render(report, settings.color),
@@ -186,7 +188,7 @@ pub fn emit(settings: &Settings, report: &Report, delivery: &Delivery) -> Result
         eprintln!("merge-gates: notice: check-run reporter not used: {why}");
     }
     write_stdout(&stdout)?;
-    if settings.format == Format::Github {
+    {
         if let Some(p) = &settings.step_summary {
             append(p, &report::summary::render(report))?;
         }

@@ -128,8 +128,15 @@ pub fn outputs(report: &Report, report_path: Option<&std::path::Path>) -> String
     if let Some(p) = report_path {
         pairs.push(("report".into(), p.display().to_string()));
     }
+    // Gate outputs are named like the action's inputs (lowercase kebab-case: `latency-ms`),
+    // and never replace the core's own.
     for g in &report.gates {
-        pairs.extend(g.outputs.iter().cloned());
+        for (k, v) in &g.outputs {
+            let k = output_name(k);
+            if !k.is_empty() && !pairs.iter().any(|(p, _)| *p == k) {
+                pairs.push((k, v.clone()));
+            }
+        }
     }
     let mut out = String::new();
     for (k, v) in pairs {
@@ -146,9 +153,38 @@ pub fn outputs(report: &Report, report_path: Option<&std::path::Path>) -> String
     out
 }
 
+/// `latency_ms`, `LatencyMs`, `latency ms` → `latency-ms`; characters that cannot be in an
+/// output name are dropped.
+pub fn output_name(k: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in k.chars().enumerate() {
+        match c {
+            'A'..='Z' => {
+                if i > 0 && !out.ends_with('-') {
+                    out.push('-');
+                }
+                out.push(c.to_ascii_lowercase());
+            }
+            'a'..='z' | '0'..='9' => out.push(c),
+            '_' | '-' | ' ' | '.' if !out.is_empty() && !out.ends_with('-') => out.push('-'),
+            _ => {}
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn output_names_are_kebab_case() {
+        assert_eq!(output_name("latency_ms"), "latency-ms");
+        assert_eq!(output_name("latencyMs"), "latency-ms");
+        assert_eq!(output_name("healthy"), "healthy");
+        assert_eq!(output_name("bad\nname=x"), "badnamex");
+        assert_eq!(output_name("__"), "");
+    }
 
     #[test]
     fn escaping_matches_the_toolkit() {

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The run step of every merge-gates action: turn the inputs (which action.yml passes through
+# `env:` only, never interpolated into this script) into one argument vector — a bash array, no
+# eval, no word splitting — and exec the installed merge-gates.
+#
+# MG_COMMAND is the subcommand (`run`, `verify-mcp-evidence`, …). Every other MG_* variable is
+# one input; an empty value means "not given" and the config file or the built-in default
+# applies. Multi-line inputs (`url`, `expect-json`) give one flag per non-blank line. Secrets
+# (`database-url`) never go on the command line: the action passes them in
+# MERGE_GATES_DATABASE_URL, which merge-gates reads itself.
+set -euo pipefail
+
+fail() { echo "::error title=merge-gates::$*"; exit 2; }
+
+args=("${MG_COMMAND:?MG_COMMAND is not set}")
+
+# --flag VALUE when the input is set.
+value() {
+  local flag="$1" v="${2:-}"
+  [ -z "$v" ] || args+=("--$flag" "$v")
+}
+
+# --flag when the input is true; false or empty adds nothing.
+switch() {
+  local flag="$1" v="${2:-}"
+  case "${v,,}" in
+    true | yes | on | 1) args+=("--$flag") ;;
+    false | no | off | 0 | "") ;;
+    *) fail "input $flag must be true or false, not '$v'" ;;
+  esac
+}
+
+# --flag LINE for every non-blank line of a multi-line input.
+lines() {
+  local flag="$1" v="${2:-}" line
+  while IFS= read -r line || [ -n "$line" ]; do
+    line="${line#"${line%%[![:space:]]*}"}"
+    line="${line%"${line##*[![:space:]]}"}"
+    [ -z "$line" ] || args+=("--$flag" "$line")
+  done <<< "$v"
+}
+
+# Common inputs.
+workspace="${GITHUB_WORKSPACE:-$PWD}"
+if [ -n "${MG_WORKING_DIRECTORY:-}" ]; then
+  case "$MG_WORKING_DIRECTORY" in
+    /*) repo="$MG_WORKING_DIRECTORY" ;;
+    *) repo="$workspace/$MG_WORKING_DIRECTORY" ;;
+  esac
+  [ -d "$repo" ] || fail "working-directory '$MG_WORKING_DIRECTORY' is not a directory"
+  args+=("--repo" "$repo")
+  cd "$repo"
+fi
+value config "${MG_CONFIG:-}"
+value fail-on "${MG_FAIL_ON:-}"
+value format "${MG_FORMAT:-}"
+value reporter "${MG_REPORTER:-}"
+value filter "${MG_FILTER:-}"
+if [ -n "${MG_SARIF_FILE:-}" ]; then
+  args+=("--sarif" "$MG_SARIF_FILE")
+  echo "sarif-file=$MG_SARIF_FILE" >> "${GITHUB_OUTPUT:-/dev/null}"
+fi
+
+# Gate inputs: each action sets only its own.
+value threshold "${MG_THRESHOLD:-}"
+value reference "${MG_REFERENCE:-}"
+switch changed-only "${MG_CHANGED_ONLY:-}"
+switch all "${MG_ALL:-}"
+value pg-version "${MG_PG_VERSION:-}"
+lines url "${MG_URL:-}"
+value expect-status "${MG_EXPECT_STATUS:-}"
+lines expect-json "${MG_EXPECT_JSON:-}"
+value timeout "${MG_TIMEOUT:-}"
+value interval "${MG_INTERVAL:-}"
+value retries "${MG_RETRIES:-}"
+value request-timeout "${MG_REQUEST_TIMEOUT:-}"
+value max-latency "${MG_MAX_LATENCY:-}"
+value warn-latency "${MG_WARN_LATENCY:-}"
+value environment "${MG_ENVIRONMENT:-}"
+switch follow-redirects "${MG_FOLLOW_REDIRECTS:-}"
+
+# An empty secret is "not given", not an empty URL.
+[ -n "${MERGE_GATES_DATABASE_URL:-}" ] || unset MERGE_GATES_DATABASE_URL
+
+if [ "${MG_PRINT_ARGS:-}" = 1 ]; then
+  # For the tests: the argument vector, one per line, instead of running.
+  printf '%s\n' "${args[@]}"
+  exit 0
+fi
+exec "${MERGE_GATES_BIN:-merge-gates}" "${args[@]}"
