@@ -204,10 +204,9 @@ fn the_asset_for_each_platform_is_chosen_and_verified() {
             .collect();
         assert_eq!(got, [format!("/releases/{VERSION}/{asset}")], "{os}/{arch}");
         assert!(
-            server.requests.lock().unwrap()[0]
+            !server.requests.lock().unwrap()[0]
                 .headers
-                .get("authorization")
-                .is_none(),
+                .contains_key("authorization"),
             "no credentials go to the release host"
         );
     }
@@ -248,7 +247,8 @@ fn a_checksum_mismatch_is_fatal_even_with_a_fallback() {
 
 #[test]
 fn no_prebuilt_binary_falls_back_to_cargo_install_with_a_notice() {
-    let cases: &[(&str, &str, &[(&str, &str)], &str)] = &[
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         // The release lacks the asset (404).
         (
             "Linux",
