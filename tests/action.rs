@@ -202,13 +202,7 @@ fn a_step_run_through_the_script_writes_the_outputs() {
     std::fs::create_dir_all(&mcp).unwrap();
     std::fs::write(mcp.join("bad.jsonl"), "{\"tool\": \n").unwrap();
     let body = "## MCP Evidence\n- artifacts/eng/2025-10-21/mcp/bad.jsonl\n";
-    let mut payload: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("tests/fixtures/events/pull_request.opened.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    payload["pull_request"]["body"] = json!(body);
-    std::fs::write(r.join("event.json"), payload.to_string()).unwrap();
+    let event = support::pull_request_event(r, body);
     let api = Server::start(vec![
         (
             "/repos/Codertocat/Hello-World/pulls/2",
@@ -232,7 +226,7 @@ fn a_step_run_through_the_script_writes_the_outputs() {
         .env("MG_SARIF_FILE", temp.path().join("out.sarif"))
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_EVENT_NAME", "pull_request")
-        .env("GITHUB_EVENT_PATH", r.join("event.json"))
+        .env("GITHUB_EVENT_PATH", event)
         .env("GITHUB_API_URL", &api.url)
         .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
         .env("GITHUB_TOKEN", "ghs_SECRETtoken000000000000000000")

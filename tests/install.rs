@@ -87,6 +87,14 @@ struct Out {
     path: String,
 }
 
+impl Out {
+    /// The step exited with `code` and logged `text`.
+    fn expect(&self, code: i32, text: &str) {
+        assert_eq!(self.code, code, "{}", self.log);
+        assert!(self.log.contains(text), "no `{text}` in:\n{}", self.log);
+    }
+}
+
 fn chmod_x(p: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -226,13 +234,7 @@ fn a_checksum_mismatch_is_fatal_even_with_a_fallback() {
         )],
     );
     let out = runner.install("Linux", "X64", &server, &[]);
-    assert_eq!(out.code, 1, "{}", out.log);
-    assert!(
-        out.log
-            .contains("::error title=merge-gates install::checksum mismatch"),
-        "{}",
-        out.log
-    );
+    out.expect(1, "::error title=merge-gates install::checksum mismatch");
     assert!(out.path.is_empty(), "nothing put on PATH");
     assert!(
         runner.cargo_calls().is_empty(),
@@ -289,14 +291,11 @@ fn no_prebuilt_binary_falls_back_to_cargo_install_with_a_notice() {
             })
             .collect();
         let out = runner.install(os, arch, &server, &extra);
-        assert_eq!(out.code, 0, "{why}: {}", out.log);
-        assert!(
-            out.log
-                .contains("::notice title=merge-gates install::no prebuilt merge-gates binary"),
-            "{}",
-            out.log
+        out.expect(
+            0,
+            "::notice title=merge-gates install::no prebuilt merge-gates binary",
         );
-        assert!(out.log.contains(why), "{why}: {}", out.log);
+        out.expect(0, why);
         let calls = runner.cargo_calls();
         assert!(
             calls.starts_with(&format!("install --locked --path {}", root().display())),

@@ -6,7 +6,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use support::{bin, root, run, Reply, Server};
 
@@ -30,18 +30,6 @@ fn repo_with(bad: usize) -> tempfile::TempDir {
     dir
 }
 
-fn event(dir: &Path) -> PathBuf {
-    let mut payload: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("tests/fixtures/events/pull_request.opened.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    payload["pull_request"]["body"] = json!(BODY);
-    let path = dir.join("event.json");
-    std::fs::write(&path, payload.to_string()).unwrap();
-    path
-}
-
 fn api(files: Value) -> Server {
     Server::start(vec![
         (
@@ -58,13 +46,20 @@ fn api(files: Value) -> Server {
     ])
 }
 
+/// The API stand-in with a scripted answer to the check run's creation (id 4242).
+fn check_api(created: Reply) -> Server {
+    let server = api(default_files());
+    server.route(&format!("POST {REPO}/check-runs"), vec![created]);
+    server
+}
+
 fn default_files() -> Value {
     json!([{"filename": "app/x.ts", "status": "added"}, {"filename": EVIDENCE, "status": "added"}])
 }
 
 /// The binary as a GitHub Actions `pull_request` job.
 fn actions(repo: &Path, api: &Server) -> Command {
-    let event = event(repo);
+    let event = support::pull_request_event(repo, BODY);
     let mut cmd = bin();
     cmd.env("GITHUB_ACTIONS", "true")
         .env("GITHUB_EVENT_NAME", "pull_request")
@@ -93,11 +88,7 @@ fn bodies(server: &Server, method_path: &str) -> Vec<Value> {
 #[test]
 fn check_run_carries_120_findings_in_three_patches_of_at_most_50() {
     let repo = repo_with(120);
-    let server = api(default_files());
-    server.route(
-        &format!("POST {REPO}/check-runs"),
-        vec![Reply::json(201, json!({"id": 4242}))],
-    );
+    let server = check_api(Reply::json(201, json!({"id": 4242})));
     let patch = format!("PATCH {REPO}/check-runs/4242");
     server.route(&patch, vec![Reply::json(200, json!({"id": 4242}))]);
     let out =
@@ -166,14 +157,10 @@ fn check_run_carries_120_findings_in_three_patches_of_at_most_50() {
 #[test]
 fn a_403_falls_back_to_annotations_with_a_notice_and_the_same_exit_code() {
     let repo = repo_with(3);
-    let server = api(default_files());
-    server.route(
-        &format!("POST {REPO}/check-runs"),
-        vec![Reply::json(
-            403,
-            json!({"message": "Resource not accessible by integration"}),
-        )],
-    );
+    let server = check_api(Reply::json(
+        403,
+        json!({"message": "Resource not accessible by integration"}),
+    ));
     let plain = run(actions(repo.path(), &server).arg("verify-mcp-evidence"));
     let out =
         run(actions(repo.path(), &server).args(["verify-mcp-evidence", "--reporter", "check-run"]));
@@ -377,30 +364,21 @@ fn init_writes_a_template_that_is_refused_unedited_and_passes_filled_in() {
     git(d, &["commit", "-q", "-m", "x"]);
     let gates = |body: &str| {
         std::fs::write(d.join("body.md"), body).unwrap();
-        run(bin().current_dir(d).args([
-            "verify-mcp-evidence",
-            "--format",
-            "json",
-            "--pr-body-file",
-            "body.md",
-            "--changed-files",
-            "changed.txt",
-        ]))
-        .rules()
-        .into_iter()
-        .chain(
-            run(bin().current_dir(d).args([
-                "verify-heartbeat",
-                "--format",
-                "json",
-                "--pr-body-file",
-                "body.md",
-                "--changed-files",
-                "changed.txt",
-            ]))
-            .rules(),
-        )
-        .collect::<Vec<_>>()
+        ["verify-mcp-evidence", "verify-heartbeat"]
+            .into_iter()
+            .flat_map(|gate| {
+                run(bin().current_dir(d).args([
+                    gate,
+                    "--format",
+                    "json",
+                    "--pr-body-file",
+                    "body.md",
+                    "--changed-files",
+                    "changed.txt",
+                ]))
+                .rules()
+            })
+            .collect::<Vec<_>>()
     };
     assert_eq!(
         gates(&template),

@@ -255,6 +255,20 @@ fn serve(
     }
 }
 
+/// The real `pull_request.opened` payload (Codertocat/Hello-World#2) with its body replaced,
+/// written to `dir/event.json`.
+pub fn pull_request_event(dir: &Path, body: &str) -> PathBuf {
+    let mut payload: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/events/pull_request.opened.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    payload["pull_request"]["body"] = serde_json::json!(body);
+    let path = dir.join("event.json");
+    std::fs::write(&path, payload.to_string()).unwrap();
+    path
+}
+
 /// Copy a directory tree (fixtures are copied before use so tests never write into the repo).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
