@@ -23,7 +23,8 @@ value() {
 # --flag when the input is true; false or empty adds nothing.
 switch() {
   local flag="$1" v="${2:-}"
-  case "${v,,}" in
+  # No ${v,,}: macOS's /bin/bash is 3.2.
+  case "$(printf '%s' "$v" | tr '[:upper:]' '[:lower:]')" in
     true | yes | on | 1) args+=("--$flag") ;;
     false | no | off | 0 | "") ;;
     *) fail "input $flag must be true or false, not '$v'" ;;

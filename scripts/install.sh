@@ -67,7 +67,10 @@ exe="merge-gates"
 asset="merge-gates-$target.$ext"
 
 add_path() {
-  echo "$1" >> "${GITHUB_PATH:?GITHUB_PATH is not set: run this as an action step}"
+  local dir="$1"
+  # On Windows runners $GITHUB_PATH takes Windows paths.
+  if [ "$os" = Windows ] && command -v cygpath >/dev/null 2>&1; then dir="$(cygpath -w "$dir")"; fi
+  echo "$dir" >> "${GITHUB_PATH:?GITHUB_PATH is not set: run this as an action step}"
   echo "merge-gates: $1/$exe"
 }
 

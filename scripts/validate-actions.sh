@@ -53,5 +53,17 @@ if bad:
 print(f"{len(sys.argv) - 1} action(s) ok")
 PY
 
+echo "== .pre-commit-hooks.yaml: the keys pre-commit requires, hooks named after gates"
+python3 - <<'PY'
+import sys
+from ruamel.yaml import YAML
+hooks = YAML(typ="safe").load(open(".pre-commit-hooks.yaml"))
+bad = [f"hook {h.get('id')}: missing {k}" for h in hooks for k in ("id", "name", "entry", "language") if k not in h]
+bad += [f"hook {h['id']}: entry does not run that gate" for h in hooks if not h.get("entry", "").startswith(f"merge-gates {h.get('id')}")]
+if bad:
+    print("\n".join(bad)); sys.exit(1)
+print(f"{len(hooks)} hook(s) ok")
+PY
+
 echo "== zizmor (offline): workflows"
 zizmor --offline --no-progress .github/workflows

@@ -239,7 +239,8 @@ impl Api {
     }
 
     /// One write request (`POST` or `PATCH` of a JSON body under `/repos/{owner}/{repo}`),
-    /// decoded as JSON. Not retried: a write that timed out may still have landed.
+    /// decoded as JSON. Not retried: a write that timed out may still have landed. Each write
+    /// gets the whole budget: a check run is completed after the gates ran, however long.
     pub async fn write_json<T: DeserializeOwned, B: serde::Serialize + ?Sized>(
         &self,
         method: http::Method,
@@ -248,9 +249,8 @@ impl Api {
         what: &str,
     ) -> Result<T, ApiError> {
         let url = self.url(path);
-        let left = self.deadline.saturating_duration_since(Instant::now());
         let attempt = self.once::<T, B>(&method, &url, Some(body), what);
-        let last = match tokio::time::timeout(left, attempt).await {
+        let last = match tokio::time::timeout(self.budget, attempt).await {
             Ok(Attempt::Done((v, _))) => return Ok(v),
             Ok(Attempt::Fail(e)) => return Err(e),
             Ok(Attempt::Retry { reason, .. }) => reason,
