@@ -188,13 +188,12 @@ pub fn emit(settings: &Settings, report: &Report, delivery: &Delivery) -> Result
         eprintln!("merge-gates: notice: check-run reporter not used: {why}");
     }
     write_stdout(&stdout)?;
-    {
-        if let Some(p) = &settings.step_summary {
-            append(p, &report::summary::render(report))?;
-        }
-        if let Some(p) = &settings.step_output {
-            append(p, &report::github::outputs(report, report_path.as_deref()))?;
-        }
+    // Set only in GitHub Actions; written whatever the format, so the step outputs are there.
+    if let Some(p) = &settings.step_summary {
+        append(p, &report::summary::render(report))?;
+    }
+    if let Some(p) = &settings.step_output {
+        append(p, &report::github::outputs(report, report_path.as_deref()))?;
     }
     Ok(())
 }

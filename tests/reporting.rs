@@ -398,3 +398,22 @@ fn init_writes_a_template_that_is_refused_unedited_and_passes_filled_in() {
         );
     assert_eq!(gates(&filled), Vec::<String>::new());
 }
+
+#[test]
+fn a_clean_run_completes_the_check_run_in_one_patch() {
+    let repo = repo_with(0);
+    let server = check_api(Reply::json(201, json!({"id": 4242})));
+    let patch = format!("PATCH {REPO}/check-runs/4242");
+    server.route(&patch, vec![Reply::json(200, json!({"id": 4242}))]);
+    let out =
+        run(actions(repo.path(), &server).args(["verify-mcp-evidence", "--reporter", "check-run"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let patches = bodies(&server, &patch);
+    assert_eq!(patches.len(), 1);
+    assert_eq!(patches[0]["conclusion"], "success");
+    assert_eq!(patches[0]["output"]["annotations"], json!([]));
+    assert!(patches[0]["output"]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("pass"));
+}
