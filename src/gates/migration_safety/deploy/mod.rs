@@ -322,8 +322,9 @@ impl Checker<'_> {
                     Finding::new(
                         Rule::MigDeployRunsMigration,
                         format!(
-                            "{} runs `{}`: deploys and automation must never run migrations or destructive schema commands",
+                            "{} {} `{}`: deploys and automation must never run migrations or destructive schema commands",
                             cmd.what,
+                            if hit.command.starts_with('-') { "passes" } else { "runs" },
                             crate::text::excerpt(&hit.command, 120)
                         ),
                     )
