@@ -123,7 +123,13 @@ pub fn fly(text: &str) -> Result<Fly, Invalid> {
 /// The `scripts` of a package.json, each at the offset of its value.
 pub fn package_json(text: &str) -> Result<Vec<Command>, Invalid> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| Invalid {
-        message: e.to_string(),
+        // The position is the finding's; the message need not repeat it.
+        message: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
         offset: offset_of(text, e.line(), e.column()),
     })?;
     let Some(scripts) = v.get("scripts").and_then(|s| s.as_object()) else {

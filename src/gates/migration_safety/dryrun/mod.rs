@@ -488,7 +488,8 @@ fn report(outcome: &Outcome, opts: &Options, out: &mut GateOutput) {
     for m in &outcome.migrations {
         for s in &m.statements {
             let at = Location::span(&m.path, s.line, s.column, s.column);
-            let what = crate::text::excerpt(s.sql.lines().next().unwrap_or_default(), 60);
+            let what =
+                crate::text::excerpt(&s.sql.split_whitespace().collect::<Vec<_>>().join(" "), 80);
             // The strongest dangerous mode per relation (ALTER … TYPE takes SHARE and ACCESS
             // EXCLUSIVE on the same table; the second is what matters).
             let mut strongest: Vec<&trace::Lock> = Vec::new();

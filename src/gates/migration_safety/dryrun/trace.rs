@@ -316,7 +316,11 @@ async fn trace_migration(
         let mut t = StatementTrace {
             line,
             column,
-            sql: crate::text::excerpt(text[st.first_token - st.start..].trim(), 200),
+            sql: text[st.first_token - st.start..]
+                .trim()
+                .chars()
+                .take(2000)
+                .collect(),
             duration_ms: 0.0,
             lock_timeout: timeout.clone(),
             locks: Vec::new(),

@@ -155,7 +155,9 @@ pub fn run(
         None => (false, None),
     };
     if known && touched.is_none() {
-        out.notes.push(format!("`{path}` is not changed by the PR"));
+        if ctx.workspace.open(&path).is_ok() {
+            out.notes.push(format!("`{path}` is not changed by the PR"));
+        }
         return Ok(());
     }
     let head = match ctx.workspace.read_capped(&path, MAX_SCHEMA_BYTES) {
@@ -227,6 +229,15 @@ pub fn run(
     Ok(())
 }
 
+fn span(path: &str, line: usize, column: usize, name: &str) -> Location {
+    Location::span(
+        path,
+        line,
+        column,
+        column + name.chars().count().saturating_sub(1),
+    )
+}
+
 /// Enums have a namespace of their own; models, views and composite types share one.
 fn same_space(a: BlockKind, b: BlockKind) -> bool {
     (a == BlockKind::Enum) == (b == BlockKind::Enum)
@@ -254,7 +265,7 @@ fn compare(path: &str, base: &Schema, head: &Schema, out: &mut GateOutput) {
                         b.line
                     ),
                 )
-                .at(Location::line(path, b.line)),
+                .at(span(path, b.line, b.column, &b.name)),
             );
             continue;
         };
@@ -277,7 +288,8 @@ fn compare(path: &str, base: &Schema, head: &Schema, out: &mut GateOutput) {
                     )
                 };
                 out.push(
-                    Finding::new(Rule::MigPrismaFieldRemoved, msg).at(Location::line(path, m.line)),
+                    Finding::new(Rule::MigPrismaFieldRemoved, msg)
+                        .at(span(path, m.line, m.column, &m.name)),
                 );
                 continue;
             };
@@ -293,7 +305,7 @@ fn compare(path: &str, base: &Schema, head: &Schema, out: &mut GateOutput) {
                             crate::text::excerpt(&hm.ty, 80)
                         ),
                     )
-                    .at(Location::line(path, hm.line)),
+                    .at(span(path, hm.line, hm.column, &hm.name)),
                 );
             }
         }

@@ -33,6 +33,8 @@ pub struct Member {
     /// `String?`, `Post[]`, `Decimal @db.Decimal(10, 2)`; empty for enum values.
     pub ty: String,
     pub line: usize,
+    /// 1-based column of the name.
+    pub column: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +44,8 @@ pub struct Block {
     /// The table (or type) in the database: `@@map("…")`, else the name.
     pub db_name: String,
     pub line: usize,
+    /// 1-based column of the name.
+    pub column: usize,
     pub members: Vec<Member>,
 }
 
@@ -159,6 +163,19 @@ fn ident(s: &str) -> Option<(&str, &str)> {
     (end > 0 && !s.starts_with(|c: char| c.is_ascii_digit())).then(|| (&s[..end], &s[end..]))
 }
 
+/// The 1-based character column of the `nth` (0-based) whole-word occurrence of `word`.
+fn column_of(raw: &str, word: &str, nth: usize) -> usize {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    raw.match_indices(word)
+        .filter(|(i, _)| {
+            !raw[..*i].chars().next_back().is_some_and(is_word)
+                && !raw[i + word.len()..].chars().next().is_some_and(is_word)
+        })
+        .nth(nth)
+        .or_else(|| raw.match_indices(word).next())
+        .map_or(1, |(i, _)| raw[..i].chars().count() + 1)
+}
+
 pub fn parse(text: &str) -> Schema {
     let mut schema = Schema::default();
     // `None` inside a block that is not compared (datasource, generator).
@@ -171,11 +188,13 @@ pub fn parse(text: &str) -> Schema {
         }
         let Some(current) = open.as_mut() else {
             if let Some((kind, name)) = header(line) {
+                let column = column_of(raw, &name, 1);
                 open = Some(kind.map(|kind| Block {
                     kind,
                     db_name: name.clone(),
                     name,
                     line: line_no,
+                    column,
                     members: Vec::new(),
                 }));
                 if line.ends_with('}') {
@@ -223,6 +242,7 @@ pub fn parse(text: &str) -> Schema {
             db_name: mapped(attrs, false).unwrap_or_else(|| name.to_string()),
             ty,
             line: line_no,
+            column: column_of(raw, name, 0),
         });
     }
     // A block left open at the end still counts with what it had.
