@@ -272,6 +272,7 @@ pub struct Dockerfile {
 }
 
 pub fn dockerfile(text: &str) -> Dockerfile {
+    let heredoc = regex::Regex::new(r#"<<-?\s*["']?([A-Za-z_][A-Za-z0-9_]*)["']?"#).expect("regex");
     let ls = lines(text);
     let mut out = Dockerfile {
         commands: Vec::new(),
@@ -310,8 +311,6 @@ pub fn dockerfile(text: &str) -> Dockerfile {
             last = next;
         }
         // Heredocs (`RUN <<EOF` … `EOF`): the body is the script.
-        let heredoc =
-            regex::Regex::new(r#"<<-?\s*["']?([A-Za-z_][A-Za-z0-9_]*)["']?"#).expect("regex");
         let delimiters: Vec<String> = heredoc
             .captures_iter(&snippet.text)
             .map(|c| c[1].to_string())

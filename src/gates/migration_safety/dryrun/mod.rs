@@ -318,18 +318,19 @@ async fn with_scratch_database(
         Stop::Done(r) => r?,
         Stop::TimedOut => {
             dropped.with_context(|| format!("dry run: dropping scratch database `{name}`"))?;
-            let mut o = Outcome::default();
-            o.failure = Some(trace::Failure {
-                phase: Phase::Changed,
-                path: String::new(),
-                line: 0,
-                column: 0,
-                message: format!(
-                    "the dry run did not finish within {} (migration-safety.dry-run.timeout)",
-                    crate::units::show_duration(timeout)
-                ),
+            return Ok(Outcome {
+                failure: Some(trace::Failure {
+                    phase: Phase::Changed,
+                    path: String::new(),
+                    line: 0,
+                    column: 0,
+                    message: format!(
+                        "the dry run did not finish within {} (migration-safety.dry-run.timeout)",
+                        crate::units::show_duration(timeout)
+                    ),
+                }),
+                ..Outcome::default()
             });
-            return Ok(o);
         }
         Stop::Signal(s) => {
             anyhow::bail!("dry run: interrupted by {s}; scratch database `{name}` dropped")
