@@ -104,6 +104,13 @@ fn findings(out: &Output) -> Vec<(String, String, String)> {
     res
 }
 
+/// The one finding of a run: `(rule, path:line, message)`.
+fn only(out: &Output) -> (String, String, String) {
+    let mut f = findings(out);
+    assert_eq!(f.len(), 1, "expected one finding: {f:?}\n{}", out.stderr);
+    f.remove(0)
+}
+
 const INIT: (&str, &str) = (
     "supabase/migrations/20240101000000_init.sql",
     "CREATE TABLE users (id int PRIMARY KEY, email text);\nINSERT INTO users VALUES (1, 'a@example.com');\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n",
@@ -124,8 +131,7 @@ fn a_failing_statement_is_reported_on_its_line_with_postgres_message() {
     );
     let out = dry_run(dir.path(), &server_url());
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    let f = findings(&out);
-    assert_eq!(f.len(), 1, "{f:?}");
+    let f = [only(&out)];
     assert_eq!(f[0].0, "migration-safety/dry-run-failed");
     assert_eq!(f[0].1, format!("{PR}:4"));
     assert!(
@@ -166,8 +172,7 @@ fn an_access_exclusive_lock_on_an_existing_table_is_reported() {
     );
     let out = dry_run(dir.path(), &server_url());
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    let f = findings(&out);
-    assert_eq!(f.len(), 1, "only the existing table counts: {f:?}");
+    let f = [only(&out)];
     assert_eq!(f[0].0, "migration-safety/dangerous-lock");
     assert_eq!(f[0].1, format!("{PR}:4"));
     assert!(
@@ -190,8 +195,7 @@ fn a_lock_timeout_makes_the_lock_acceptable_but_not_a_rewrite() {
         &[PR],
     );
     let out = dry_run(dir.path(), &server_url());
-    let f = findings(&out);
-    assert_eq!(f.len(), 1, "{f:?}");
+    let f = [only(&out)];
     assert_eq!(f[0].0, "migration-safety/table-rewrite");
     assert_eq!(f[0].1, format!("{PR}:3"));
     assert!(f[0].2.contains("`public.users`"), "{}", f[0].2);
@@ -233,8 +237,7 @@ fn an_earlier_migration_that_fails_stops_the_dry_run_with_a_finding() {
         &[PR],
     );
     let out = dry_run(dir.path(), &server_url());
-    let f = findings(&out);
-    assert_eq!(f.len(), 1, "{f:?}");
+    let f = [only(&out)];
     assert_eq!(f[0].0, "migration-safety/dry-run-failed");
     assert_eq!(f[0].1, "supabase/migrations/20240101000000_init.sql:3");
     assert!(
@@ -353,8 +356,30 @@ fn without_a_database_url_the_dry_run_is_skipped_with_a_notice() {
     );
     let out = support::run(&mut command(dir.path(), None));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let f = findings(&out);
-    assert_eq!(f.len(), 1, "{f:?}");
+    let f = [only(&out)];
     assert_eq!(f[0].0, "migration-safety/dry-run-skipped");
     assert_eq!(out.json()["gates"][0]["findings"][0]["severity"], "notice");
+}
+
+#[test]
+fn the_overall_timeout_stops_the_dry_run_and_drops_the_database() {
+    let dir = repo(
+        &[
+            INIT,
+            (PR, "SET lock_timeout = '2s';\nSELECT pg_sleep(30);\n"),
+            (
+                ".github/merge-gates.toml",
+                "[migration-safety.dry-run]\ntimeout = \"2s\"\n",
+            ),
+        ],
+        &[PR],
+    );
+    let started = Instant::now();
+    let out = dry_run(dir.path(), &server_url());
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let (rule, at, message) = only(&out);
+    assert_eq!(rule, "migration-safety/dry-run-failed");
+    assert_eq!(at, "-:null");
+    assert!(message.contains("did not finish within 2s"), "{message}");
 }

@@ -123,28 +123,18 @@ pub fn commands(snippet: &Snippet, form: Form) -> Vec<Vec<Word>> {
                     i += 1;
                 }
             }
-            b'\'' => {
-                // Literal up to the next quote; an empty '' still makes a word.
+            q @ (b'\'' | b'"') => {
+                // Up to the closing quote; `\` escapes only inside double quotes. An empty
+                // quoted string still makes a word.
                 if word.is_none() {
                     word = Some((Vec::new(), i + 1, i + 1));
                 }
                 i += 1;
-                while i < b.len() && b[i] != b'\'' {
-                    add(&mut word, b[i], i);
-                    i += 1;
-                }
-                if let Some((_, _, e)) = &mut word {
-                    *e = i.min(b.len().saturating_sub(1));
-                }
-                i += 1;
-            }
-            b'"' => {
-                if word.is_none() {
-                    word = Some((Vec::new(), i + 1, i + 1));
-                }
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    if b[i] == b'\\' && matches!(b.get(i + 1), Some(b'"' | b'\\' | b'$' | b'`')) {
+                while i < b.len() && b[i] != q {
+                    if q == b'"'
+                        && b[i] == b'\\'
+                        && matches!(b.get(i + 1), Some(b'"' | b'\\' | b'$' | b'`'))
+                    {
                         i += 1;
                     }
                     add(&mut word, b[i], i);
