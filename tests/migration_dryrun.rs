@@ -104,6 +104,18 @@ fn findings(out: &Output) -> Vec<(String, String, String)> {
     res
 }
 
+/// Asserts the run found exactly one finding: `rule` at `at` (`path:line`), saying `says`.
+fn assert_only(out: &Output, rule: &str, at: &str, says: &str) {
+    let (r, a, m) = only(out);
+    assert_eq!((r.as_str(), a.as_str()), (rule, at), "{m}");
+    assert!(m.contains(says), "{m}");
+}
+
+/// The usual repository: `INIT` already applied, the PR adds `PR` with `sql`.
+fn pr_repo(sql: &str) -> tempfile::TempDir {
+    repo(&[INIT, (PR, sql)], &[PR])
+}
+
 /// The one finding of a run: `(rule, path:line, message)`.
 fn only(out: &Output) -> (String, String, String) {
     let mut f = findings(out);
@@ -119,25 +131,14 @@ const PR: &str = "supabase/migrations/20240201000000_change.sql";
 
 #[test]
 fn a_failing_statement_is_reported_on_its_line_with_postgres_message() {
-    let dir = repo(
-        &[
-            INIT,
-            (
-                PR,
-                "SET lock_timeout = '2s';\n-- a typo in the table name\nALTER TABLE users ADD COLUMN name text;\nALTER TABLE userz\n  ADD COLUMN age int;\n",
-            ),
-        ],
-        &[PR],
-    );
+    let dir = pr_repo("SET lock_timeout = '2s';\n-- a typo in the table name\nALTER TABLE users ADD COLUMN name text;\nALTER TABLE userz\n  ADD COLUMN age int;\n");
     let out = dry_run(dir.path(), &server_url());
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    let f = [only(&out)];
-    assert_eq!(f[0].0, "migration-safety/dry-run-failed");
-    assert_eq!(f[0].1, format!("{PR}:4"));
-    assert!(
-        f[0].2.contains("relation \"userz\" does not exist"),
-        "{}",
-        f[0].2
+    assert_only(
+        &out,
+        "migration-safety/dry-run-failed",
+        &format!("{PR}:4"),
+        "relation \"userz\" does not exist",
     );
 }
 
@@ -148,57 +149,37 @@ fn a_syntax_error_points_at_postgres_position() {
         &[PR],
     );
     let out = dry_run(dir.path(), &server_url());
-    let f = findings(&out);
-    assert!(
-        f.iter()
-            .any(|(r, at, m)| r == "migration-safety/dry-run-failed"
-                && at == &format!("{PR}:5")
-                && m.contains("type \"txet\" does not exist")),
-        "{f:?}"
+    assert_only(
+        &out,
+        "migration-safety/dry-run-failed",
+        &format!("{PR}:5"),
+        "type \"txet\" does not exist",
     );
 }
 
 #[test]
 fn an_access_exclusive_lock_on_an_existing_table_is_reported() {
-    let dir = repo(
-        &[
-            INIT,
-            (
-                PR,
-                "CREATE TABLE audit (id bigint);\nALTER TABLE audit ADD COLUMN at timestamptz;\n\nALTER TABLE users ADD COLUMN name text;\n",
-            ),
-        ],
-        &[PR],
-    );
+    let dir = pr_repo("CREATE TABLE audit (id bigint);\nALTER TABLE audit ADD COLUMN at timestamptz;\n\nALTER TABLE users ADD COLUMN name text;\n");
     let out = dry_run(dir.path(), &server_url());
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    let f = [only(&out)];
-    assert_eq!(f[0].0, "migration-safety/dangerous-lock");
-    assert_eq!(f[0].1, format!("{PR}:4"));
-    assert!(
-        f[0].2.contains("ACCESS EXCLUSIVE on table `public.users`"),
-        "{}",
-        f[0].2
+    assert_only(
+        &out,
+        "migration-safety/dangerous-lock",
+        &format!("{PR}:4"),
+        "ACCESS EXCLUSIVE on table `public.users`",
     );
 }
 
 #[test]
 fn a_lock_timeout_makes_the_lock_acceptable_but_not_a_rewrite() {
-    let dir = repo(
-        &[
-            INIT,
-            (
-                PR,
-                "SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN name text;\nALTER TABLE users ALTER COLUMN id TYPE bigint;\n",
-            ),
-        ],
-        &[PR],
-    );
+    let dir = pr_repo("SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN name text;\nALTER TABLE users ALTER COLUMN id TYPE bigint;\n");
     let out = dry_run(dir.path(), &server_url());
-    let f = [only(&out)];
-    assert_eq!(f[0].0, "migration-safety/table-rewrite");
-    assert_eq!(f[0].1, format!("{PR}:3"));
-    assert!(f[0].2.contains("`public.users`"), "{}", f[0].2);
+    assert_only(
+        &out,
+        "migration-safety/table-rewrite",
+        &format!("{PR}:3"),
+        "`public.users`",
+    );
 }
 
 #[test]
@@ -237,45 +218,17 @@ fn an_earlier_migration_that_fails_stops_the_dry_run_with_a_finding() {
         &[PR],
     );
     let out = dry_run(dir.path(), &server_url());
-    let f = [only(&out)];
-    assert_eq!(f[0].0, "migration-safety/dry-run-failed");
-    assert_eq!(f[0].1, "supabase/migrations/20240101000000_init.sql:3");
-    assert!(
-        f[0].2.contains("role \"authenticated\" does not exist"),
-        "{}",
-        f[0].2
-    );
-}
-
-#[test]
-fn the_statement_timeout_bounds_a_statement() {
-    let dir = repo(
-        &[
-            INIT,
-            (PR, "SET lock_timeout = '2s';\nSELECT pg_sleep(20);\n"),
-            (
-                ".github/merge-gates.toml",
-                "[migration-safety.dry-run]\nstatement-timeout = \"1s\"\n",
-            ),
-        ],
-        &[PR],
-    );
-    let started = Instant::now();
-    let out = dry_run(dir.path(), &server_url());
-    assert!(started.elapsed() < Duration::from_secs(15));
-    let f = findings(&out);
-    assert!(
-        f.iter()
-            .any(|(r, at, m)| r == "migration-safety/dry-run-failed"
-                && at == &format!("{PR}:2")
-                && m.contains("statement timeout")),
-        "{f:?}"
+    assert_only(
+        &out,
+        "migration-safety/dry-run-failed",
+        &"supabase/migrations/20240101000000_init.sql:3",
+        "role \"authenticated\" does not exist",
     );
 }
 
 #[test]
 fn sigterm_during_a_statement_still_drops_the_scratch_database() {
-    let dir = repo(&[INIT, (PR, "SELECT pg_sleep(60);\n")], &[PR]);
+    let dir = pr_repo("SELECT pg_sleep(60);\n");
     let mut child = command(dir.path(), Some(&server_url()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -356,21 +309,23 @@ fn without_a_database_url_the_dry_run_is_skipped_with_a_notice() {
     );
     let out = support::run(&mut command(dir.path(), None));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let f = [only(&out)];
-    assert_eq!(f[0].0, "migration-safety/dry-run-skipped");
+    assert_only(
+        &out,
+        "migration-safety/dry-run-skipped",
+        "-:null",
+        "not dry-run",
+    );
     assert_eq!(out.json()["gates"][0]["findings"][0]["severity"], "notice");
 }
 
-#[test]
-fn the_overall_timeout_stops_the_dry_run_and_drops_the_database() {
+/// A migration that sleeps longer than the configured bound: one `dry-run-failed` at `at`
+/// saying `says`, well before the sleep would end, and the scratch database gone.
+fn bounded_by(config: &str, at: &str, says: &str) {
     let dir = repo(
         &[
             INIT,
             (PR, "SET lock_timeout = '2s';\nSELECT pg_sleep(30);\n"),
-            (
-                ".github/merge-gates.toml",
-                "[migration-safety.dry-run]\ntimeout = \"2s\"\n",
-            ),
+            (".github/merge-gates.toml", config),
         ],
         &[PR],
     );
@@ -378,8 +333,23 @@ fn the_overall_timeout_stops_the_dry_run_and_drops_the_database() {
     let out = dry_run(dir.path(), &server_url());
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(out.code, 1, "{}", out.stderr);
-    let (rule, at, message) = only(&out);
-    assert_eq!(rule, "migration-safety/dry-run-failed");
-    assert_eq!(at, "-:null");
-    assert!(message.contains("did not finish within 2s"), "{message}");
+    assert_only(&out, "migration-safety/dry-run-failed", at, says);
+}
+
+#[test]
+fn the_statement_timeout_bounds_a_statement() {
+    bounded_by(
+        "[migration-safety.dry-run]\nstatement-timeout = \"1s\"\n",
+        &format!("{PR}:2"),
+        "statement timeout",
+    );
+}
+
+#[test]
+fn the_overall_timeout_stops_the_dry_run_and_drops_the_database() {
+    bounded_by(
+        "[migration-safety.dry-run]\ntimeout = \"2s\"\n",
+        "-:null",
+        "did not finish within 2s",
+    );
 }

@@ -419,7 +419,8 @@ impl Drop for Guard {
 }
 
 /// SIGINT and SIGTERM, registered up front so that neither kills the process while the
-/// scratch database exists.
+/// scratch database exists. (Once registered, tokio keeps the handlers for the life of the
+/// process; what runs after the dry run is short and bounded.)
 struct Signals {
     #[cfg(unix)]
     int: tokio::signal::unix::Signal,
