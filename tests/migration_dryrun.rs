@@ -353,3 +353,19 @@ fn the_overall_timeout_stops_the_dry_run_and_drops_the_database() {
         "did not finish within 2s",
     );
 }
+
+#[test]
+fn statements_acting_outside_the_scratch_database_are_never_run() {
+    let other = format!("merge_gates_other_{}", std::process::id());
+    let dir = pr_repo(&format!(
+        "SET lock_timeout = '2s';\nCREATE TABLE t (id int);\n\nCREATE DATABASE {other};\n"
+    ));
+    let out = dry_run(dir.path(), &server_url());
+    assert_only(
+        &out,
+        "migration-safety/dry-run-failed",
+        &format!("{PR}:4"),
+        "CREATE DATABASE acts outside the scratch database",
+    );
+    assert!(databases(&other).is_empty(), "{other} was created");
+}

@@ -37,6 +37,10 @@ pub enum Kind {
     Transaction,
     /// `TRUNCATE` gives a table a new relfilenode without rewriting it.
     Truncate,
+    /// Acts outside the scratch database — on another database, the server's configuration,
+    /// tablespaces or its file system (`DROP DATABASE`, `ALTER SYSTEM`, `COPY … TO PROGRAM`):
+    /// never run. The text names the statement.
+    Outside(&'static str),
     Other,
 }
 
@@ -50,10 +54,19 @@ pub struct Statement {
     pub kind: Kind,
 }
 
-/// Split a migration into statements with PostgreSQL's grammar. `None` when it does not
-/// parse: the caller then sends the file as one piece and lets the server say where it fails.
-pub fn split(text: &str) -> Option<Vec<Statement>> {
-    let parsed = pg_query::parse(text, 0).ok()?;
+/// Split a migration into statements with PostgreSQL's grammar. A file that does not parse
+/// is never sent (nothing in it could be checked for `Kind::Outside`): the error is PostgreSQL
+/// parser's message.
+pub fn split(text: &str) -> Result<Vec<Statement>, String> {
+    let parsed = pg_query::parse(text, 0).map_err(|e| match e {
+        pg_query::Error::Parse(m) => m,
+        other => other.to_string(),
+    })?;
+    offsets(text, &parsed)
+        .ok_or_else(|| "the parser returned statement offsets outside the file".to_string())
+}
+
+fn offsets(text: &str, parsed: &pg_query::ParseResult) -> Option<Vec<Statement>> {
     let mut out = Vec::new();
     for raw in &parsed.protobuf.stmts {
         let start = usize::try_from(raw.stmt_location).ok()?;
@@ -75,6 +88,23 @@ pub fn split(text: &str) -> Option<Vec<Statement>> {
                 }
             }
             Some(NodeEnum::TruncateStmt(_)) => Kind::Truncate,
+            Some(NodeEnum::CreatedbStmt(_)) => Kind::Outside("CREATE DATABASE"),
+            Some(NodeEnum::DropdbStmt(_)) => Kind::Outside("DROP DATABASE"),
+            Some(
+                NodeEnum::AlterDatabaseStmt(_)
+                | NodeEnum::AlterDatabaseSetStmt(_)
+                | NodeEnum::AlterDatabaseRefreshCollStmt(_),
+            ) => Kind::Outside("ALTER DATABASE"),
+            Some(NodeEnum::AlterSystemStmt(_)) => Kind::Outside("ALTER SYSTEM"),
+            Some(
+                NodeEnum::CreateTableSpaceStmt(_)
+                | NodeEnum::DropTableSpaceStmt(_)
+                | NodeEnum::AlterTableSpaceOptionsStmt(_),
+            ) => Kind::Outside("a TABLESPACE statement"),
+            Some(NodeEnum::LoadStmt(_)) => Kind::Outside("LOAD"),
+            Some(NodeEnum::CopyStmt(c)) if c.is_program || !c.filename.is_empty() => {
+                Kind::Outside("COPY to or from a server file or program")
+            }
             _ => Kind::Other,
         };
         out.push(Statement {
@@ -87,14 +117,9 @@ pub fn split(text: &str) -> Option<Vec<Statement>> {
     Some(out)
 }
 
-/// The whole file as one statement (for files the parser rejects).
-pub fn whole(text: &str) -> Vec<Statement> {
-    vec![Statement {
-        start: 0,
-        end: text.len(),
-        first_token: skip_trivia(text, 0, text.len()),
-        kind: Kind::Other,
-    }]
+/// The offset of the file's first token (where a finding about the whole file goes).
+pub fn first_token(text: &str) -> usize {
+    skip_trivia(text, 0, text.len())
 }
 
 /// The offset of the first token in `text[from..to]`: whitespace, `-- …` and (nested)
@@ -185,7 +210,17 @@ mod tests {
             stmts.iter().map(|s| s.kind).collect::<Vec<_>>(),
             [Kind::Other, Kind::Transaction, Kind::Other, Kind::Truncate]
         );
-        assert!(split("CREATE TABLE (").is_none());
+        assert!(split("CREATE TABLE (").is_err());
+        let outside =
+            split("COPY t FROM PROGRAM 'id'; DROP DATABASE postgres; COPY t FROM STDIN").unwrap();
+        assert_eq!(
+            outside.iter().map(|s| s.kind).collect::<Vec<_>>(),
+            [
+                Kind::Outside("COPY to or from a server file or program"),
+                Kind::Outside("DROP DATABASE"),
+                Kind::Other
+            ]
+        );
     }
 
     #[test]

@@ -136,30 +136,51 @@ pub async fn run(job: Job) -> Result<Outcome> {
     Ok(outcome)
 }
 
-fn statements(m: &Migration) -> Vec<Statement> {
-    sql::split(&m.text).unwrap_or_else(|| sql::whole(&m.text))
-}
-
-/// A NUL byte cannot be sent to PostgreSQL at all; that is the migration's fault.
-fn nul_failure(m: &Migration, phase: Phase) -> Option<Failure> {
-    let at = m.text.find('\0')?;
-    let (line, column) = LineIndex::new(&m.text).pos(at);
-    Some(Failure {
-        phase,
-        path: m.path.clone(),
-        line,
-        column,
-        message: "the file contains a NUL byte, which PostgreSQL does not accept".into(),
-    })
+/// The statements of a migration, or why none of it may be sent: a NUL byte, a file the
+/// parser rejects, or a statement that acts outside the scratch database.
+fn statements(m: &Migration, phase: Phase) -> Result<Vec<Statement>, Failure> {
+    let refuse = |at: usize, message: String| {
+        let (line, column) = LineIndex::new(&m.text).pos(at);
+        Failure {
+            phase,
+            path: m.path.clone(),
+            line,
+            column,
+            message,
+        }
+    };
+    if let Some(at) = m.text.find('\0') {
+        return Err(refuse(
+            at,
+            "the file contains a NUL byte, which PostgreSQL does not accept".into(),
+        ));
+    }
+    let stmts = sql::split(&m.text).map_err(|e| {
+        refuse(
+            sql::first_token(&m.text),
+            format!("it does not parse with PostgreSQL's grammar, so it was not run: {e}"),
+        )
+    })?;
+    if let Some((st, what)) = stmts.iter().find_map(|s| match s.kind {
+        Kind::Outside(what) => Some((s, what)),
+        _ => None,
+    }) {
+        return Err(refuse(
+            st.first_token,
+            format!("{what} acts outside the scratch database, so the dry run does not run this migration"),
+        ));
+    }
+    Ok(stmts)
 }
 
 /// Apply a migration statement by statement, outside any explicit transaction (as the tools
 /// do for statements like `CREATE INDEX CONCURRENTLY`).
 async fn apply(client: &Client, m: &Migration, phase: Phase) -> Result<Option<Failure>> {
-    if let Some(f) = nul_failure(m, phase) {
-        return Ok(Some(f));
-    }
-    for st in statements(m) {
+    let stmts = match statements(m, phase) {
+        Ok(s) => s,
+        Err(f) => return Ok(Some(f)),
+    };
+    for st in stmts {
         if let Err(e) = client.batch_execute(&m.text[st.start..st.end]).await {
             return failure(e, m, &st, phase).map(Some);
         }
@@ -299,9 +320,10 @@ async fn trace_migration(
         path: m.path.clone(),
         statements: Vec::new(),
     };
-    if let Some(f) = nul_failure(m, Phase::Changed) {
-        return Ok((trace, Some(f)));
-    }
+    let stmts = match statements(m, Phase::Changed) {
+        Ok(s) => s,
+        Err(f) => return Ok((trace, Some(f))),
+    };
     let idx = LineIndex::new(&m.text);
     exec(client, "RESET lock_timeout; BEGIN").await?;
     let existing = relations(client).await?;
@@ -309,7 +331,6 @@ async fn trace_migration(
         existing.iter().map(|(o, r)| (*o, r.filenode)).collect();
     let mut held = held_locks(client).await?;
     let mut timeout = lock_timeout(client).await?;
-    let stmts = statements(m);
     for st in &stmts {
         let text = &m.text[st.start..st.end];
         let (line, column) = idx.pos(st.first_token);
@@ -395,10 +416,12 @@ async fn trace_migration(
         trace.statements.push(t);
     }
     if let Err(e) = client.batch_execute("COMMIT").await {
-        let last = stmts
-            .last()
-            .cloned()
-            .unwrap_or_else(|| sql::whole(&m.text).remove(0));
+        let last = stmts.last().cloned().unwrap_or(Statement {
+            start: 0,
+            end: m.text.len(),
+            first_token: sql::first_token(&m.text),
+            kind: Kind::Other,
+        });
         let f = failure(e, m, &last, Phase::Changed)?;
         return Ok((trace, Some(f)));
     }
