@@ -72,7 +72,12 @@ fn command(dir: &Path, url: Option<&str>) -> Command {
 
 /// Run the dry run; asserts afterwards that its scratch database is gone.
 fn dry_run(dir: &Path, url: &str) -> Output {
+    dry_run_with(dir, url, &[])
+}
+
+fn dry_run_with(dir: &Path, url: &str, extra: &[&str]) -> Output {
     let child = command(dir, Some(url))
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -221,7 +226,7 @@ fn an_earlier_migration_that_fails_stops_the_dry_run_with_a_finding() {
     assert_only(
         &out,
         "migration-safety/dry-run-failed",
-        &"supabase/migrations/20240101000000_init.sql:3",
+        "supabase/migrations/20240101000000_init.sql:3",
         "role \"authenticated\" does not exist",
     );
 }
@@ -368,4 +373,37 @@ fn statements_acting_outside_the_scratch_database_are_never_run() {
         "CREATE DATABASE acts outside the scratch database",
     );
     assert!(databases(&other).is_empty(), "{other} was created");
+}
+
+#[test]
+fn the_trace_records_locks_rewrites_and_durations_per_statement() {
+    let dir = pr_repo("SET lock_timeout = '2s';\nALTER TABLE users ALTER COLUMN id TYPE bigint;\n");
+    let trace = dir.path().join("trace.json");
+    let out = dry_run_with(
+        dir.path(),
+        &server_url(),
+        &["--dry-run-trace", trace.to_str().unwrap()],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    assert_eq!(t["applied"], 1);
+    let stmts = t["migrations"][0]["statements"].as_array().unwrap();
+    assert_eq!(stmts.len(), 2);
+    let alter = &stmts[1];
+    assert_eq!(alter["line"], 2);
+    assert_eq!(alter["lock_timeout"], "2s");
+    assert_eq!(alter["rewritten"], serde_json::json!(["public.users"]));
+    assert!(alter["duration_ms"].as_f64().unwrap() > 0.0);
+    let modes: Vec<String> = alter["locks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["relation"] == "users")
+        .map(|l| l["mode"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        modes.contains(&"AccessExclusiveLock".to_string()),
+        "{modes:?}"
+    );
 }
