@@ -225,6 +225,7 @@ pub async fn run(
     let name = scratch_name();
     let mut scratch_config = config.clone();
     scratch_config.dbname(&name);
+    let planned = changed.len();
     let job = trace::Job {
         config: scratch_config,
         statement_timeout: opts.statement_timeout,
@@ -240,6 +241,12 @@ pub async fn run(
             .with_context(|| format!("writing --dry-run-trace {}", path.display()))?;
     }
     report(&outcome, &opts, out);
+    let left = planned.saturating_sub(outcome.migrations.len());
+    if left > 0 {
+        out.notes.push(format!(
+            "dry run: stopped at the failure above; {left} more of the PR's migration(s) were not run"
+        ));
+    }
     let statements: usize = outcome.migrations.iter().map(|m| m.statements.len()).sum();
     let slowest = outcome
         .migrations
