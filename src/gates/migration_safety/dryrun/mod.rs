@@ -39,6 +39,13 @@ struct Options {
 impl Options {
     fn load(ctx: &Context<'_>) -> Result<Options> {
         let c = &ctx.settings.config.migration_safety.dry_run;
+        for m in c.dangerous_locks.iter().flatten() {
+            if !LOCK_MODES.contains(&lock_key(m).as_str()) {
+                anyhow::bail!(
+                    "config migration-safety.dry-run.dangerous-locks: `{m}` is not a PostgreSQL table lock mode"
+                );
+            }
+        }
         Ok(Options {
             statement_timeout: crate::gates::duration_opt(
                 &c.statement_timeout,
@@ -87,19 +94,21 @@ fn lock_name(mode: &str) -> String {
 
 /// The conflict order of PostgreSQL's table lock modes (weakest first).
 fn strength(mode: &str) -> usize {
-    const ORDER: [&str; 8] = [
-        "ACCESSSHARE",
-        "ROWSHARE",
-        "ROWEXCLUSIVE",
-        "SHAREUPDATEEXCLUSIVE",
-        "SHARE",
-        "SHAREROWEXCLUSIVE",
-        "EXCLUSIVE",
-        "ACCESSEXCLUSIVE",
-    ];
     let k = lock_key(mode);
-    ORDER.iter().position(|o| *o == k).unwrap_or(0)
+    LOCK_MODES.iter().position(|o| *o == k).unwrap_or(0)
 }
+
+/// PostgreSQL's table lock modes as `lock_key` spells them, weakest first.
+const LOCK_MODES: [&str; 8] = [
+    "ACCESSSHARE",
+    "ROWSHARE",
+    "ROWEXCLUSIVE",
+    "SHAREUPDATEEXCLUSIVE",
+    "SHARE",
+    "SHAREROWEXCLUSIVE",
+    "EXCLUSIVE",
+    "ACCESSEXCLUSIVE",
+];
 
 /// `user@host:port/dbname` — never the password.
 pub fn describe(config: &Config) -> String {
