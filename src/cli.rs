@@ -129,6 +129,21 @@ pub struct MigrationSafetyArgs {
     // ---- migration-safety: lint arguments ----
 
     // ---- migration-safety: dry-run, deploy and prisma arguments ----
+    /// PostgreSQL server for the dry run (`postgres://user@host:port/db`). merge-gates connects
+    /// to it only to create and drop a scratch database; use a throwaway server (no TLS).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "MERGE_GATES_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Write the dry run's per-statement trace (locks, rewrites, durations) as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub dry_run_trace: Option<PathBuf>,
+    /// The base version of the Prisma schema, for checkouts that lack the base commit.
+    #[arg(long, value_name = "FILE")]
+    pub prisma_base_schema: Option<PathBuf>,
 }
 
 // ---- health-gate arguments ----

@@ -187,15 +187,40 @@ pub struct MigrationSafetyConfig {
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct DryRunConfig {}
+pub struct DryRunConfig {
+    /// `statement_timeout` of the scratch session: a statement running longer fails the dry run
+    /// (default `30s`).
+    pub statement_timeout: Option<String>,
+    /// The whole dry run — create, apply, trace, drop — must finish within this (default `5m`).
+    pub timeout: Option<String>,
+    /// Repository-relative SQL file run in the scratch database before any migration, for what
+    /// the migrations expect the platform to provide (roles, schemas, extensions).
+    pub setup: Option<String>,
+    /// Lock modes on existing tables that are findings when no `lock_timeout` is set. Default
+    /// `AccessExclusiveLock`, `ExclusiveLock`, `ShareRowExclusiveLock`, `ShareLock`.
+    pub dangerous_locks: Option<Vec<String>>,
+}
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct DeployConfig {}
+pub struct DeployConfig {
+    /// The only values `release_command` in `fly.toml` may have (default `npx prisma generate`).
+    pub release_commands: Option<Vec<String>>,
+    /// More commands that deploy files must not run, as words in order, `|` for alternatives
+    /// (e.g. `knex migrate:latest`, `sqlx migrate run`, `rails db:migrate|db:schema:load`).
+    /// Added to the built-in `prisma migrate deploy|dev|resolve|reset`, `prisma db push`,
+    /// `supabase db push|reset` and `--accept-data-loss`.
+    pub patterns: Option<Vec<String>>,
+    /// Extra globs of shell scripts to check (besides entrypoint scripts).
+    pub scripts: Option<Vec<String>>,
+}
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct PrismaConfig {}
+pub struct PrismaConfig {
+    /// Repository-relative path of the Prisma schema (default `prisma/schema.prisma`).
+    pub schema: Option<String>,
+}
 
 // ---- health-gate ----
 

@@ -207,6 +207,28 @@ rules! {
     // migration-safety: (end of lint rules)
 
     // migration-safety: dry run, deploy files, Prisma schema
+    MigDryRunSkipped = "migration-safety/dry-run-skipped", Notice,
+        "Pass `--database-url` (or set `MERGE_GATES_DATABASE_URL`) to a throwaway PostgreSQL, e.g. a `services: postgres` container.";
+    MigDryRunFailed = "migration-safety/dry-run-failed", Error,
+        "Fix the statement so that it applies on a database built from the repository's earlier migrations.";
+    MigDangerousLock = "migration-safety/dangerous-lock", Error,
+        "Run `SET lock_timeout = '5s';` before the statement so it gives up instead of queueing every query on the table behind it, and keep the transaction short.";
+    MigTableRewrite = "migration-safety/table-rewrite", Error,
+        "Avoid the rewrite: add a new column, backfill it in batches, then switch over (or use a binary-compatible type change).";
+    MigDeployRunsMigration = "migration-safety/deploy-runs-migration", Error,
+        "Remove the migration command from the deploy file; apply migrations in a reviewed, manual step instead.";
+    MigReleaseCommandNotAllowed = "migration-safety/release-command-not-allowed", Error,
+        "Set `release_command = \"npx prisma generate\"` (or add the command to `deploy.release-commands` in the config after review).";
+    MigDeployFileInvalid = "migration-safety/deploy-file-invalid", Error,
+        "Fix the syntax of the deploy file so that it can be checked.";
+    MigPrismaModelRemoved = "migration-safety/prisma-model-removed", Error,
+        "Keep the model (and its table) until no deployed code uses it; remove it in a separate, approved PR.";
+    MigPrismaFieldRemoved = "migration-safety/prisma-field-removed", Error,
+        "Keep the field (and its column); stop using it first and remove it in a separate, approved PR.";
+    MigPrismaFieldTypeChanged = "migration-safety/prisma-field-type-changed", Warning,
+        "Get explicit approval for the type change, or add a new field with the new type and migrate the data to it.";
+    MigPrismaBaseUnreadable = "migration-safety/prisma-base-unreadable", Error,
+        "Check out the base commit (`actions/checkout` with `fetch-depth: 0`), pass `--base REF`, or pass `--prisma-base-schema FILE`.";
 
     // migration-safety: (end of dry-run, deploy and prisma rules)
 

@@ -1,0 +1,346 @@
+//! Deploy files must never run migrations: the team's policy is that migrations are applied
+//! in a reviewed, manual step, so `fly.toml`, `package.json` scripts, Dockerfiles and the
+//! entrypoint scripts they name, the `Procfile` and GitHub workflow / composite-action steps
+//! are searched for `prisma migrate deploy|dev|resolve|reset`, `prisma db push`,
+//! `supabase db push|reset`, `--accept-data-loss` and the config's extra commands, and the
+//! fly.toml `release_command` must be one of the allowed values (`npx prisma generate`).
+//!
+//! Every deploy file of the repository is checked, not only the PR's: a nightly workflow that
+//! has run `prisma migrate deploy` for months is exactly what the original guard missed.
+//! `files` reads each format, `shell` finds the commands.
+
+pub mod files;
+pub mod shell;
+
+use super::dryrun::sql::LineIndex;
+use crate::finding::{Finding, GateOutput, Location};
+use crate::gates::Context;
+use crate::rules::Rule;
+use anyhow::Result;
+use files::Command;
+use shell::Pattern;
+use std::collections::BTreeSet;
+
+pub const DEFAULT_RELEASE_COMMANDS: &[&str] = &["npx prisma generate"];
+
+/// Deploy files larger than this are a finding, not read.
+pub const MAX_DEPLOY_FILE_BYTES: u64 = 4 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Fly,
+    PackageJson,
+    Dockerfile,
+    Procfile,
+    Workflow,
+    Script,
+}
+
+fn classify(path: &str, scripts: &globset::GlobSet) -> Option<Kind> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let lower = name.to_ascii_lowercase();
+    if lower == "fly.toml"
+        || (lower.starts_with("fly.") || lower.ends_with(".fly.toml")) && lower.ends_with(".toml")
+    {
+        Some(Kind::Fly)
+    } else if name == "package.json" {
+        Some(Kind::PackageJson)
+    } else if lower == "dockerfile"
+        || lower == "containerfile"
+        || lower.starts_with("dockerfile.")
+        || lower.ends_with(".dockerfile")
+    {
+        Some(Kind::Dockerfile)
+    } else if name == "Procfile" {
+        Some(Kind::Procfile)
+    } else if (path.starts_with(".github/workflows/") && path.matches('/').count() == 2
+        || lower == "action.yml"
+        || lower == "action.yaml")
+        && (lower.ends_with(".yml") || lower.ends_with(".yaml"))
+    {
+        Some(Kind::Workflow)
+    } else if lower == "docker-entrypoint.sh" || lower == "entrypoint.sh" || scripts.is_match(path)
+    {
+        Some(Kind::Script)
+    } else {
+        None
+    }
+}
+
+/// The repository's files that `classify` accepts, honouring ignore files; `node_modules` and
+/// `.git` are never entered, symlinks never followed.
+fn deploy_files(ctx: &Context<'_>, scripts: &globset::GlobSet) -> Vec<(String, Kind)> {
+    let root = ctx.workspace.root();
+    let mut out = Vec::new();
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .follow_links(false)
+        .require_git(false)
+        .filter_entry(|e| !matches!(e.file_name().to_str(), Some("node_modules" | ".git")))
+        .build();
+    for entry in walker.flatten() {
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Some(rel) = entry
+            .path()
+            .strip_prefix(root)
+            .ok()
+            .and_then(|p| p.to_str())
+        else {
+            continue;
+        };
+        let rel = rel.replace('\\', "/");
+        if let Some(kind) = classify(&rel, scripts) {
+            out.push((rel, kind));
+        }
+    }
+    out.sort();
+    out
+}
+
+struct Checker<'a> {
+    patterns: Vec<Pattern>,
+    allowed: Vec<String>,
+    ctx: &'a Context<'a>,
+    checked: BTreeSet<String>,
+}
+
+fn normalize(cmd: &str) -> String {
+    cmd.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn location(path: &str, idx: &LineIndex<'_>, start: usize, end: usize) -> Location {
+    let (line, col) = idx.pos(start);
+    let (end_line, end_col) = idx.pos(end);
+    Location::span(
+        path,
+        line,
+        col,
+        if end_line == line { end_col } else { col },
+    )
+}
+
+pub fn run(
+    ctx: &Context<'_>,
+    _args: &crate::cli::MigrationSafetyArgs,
+    out: &mut GateOutput,
+) -> Result<()> {
+    let c = &ctx.settings.config.migration_safety.deploy;
+    let mut patterns: Vec<Pattern> = shell::BUILTIN_PATTERNS
+        .iter()
+        .filter_map(|p| Pattern::parse(p))
+        .collect();
+    for p in c.patterns.iter().flatten() {
+        patterns.push(Pattern::parse(p).ok_or_else(|| {
+            anyhow::anyhow!("config migration-safety.deploy.patterns: `{p}` names no command")
+        })?);
+    }
+    let mut scripts = globset::GlobSetBuilder::new();
+    for g in c.scripts.iter().flatten() {
+        scripts.add(
+            globset::GlobBuilder::new(g)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| {
+                    anyhow::anyhow!("config migration-safety.deploy.scripts: `{g}`: {e}")
+                })?,
+        );
+    }
+    let scripts = scripts.build()?;
+    let mut checker = Checker {
+        patterns,
+        allowed: c
+            .release_commands
+            .clone()
+            .unwrap_or_else(|| {
+                DEFAULT_RELEASE_COMMANDS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            })
+            .iter()
+            .map(|s| normalize(s))
+            .collect(),
+        ctx,
+        checked: BTreeSet::new(),
+    };
+    let files = deploy_files(ctx, &scripts);
+    for (path, kind) in &files {
+        checker.file(path, *kind, out);
+    }
+    out.notes.push(format!(
+        "deploy files: {} checked for migration commands",
+        checker.checked.len()
+    ));
+    Ok(())
+}
+
+impl Checker<'_> {
+    fn read(&mut self, path: &str, out: &mut GateOutput) -> Option<String> {
+        if !self.checked.insert(path.to_string()) {
+            return None;
+        }
+        let problem = match self.ctx.workspace.read_capped(path, MAX_DEPLOY_FILE_BYTES) {
+            Ok(Some(b)) => match String::from_utf8(b) {
+                Ok(s) => return Some(s),
+                Err(_) => "is not UTF-8 text".to_string(),
+            },
+            Ok(None) => format!(
+                "is larger than {} bytes",
+                crate::text::thousands(MAX_DEPLOY_FILE_BYTES)
+            ),
+            Err(e) => e.to_string(),
+        };
+        out.push(
+            Finding::new(
+                Rule::MigDeployFileInvalid,
+                format!("`{path}` {problem}, so it was not checked for migration commands"),
+            )
+            .at(Location::file(path)),
+        );
+        None
+    }
+
+    fn invalid(&self, path: &str, text: &str, what: &str, e: files::Invalid, out: &mut GateOutput) {
+        let (line, col) = LineIndex::new(text).pos(e.offset);
+        out.push(
+            Finding::new(
+                Rule::MigDeployFileInvalid,
+                format!(
+                    "{what} does not parse, so it was not checked for migration commands: {}",
+                    crate::text::excerpt(e.message.lines().next().unwrap_or_default(), 200)
+                ),
+            )
+            .at(Location::span(path, line, col, col)),
+        );
+    }
+
+    fn file(&mut self, path: &str, kind: Kind, out: &mut GateOutput) {
+        let Some(text) = self.read(path, out) else {
+            return;
+        };
+        if kind != Kind::PackageJson {
+            out.suppressions
+                .extend(crate::suppress::scan(path, &text, &["#"]));
+        }
+        let idx = LineIndex::new(&text);
+        let commands = match kind {
+            Kind::Fly => match files::fly(&text) {
+                Ok(fly) => {
+                    if let Some((value, cmd)) = fly.release {
+                        let before = out.findings.len();
+                        self.check(path, &idx, std::slice::from_ref(&cmd), out);
+                        if out.findings.len() == before
+                            && !self.allowed.contains(&normalize(&value))
+                        {
+                            let start = cmd.snippet.file_offset(0);
+                            out.push(
+                                Finding::new(
+                                    Rule::MigReleaseCommandNotAllowed,
+                                    format!(
+                                        "the fly.toml `release_command` is `{}`; the only allowed value{} {}",
+                                        crate::text::excerpt(&value, 120),
+                                        if self.allowed.len() == 1 { " is" } else { "s are" },
+                                        crate::gates::list_some(&self.allowed, 5)
+                                    ),
+                                )
+                                .at(location(path, &idx, start, start + value.len().saturating_sub(1))),
+                            );
+                        }
+                    }
+                    fly.commands
+                }
+                Err(e) => return self.invalid(path, &text, &format!("`{path}`"), e, out),
+            },
+            Kind::PackageJson => match files::package_json(&text) {
+                Ok(c) => c,
+                Err(e) => return self.invalid(path, &text, &format!("`{path}`"), e, out),
+            },
+            Kind::Dockerfile => {
+                let d = files::dockerfile(&text);
+                for script in self.named_scripts(path, &d) {
+                    self.script(&script, out);
+                }
+                d.commands
+            }
+            Kind::Procfile => files::procfile(&text),
+            Kind::Workflow => files::workflow(&text),
+            Kind::Script => vec![files::script(&text, "the entrypoint script".into())],
+        };
+        self.check(path, &idx, &commands, out);
+    }
+
+    fn script(&mut self, path: &str, out: &mut GateOutput) {
+        if !self.checked.contains(path) {
+            self.file(path, Kind::Script, out);
+        }
+    }
+
+    /// Repository paths of the shell scripts a Dockerfile runs: a `*.sh` word of `RUN`,
+    /// `CMD` or `ENTRYPOINT`, found among the `COPY` / `ADD` sources (relative to the
+    /// Dockerfile's directory, the usual build context) or at that path.
+    fn named_scripts(&self, dockerfile: &str, d: &files::Dockerfile) -> Vec<String> {
+        let dir = dockerfile.rsplit_once('/').map_or("", |(d, _)| d);
+        let mut out = Vec::new();
+        for cmd in &d.commands {
+            for words in shell::commands(&cmd.snippet, cmd.form) {
+                for w in words.iter().filter(|w| w.text.ends_with(".sh")) {
+                    let base = w.text.rsplit('/').next().unwrap_or(&w.text);
+                    let mut candidates: Vec<String> = d
+                        .copied
+                        .iter()
+                        .flat_map(|src| {
+                            let src = src.trim_end_matches('/');
+                            [
+                                (src.rsplit('/').next() == Some(base)).then(|| join(dir, src)),
+                                Some(join(dir, &format!("{src}/{base}"))),
+                            ]
+                        })
+                        .flatten()
+                        .collect();
+                    if !w.text.starts_with('/') {
+                        candidates.push(join(dir, &w.text));
+                    }
+                    if let Some(found) = candidates
+                        .into_iter()
+                        .find(|c| self.ctx.workspace.open(c).is_ok())
+                    {
+                        out.push(found);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn check(&self, path: &str, idx: &LineIndex<'_>, commands: &[Command], out: &mut GateOutput) {
+        for cmd in commands {
+            let words = shell::commands(&cmd.snippet, cmd.form);
+            for hit in shell::find(&words, &self.patterns) {
+                out.push(
+                    Finding::new(
+                        Rule::MigDeployRunsMigration,
+                        format!(
+                            "{} {} `{}`: deploys and automation must never run migrations or destructive schema commands",
+                            cmd.what,
+                            if hit.command.starts_with('-') { "passes" } else { "runs" },
+                            crate::text::excerpt(&hit.command, 120)
+                        ),
+                    )
+                    .at(location(path, idx, hit.start, hit.end)),
+                );
+            }
+        }
+    }
+}
+
+/// `dir` + a relative path, without `./` segments.
+fn join(dir: &str, rel: &str) -> String {
+    let rel = rel.trim_start_matches("./");
+    if dir.is_empty() {
+        rel.to_string()
+    } else {
+        format!("{dir}/{rel}")
+    }
+}

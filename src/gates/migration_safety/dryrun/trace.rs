@@ -1,0 +1,429 @@
+//! The session inside the scratch database: apply the setup file and the earlier migrations,
+//! then run each of the PR's migrations statement by statement inside one transaction and,
+//! after every statement and before the commit, read what it did — the locks it holds on
+//! relations that existed before the migration (`pg_locks` × `pg_class`), the tables whose
+//! relfilenode changed (a rewrite), the `lock_timeout` in force and how long it ran.
+//!
+//! Everything here is owned data so that it runs as its own task: the caller can abort it on
+//! a timeout or a signal and still drop the scratch database.
+
+use super::sql::{self, Kind, LineIndex, Statement};
+use crate::gates::migration_safety::discover::Migration;
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+use tokio_postgres::error::{ErrorPosition, SqlState};
+use tokio_postgres::{Client, Config, NoTls};
+
+/// What to run, in order.
+pub struct Job {
+    /// The scratch database.
+    pub config: Config,
+    pub statement_timeout: Duration,
+    pub setup: Option<Migration>,
+    pub earlier: Vec<Migration>,
+    pub changed: Vec<Migration>,
+}
+
+/// Which part of the job a failure happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Setup,
+    Earlier,
+    Changed,
+}
+
+/// A statement PostgreSQL refused.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub phase: Phase,
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    /// PostgreSQL's message, with its detail and hint.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Lock {
+    pub schema: String,
+    pub relation: String,
+    /// `table`, `index`, `view`, …
+    pub kind: &'static str,
+    /// As `pg_locks` names it (`AccessExclusiveLock`).
+    pub mode: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementTrace {
+    pub line: usize,
+    pub column: usize,
+    pub sql: String,
+    pub duration_ms: f64,
+    /// `lock_timeout` in force when the statement ran; `None` when it was 0 (wait forever).
+    pub lock_timeout: Option<String>,
+    /// Locks this statement took on relations that existed before the migration.
+    pub locks: Vec<Lock>,
+    /// Existing tables this statement rewrote (`schema.table`).
+    pub rewritten: Vec<String>,
+    /// It cannot run in a transaction block, so it ran on its own (its locks are not traced).
+    pub outside_transaction: bool,
+    /// A transaction-control statement (`BEGIN`, `COMMIT`): the dry run owns the transaction.
+    pub skipped: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationTrace {
+    pub path: String,
+    pub statements: Vec<StatementTrace>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Outcome {
+    /// Earlier migrations applied.
+    pub applied: usize,
+    pub migrations: Vec<MigrationTrace>,
+    /// Where the run stopped, if it did.
+    pub failure: Option<Failure>,
+}
+
+/// Connect without TLS (the dry run is meant for a local or `services:` database), with the
+/// connection driven by its own task.
+pub async fn connect(config: &Config) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = config.connect(NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+pub async fn run(job: Job) -> Result<Outcome> {
+    let client = connect(&job.config)
+        .await
+        .context("connecting to the scratch database")?;
+    client
+        .batch_execute(&format!(
+            "SET statement_timeout = {}; SET application_name = 'merge-gates dry run'",
+            job.statement_timeout.as_millis().max(1)
+        ))
+        .await
+        .context("configuring the scratch session")?;
+    let mut outcome = Outcome::default();
+    let plain = job
+        .setup
+        .iter()
+        .map(|m| (m, Phase::Setup))
+        .chain(job.earlier.iter().map(|m| (m, Phase::Earlier)));
+    for (m, phase) in plain {
+        if let Some(f) = apply(&client, m, phase).await? {
+            outcome.failure = Some(f);
+            return Ok(outcome);
+        }
+        if phase == Phase::Earlier {
+            outcome.applied += 1;
+        }
+    }
+    for m in &job.changed {
+        let (trace, failure) = trace_migration(&client, m).await?;
+        outcome.migrations.push(trace);
+        if failure.is_some() {
+            outcome.failure = failure;
+            break;
+        }
+    }
+    Ok(outcome)
+}
+
+/// The statements of a migration, or why none of it may be sent: a NUL byte, a file the
+/// parser rejects, or a statement that acts outside the scratch database.
+fn statements(m: &Migration, phase: Phase) -> Result<Vec<Statement>, Failure> {
+    let refuse = |at: usize, message: String| {
+        let (line, column) = LineIndex::new(&m.text).pos(at);
+        Failure {
+            phase,
+            path: m.path.clone(),
+            line,
+            column,
+            message,
+        }
+    };
+    if let Some(at) = m.text.find('\0') {
+        return Err(refuse(
+            at,
+            "the file contains a NUL byte, which PostgreSQL does not accept".into(),
+        ));
+    }
+    let stmts = sql::split(&m.text).map_err(|e| {
+        refuse(
+            sql::first_token(&m.text),
+            format!("it does not parse with PostgreSQL's grammar, so it was not run: {e}"),
+        )
+    })?;
+    if let Some((st, what)) = stmts.iter().find_map(|s| match s.kind {
+        Kind::Outside(what) => Some((s, what)),
+        _ => None,
+    }) {
+        return Err(refuse(
+            st.first_token,
+            format!("{what} acts outside the scratch database, so the dry run does not run this migration"),
+        ));
+    }
+    Ok(stmts)
+}
+
+/// Apply a migration statement by statement, outside any explicit transaction (as the tools
+/// do for statements like `CREATE INDEX CONCURRENTLY`).
+async fn apply(client: &Client, m: &Migration, phase: Phase) -> Result<Option<Failure>> {
+    let stmts = match statements(m, phase) {
+        Ok(s) => s,
+        Err(f) => return Ok(Some(f)),
+    };
+    for st in stmts {
+        if let Err(e) = client.batch_execute(&m.text[st.start..st.end]).await {
+            return failure(e, m, &st, phase).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// Turn a statement's error into a finding's facts; an error that is not PostgreSQL's answer
+/// (the connection broke) is an infrastructure error.
+fn failure(
+    e: tokio_postgres::Error,
+    m: &Migration,
+    st: &Statement,
+    phase: Phase,
+) -> Result<Failure> {
+    let Some(db) = e.as_db_error() else {
+        return Err(
+            anyhow::Error::new(e).context("dry run: the scratch database connection failed")
+        );
+    };
+    let offset = match db.position() {
+        Some(ErrorPosition::Original(n)) => {
+            let stmt = &m.text[st.start..st.end];
+            let chars = (*n as usize).saturating_sub(1);
+            st.start
+                + stmt
+                    .char_indices()
+                    .nth(chars)
+                    .map_or(stmt.len(), |(i, _)| i)
+        }
+        _ => st.first_token,
+    };
+    let (line, column) = LineIndex::new(&m.text).pos(offset);
+    let mut message = db.message().to_string();
+    if let Some(d) = db.detail() {
+        message.push_str(&format!(" ({d})"));
+    }
+    if let Some(h) = db.hint() {
+        message.push_str(&format!("; hint: {h}"));
+    }
+    Ok(Failure {
+        phase,
+        path: m.path.clone(),
+        line,
+        column,
+        message,
+    })
+}
+
+#[derive(Debug, Clone)]
+struct Relation {
+    schema: String,
+    name: String,
+    kind: &'static str,
+    filenode: i64,
+}
+
+fn relkind(k: &str) -> &'static str {
+    match k {
+        "r" => "table",
+        "p" => "partitioned table",
+        "i" | "I" => "index",
+        "S" => "sequence",
+        "v" => "view",
+        "m" => "materialized view",
+        "f" => "foreign table",
+        "c" => "composite type",
+        "t" => "TOAST table",
+        _ => "relation",
+    }
+}
+
+/// The user's relations (system catalogs and TOAST excluded), by OID.
+async fn relations(client: &Client) -> Result<BTreeMap<i64, Relation>> {
+    let rows = client
+        .query(
+            "SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text, c.relfilenode::int8 \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
+               AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'",
+            &[],
+        )
+        .await
+        .context("reading pg_class in the scratch database")?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let kind: String = r.get(3);
+            (
+                r.get::<_, i64>(0),
+                Relation {
+                    schema: r.get(1),
+                    name: r.get(2),
+                    kind: relkind(&kind),
+                    filenode: r.get(4),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Relation locks this session holds: (OID, mode).
+async fn held_locks(client: &Client) -> Result<BTreeSet<(i64, String)>> {
+    let rows = client
+        .query(
+            "SELECT relation::int8, mode FROM pg_locks \
+             WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted AND relation IS NOT NULL",
+            &[],
+        )
+        .await
+        .context("reading pg_locks in the scratch database")?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+async fn lock_timeout(client: &Client) -> Result<Option<String>> {
+    let row = client
+        .query_one("SELECT current_setting('lock_timeout')", &[])
+        .await
+        .context("reading lock_timeout")?;
+    let v: String = row.get(0);
+    Ok((v != "0").then_some(v))
+}
+
+async fn exec(client: &Client, sql: &str) -> Result<()> {
+    client
+        .batch_execute(sql)
+        .await
+        .with_context(|| format!("dry run: `{sql}` in the scratch database"))
+}
+
+/// Run one of the PR's migrations in a transaction, tracing every statement.
+async fn trace_migration(
+    client: &Client,
+    m: &Migration,
+) -> Result<(MigrationTrace, Option<Failure>)> {
+    let mut trace = MigrationTrace {
+        path: m.path.clone(),
+        statements: Vec::new(),
+    };
+    let stmts = match statements(m, Phase::Changed) {
+        Ok(s) => s,
+        Err(f) => return Ok((trace, Some(f))),
+    };
+    let idx = LineIndex::new(&m.text);
+    exec(client, "RESET lock_timeout; BEGIN").await?;
+    let existing = relations(client).await?;
+    let mut filenodes: BTreeMap<i64, i64> =
+        existing.iter().map(|(o, r)| (*o, r.filenode)).collect();
+    let mut held = held_locks(client).await?;
+    let mut timeout = lock_timeout(client).await?;
+    for st in &stmts {
+        let text = &m.text[st.start..st.end];
+        let (line, column) = idx.pos(st.first_token);
+        let mut t = StatementTrace {
+            line,
+            column,
+            sql: text[st.first_token - st.start..]
+                .trim()
+                .chars()
+                .take(2000)
+                .collect(),
+            duration_ms: 0.0,
+            lock_timeout: timeout.clone(),
+            locks: Vec::new(),
+            rewritten: Vec::new(),
+            outside_transaction: false,
+            skipped: st.kind == Kind::Transaction,
+        };
+        if t.skipped {
+            trace.statements.push(t);
+            continue;
+        }
+        exec(client, "SAVEPOINT merge_gates_statement").await?;
+        let began = Instant::now();
+        let mut result = client.batch_execute(text).await;
+        if let Err(e) = &result {
+            if e.code() == Some(&SqlState::ACTIVE_SQL_TRANSACTION) {
+                // `CREATE INDEX CONCURRENTLY` and friends: run on their own, then carry on in
+                // a new transaction. What ran before is committed and its locks are gone.
+                exec(
+                    client,
+                    "ROLLBACK TO SAVEPOINT merge_gates_statement; COMMIT",
+                )
+                .await?;
+                held.clear();
+                let began = Instant::now();
+                result = client.batch_execute(text).await;
+                t.duration_ms = began.elapsed().as_secs_f64() * 1000.0;
+                t.outside_transaction = true;
+                if result.is_ok() {
+                    exec(client, "BEGIN").await?;
+                }
+            }
+        }
+        if !t.outside_transaction {
+            t.duration_ms = began.elapsed().as_secs_f64() * 1000.0;
+        }
+        if let Err(e) = result {
+            let f = failure(e, m, st, Phase::Changed)?;
+            if !t.outside_transaction {
+                exec(client, "ROLLBACK").await?;
+            }
+            trace.statements.push(t);
+            return Ok((trace, Some(f)));
+        }
+        if !t.outside_transaction {
+            exec(client, "RELEASE SAVEPOINT merge_gates_statement").await?;
+            let now = held_locks(client).await?;
+            for (oid, mode) in now.difference(&held) {
+                if let Some(r) = existing.get(oid) {
+                    t.locks.push(Lock {
+                        schema: r.schema.clone(),
+                        relation: r.name.clone(),
+                        kind: r.kind,
+                        mode: mode.clone(),
+                    });
+                }
+            }
+            held = now;
+            let after = relations(client).await?;
+            for (oid, before) in filenodes.iter_mut() {
+                let Some(r) = after.get(oid) else { continue };
+                if r.filenode != *before {
+                    if st.kind != Kind::Truncate && matches!(r.kind, "table" | "materialized view")
+                    {
+                        t.rewritten.push(format!("{}.{}", r.schema, r.name));
+                    }
+                    *before = r.filenode;
+                }
+            }
+        }
+        timeout = lock_timeout(client).await?;
+        trace.statements.push(t);
+    }
+    if let Err(e) = client.batch_execute("COMMIT").await {
+        let last = stmts.last().cloned().unwrap_or(Statement {
+            start: 0,
+            end: m.text.len(),
+            first_token: sql::first_token(&m.text),
+            kind: Kind::Other,
+        });
+        let f = failure(e, m, &last, Phase::Changed)?;
+        return Ok((trace, Some(f)));
+    }
+    Ok((trace, None))
+}

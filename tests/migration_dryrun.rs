@@ -1,0 +1,409 @@
+//! The migration dry run against the machine's real PostgreSQL (127.0.0.1:5432, user
+//! `postgres`, trust auth; override with `MERGE_GATES_TEST_DATABASE_URL`). Each test builds a
+//! small repository, runs the built binary on it and then checks `pg_database`: the scratch
+//! database (`merge_gates_<pid>_…`, the pid of the binary's process) must be gone, whatever
+//! the migration did. Without a PostgreSQL these tests fail; they never skip.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{bin, Output};
+
+fn server_url() -> String {
+    std::env::var("MERGE_GATES_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Names of the databases whose name starts with `prefix`. Panics (loudly) without a server.
+fn databases(prefix: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(&server_url(), tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "these tests need a PostgreSQL at {} (set MERGE_GATES_TEST_DATABASE_URL): {e}",
+                    server_url()
+                )
+            });
+        tokio::spawn(conn);
+        client
+            .query(
+                "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)",
+                &[&prefix],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    })
+}
+
+/// A repository with `files`; the PR changes the ones listed in `changed`.
+fn repo(files: &[(&str, &str)], changed: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    std::fs::write(dir.path().join("changed.txt"), changed.join("\n")).unwrap();
+    dir
+}
+
+fn command(dir: &Path, url: Option<&str>) -> Command {
+    let mut cmd = bin();
+    cmd.args(["migration-safety", "--format", "json", "--changed-files"])
+        .arg(dir.join("changed.txt"))
+        .arg("--repo")
+        .arg(dir)
+        .env_remove("MERGE_GATES_DATABASE_URL");
+    if let Some(url) = url {
+        cmd.args(["--database-url", url]);
+    }
+    cmd
+}
+
+/// Run the dry run; asserts afterwards that its scratch database is gone.
+fn dry_run(dir: &Path, url: &str) -> Output {
+    dry_run_with(dir, url, &[])
+}
+
+fn dry_run_with(dir: &Path, url: &str, extra: &[&str]) -> Output {
+    let child = command(dir, Some(url))
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let left = databases(&format!("merge_gates_{pid}_"));
+    assert!(left.is_empty(), "scratch database left behind: {left:?}");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `(rule, path:line, message)` of every finding.
+fn findings(out: &Output) -> Vec<(String, String, String)> {
+    let v = out.json();
+    let mut res = Vec::new();
+    for g in v["gates"].as_array().unwrap() {
+        for f in g["findings"].as_array().unwrap() {
+            res.push((
+                f["rule"].as_str().unwrap().to_string(),
+                format!("{}:{}", f["path"].as_str().unwrap_or("-"), f["line"]),
+                f["message"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    res
+}
+
+/// Asserts the run found exactly one finding: `rule` at `at` (`path:line`), saying `says`.
+fn assert_only(out: &Output, rule: &str, at: &str, says: &str) {
+    let (r, a, m) = only(out);
+    assert_eq!((r.as_str(), a.as_str()), (rule, at), "{m}");
+    assert!(m.contains(says), "{m}");
+}
+
+/// The usual repository: `INIT` already applied, the PR adds `PR` with `sql`.
+fn pr_repo(sql: &str) -> tempfile::TempDir {
+    repo(&[INIT, (PR, sql)], &[PR])
+}
+
+/// The one finding of a run: `(rule, path:line, message)`.
+fn only(out: &Output) -> (String, String, String) {
+    let mut f = findings(out);
+    assert_eq!(f.len(), 1, "expected one finding: {f:?}\n{}", out.stderr);
+    f.remove(0)
+}
+
+const INIT: (&str, &str) = (
+    "supabase/migrations/20240101000000_init.sql",
+    "CREATE TABLE users (id int PRIMARY KEY, email text);\nINSERT INTO users VALUES (1, 'a@example.com');\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+);
+const PR: &str = "supabase/migrations/20240201000000_change.sql";
+
+#[test]
+fn a_failing_statement_is_reported_on_its_line_with_postgres_message() {
+    let dir = pr_repo("SET lock_timeout = '2s';\n-- a typo in the table name\nALTER TABLE users ADD COLUMN name text;\nALTER TABLE userz\n  ADD COLUMN age int;\n");
+    let out = dry_run(dir.path(), &server_url());
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_only(
+        &out,
+        "migration-safety/dry-run-failed",
+        &format!("{PR}:4"),
+        "relation \"userz\" does not exist",
+    );
+}
+
+#[test]
+fn a_syntax_error_points_at_postgres_position() {
+    let dir = repo(
+        &[INIT, (PR, "SET lock_timeout = '2s';\n\nCREATE TABLE t (\n  id int,\n  name txet,\n  x int\n);\n")],
+        &[PR],
+    );
+    let out = dry_run(dir.path(), &server_url());
+    assert_only(
+        &out,
+        "migration-safety/dry-run-failed",
+        &format!("{PR}:5"),
+        "type \"txet\" does not exist",
+    );
+}
+
+#[test]
+fn an_access_exclusive_lock_on_an_existing_table_is_reported() {
+    let dir = pr_repo("CREATE TABLE audit (id bigint);\nALTER TABLE audit ADD COLUMN at timestamptz;\n\nALTER TABLE users ADD COLUMN name text;\n");
+    let out = dry_run(dir.path(), &server_url());
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_only(
+        &out,
+        "migration-safety/dangerous-lock",
+        &format!("{PR}:4"),
+        "ACCESS EXCLUSIVE on table `public.users`",
+    );
+}
+
+#[test]
+fn a_lock_timeout_makes_the_lock_acceptable_but_not_a_rewrite() {
+    let dir = pr_repo("SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN name text;\nALTER TABLE users ALTER COLUMN id TYPE bigint;\n");
+    let out = dry_run(dir.path(), &server_url());
+    assert_only(
+        &out,
+        "migration-safety/table-rewrite",
+        &format!("{PR}:3"),
+        "`public.users`",
+    );
+}
+
+#[test]
+fn a_safe_migration_passes_and_earlier_migrations_of_other_tools_come_first() {
+    let dir = repo(
+        &[
+            INIT,
+            (
+                "prisma/migrations/20240115000000_orders/migration.sql",
+                "CREATE TABLE orders (id bigint PRIMARY KEY, user_id int);\n",
+            ),
+            (
+                PR,
+                "SET lock_timeout = '2s';\nCREATE TABLE notes (id bigint PRIMARY KEY, body text);\nALTER TABLE orders ADD COLUMN note_id bigint;\nCREATE INDEX CONCURRENTLY orders_note ON orders (note_id);\n",
+            ),
+        ],
+        &[PR],
+    );
+    let out = dry_run(dir.path(), &server_url());
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(findings(&out).is_empty());
+    let notes = out.json()["gates"][0]["notes"].to_string();
+    assert!(notes.contains("2 earlier migration(s) applied"), "{notes}");
+}
+
+#[test]
+fn an_earlier_migration_that_fails_stops_the_dry_run_with_a_finding() {
+    let dir = repo(
+        &[
+            (
+                "supabase/migrations/20240101000000_init.sql",
+                "CREATE TABLE users (id int);\nALTER TABLE users ENABLE ROW LEVEL SECURITY;\nCREATE POLICY p ON users TO authenticated USING (true);\n",
+            ),
+            (PR, "SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN x int;\n"),
+        ],
+        &[PR],
+    );
+    let out = dry_run(dir.path(), &server_url());
+    assert_only(
+        &out,
+        "migration-safety/dry-run-failed",
+        "supabase/migrations/20240101000000_init.sql:3",
+        "role \"authenticated\" does not exist",
+    );
+}
+
+#[test]
+fn sigterm_during_a_statement_still_drops_the_scratch_database() {
+    let dir = pr_repo("SELECT pg_sleep(60);\n");
+    let mut child = command(dir.path(), Some(&server_url()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let prefix = format!("merge_gates_{}_", child.id());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while databases(&prefix).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the scratch database never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(Instant::now() < deadline, "did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    assert!(
+        databases(&prefix).is_empty(),
+        "scratch database left behind"
+    );
+}
+
+#[test]
+fn the_password_is_never_printed() {
+    let dir = repo(
+        &[
+            INIT,
+            (PR, "SET lock_timeout = '2s';\nCREATE TABLE t (id int);\n"),
+        ],
+        &[PR],
+    );
+    // Trust authentication ignores the password, so this run succeeds.
+    let url = server_url().replacen("postgres@", "postgres:s3cretPW@", 1);
+    let out = dry_run(dir.path(), &url);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("s3cretPW"));
+    // A server that does not answer: an infrastructure error, the password still hidden.
+    let out = dry_run(
+        dir.path(),
+        "postgres://postgres:s3cretPW@127.0.0.1:9/postgres",
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("postgres@127.0.0.1:9/postgres"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("s3cretPW") && !out.stdout.contains("s3cretPW"));
+    let out = dry_run(
+        dir.path(),
+        "postgres://postgres:s3cretPW@127.0.0.1:5432/postgres?bogus=1",
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(!out.stderr.contains("s3cretPW"), "{}", out.stderr);
+}
+
+#[test]
+fn without_a_database_url_the_dry_run_is_skipped_with_a_notice() {
+    let dir = repo(
+        &[INIT, (PR, "ALTER TABLE users ADD COLUMN x int;\n")],
+        &[PR],
+    );
+    let out = support::run(&mut command(dir.path(), None));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_only(
+        &out,
+        "migration-safety/dry-run-skipped",
+        "-:null",
+        "not dry-run",
+    );
+    assert_eq!(out.json()["gates"][0]["findings"][0]["severity"], "notice");
+}
+
+/// A migration that sleeps longer than the configured bound: one `dry-run-failed` at `at`
+/// saying `says`, well before the sleep would end, and the scratch database gone.
+fn bounded_by(config: &str, at: &str, says: &str) {
+    let dir = repo(
+        &[
+            INIT,
+            (PR, "SET lock_timeout = '2s';\nSELECT pg_sleep(30);\n"),
+            (".github/merge-gates.toml", config),
+        ],
+        &[PR],
+    );
+    let started = Instant::now();
+    let out = dry_run(dir.path(), &server_url());
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_only(&out, "migration-safety/dry-run-failed", at, says);
+}
+
+#[test]
+fn the_statement_timeout_bounds_a_statement() {
+    bounded_by(
+        "[migration-safety.dry-run]\nstatement-timeout = \"1s\"\n",
+        &format!("{PR}:2"),
+        "statement timeout",
+    );
+}
+
+#[test]
+fn the_overall_timeout_stops_the_dry_run_and_drops_the_database() {
+    bounded_by(
+        "[migration-safety.dry-run]\ntimeout = \"2s\"\n",
+        "-:null",
+        "did not finish within 2s",
+    );
+}
+
+#[test]
+fn statements_acting_outside_the_scratch_database_are_never_run() {
+    let other = format!("merge_gates_other_{}", std::process::id());
+    let dir = pr_repo(&format!(
+        "SET lock_timeout = '2s';\nCREATE TABLE t (id int);\n\nCREATE DATABASE {other};\n"
+    ));
+    let out = dry_run(dir.path(), &server_url());
+    assert_only(
+        &out,
+        "migration-safety/dry-run-failed",
+        &format!("{PR}:4"),
+        "CREATE DATABASE acts outside the scratch database",
+    );
+    assert!(databases(&other).is_empty(), "{other} was created");
+}
+
+#[test]
+fn the_trace_records_locks_rewrites_and_durations_per_statement() {
+    let dir = pr_repo("SET lock_timeout = '2s';\nALTER TABLE users ALTER COLUMN id TYPE bigint;\n");
+    let trace = dir.path().join("trace.json");
+    let out = dry_run_with(
+        dir.path(),
+        &server_url(),
+        &["--dry-run-trace", trace.to_str().unwrap()],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    assert_eq!(t["applied"], 1);
+    let stmts = t["migrations"][0]["statements"].as_array().unwrap();
+    assert_eq!(stmts.len(), 2);
+    let alter = &stmts[1];
+    assert_eq!(alter["line"], 2);
+    assert_eq!(alter["lock_timeout"], "2s");
+    assert_eq!(alter["rewritten"], serde_json::json!(["public.users"]));
+    assert!(alter["duration_ms"].as_f64().unwrap() > 0.0);
+    let modes: Vec<String> = alter["locks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["relation"] == "users")
+        .map(|l| l["mode"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        modes.contains(&"AccessExclusiveLock".to_string()),
+        "{modes:?}"
+    );
+}
