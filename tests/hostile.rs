@@ -1,0 +1,519 @@
+//! The hostile-input suite: every gate in `repo::GATES` against input built to break it —
+//! bad bytes, huge and sparse files, FIFOs, devices, symlink tricks, deep and crowded trees,
+//! workflow-command smuggling in file names, a hostile config file and a GitHub API that
+//! times out, fails, lies or loops.
+//!
+//! Every child runs the built binary under a wall-clock bound with its peak memory measured,
+//! and `Run::check` holds it to the invariants: exit 0, 1 or 2, no panic, peak RSS under
+//! `repo::MAX_RSS`, nothing from outside the repository and never the token in the output.
+//! Each case also says what the user must see: a finding or error naming the file (and line).
+//! `docs/hardening.md` describes the cases and how to add a gate.
+
+mod support;
+#[path = "hostile/repo.rs"]
+mod repo;
+
+use repo::{bounded, Gate, Hostile, Run, GATES, SECRET};
+use serde_json::json;
+use std::time::Duration;
+use support::{actions, bin, event_file, Reply, Server, TOKEN};
+
+fn valid(gate: &Gate) -> Vec<u8> {
+    format!("{}\n", gate.valid).into_bytes()
+}
+
+/// Bad bytes inside the files a gate reads: each is a finding at its file and line (or no
+/// finding at all where the input is fine: a BOM and CRLF line ends).
+#[test]
+fn bad_bytes_are_findings_at_their_line() {
+    for gate in GATES {
+        let mut h = Hostile::new();
+        let v = gate.valid;
+        let deep_array = format!("{}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let deep_object = format!("{}1{}\n", "{\"a\":".repeat(100_000), "}".repeat(100_000));
+        let cases: Vec<(&str, Vec<u8>, Option<u64>)> = vec![
+            (
+                "invalid-utf8",
+                [format!("{v}\n").as_bytes(), b"{\"tool\":\"\xff\xfe\"}\n"].concat(),
+                Some(2),
+            ),
+            (
+                "nul",
+                [format!("{v}\n").as_bytes(), b"{\"tool\":\"a\0b\"}\n\0\0\0\n"].concat(),
+                Some(2),
+            ),
+            ("bom-crlf", format!("\u{feff}{v}\r\n{v}\r\n").into_bytes(), None),
+            ("lone-cr", format!("{v}\r{v}\n").into_bytes(), Some(1)),
+            ("deep-array", deep_array.into_bytes(), Some(1)),
+            ("deep-object", deep_object.into_bytes(), Some(1)),
+        ];
+        let mut expect = Vec::new();
+        for (stem, bytes, line) in &cases {
+            expect.push((h.plant(gate, stem, bytes), *line));
+        }
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        assert_eq!(run.code, 1, "{}: {}", gate.cmd, run.stderr);
+        for (path, line) in expect {
+            match line {
+                Some(n) => {
+                    run.names(&path, Some(n));
+                }
+                None => assert!(
+                    run.findings_for(&path).is_empty(),
+                    "{}: a BOM and CRLF are fine: {:?}",
+                    gate.cmd,
+                    run.findings_for(&path)
+                ),
+            }
+        }
+    }
+}
+
+/// A 100 MB single line and a 1 GB sparse file, with the size limit lifted so both are really
+/// read: they stream through in bounded memory, and each over-long line is a finding. With the
+/// default limit the 1 GB file is refused without being read.
+#[test]
+fn a_100_mb_line_and_a_1_gb_file_stream_in_bounded_memory() {
+    for gate in GATES {
+        let mut h = Hostile::new();
+        h.config(gate.unlimited);
+        let line = h.plant_sparse(gate, "line", b"{\"tool\":\"", 100 << 20);
+        let huge = h.plant_sparse(gate, "huge", b"", 1 << 30);
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        run.names(&line, Some(1));
+        run.names(&huge, Some(1));
+        eprintln!(
+            "{}: 1.1 GB streamed in {:?}, peak RSS {} MiB",
+            gate.cmd,
+            run.elapsed,
+            run.peak_rss >> 20
+        );
+
+        h.config("");
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        run.names(&huge, None);
+        assert!(
+            run.elapsed < Duration::from_secs(10),
+            "{}: the 1 GB file must be refused, not read ({:?})",
+            gate.cmd,
+            run.elapsed
+        );
+    }
+}
+
+/// Things that are not regular files: opening a FIFO would block, `/dev/zero` never ends, a
+/// symlink loop never resolves. Each is a finding naming the path, found without waiting.
+#[test]
+fn special_files_never_block() {
+    for gate in GATES {
+        let mut h = Hostile::new();
+        let mut paths = vec![
+            h.plant_fifo(gate, "fifo"),
+            h.plant_symlink(gate, "zero", "/dev/zero".as_ref()),
+            h.plant_dir(gate, "directory"),
+        ];
+        let (a, b) = ((gate.place)("loop-a"), (gate.place)("loop-b"));
+        let name = |p: &str| std::path::Path::new(p).file_name().unwrap().to_owned();
+        paths.push(h.plant_symlink(gate, "loop-a", name(&b).as_ref()));
+        paths.push(h.plant_symlink(gate, "loop-b", name(&a).as_ref()));
+        let selfie = (gate.place)("self");
+        paths.push(h.plant_symlink(gate, "self", name(&selfie).as_ref()));
+        paths.push(h.plant_symlink(gate, "dangling", "no-such-file".as_ref()));
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        for p in &paths {
+            run.names(p, None);
+        }
+    }
+}
+
+/// Symlinks out of the repository, `..` and absolute paths: refused as such, and nothing out
+/// there is opened. The outside holds a secret (never printed) and a FIFO: following a link to
+/// it would block the run, and the bound would catch that.
+#[test]
+fn nothing_outside_the_repository_is_read() {
+    for gate in GATES {
+        let mut h = Hostile::new();
+        let outside = h.outside();
+        let mut paths = vec![
+            h.plant_symlink(gate, "secret", &outside.join("secret.jsonl")),
+            h.plant_symlink(gate, "trap", &outside.join("trap.jsonl")),
+        ];
+        // A link to the outside directory, and a path through it.
+        let link = h.plant_symlink(gate, "linkdir", &outside);
+        let through = link.replace("linkdir.", "linkdir/secret.");
+        std::os::unix::fs::symlink(
+            "secret.jsonl",
+            outside.join(std::path::Path::new(&through).file_name().unwrap()),
+        )
+        .unwrap();
+        h.list(&through);
+        paths.push(through);
+        // A relative link climbing out.
+        let depth = (gate.place)("x").matches('/').count() + 1;
+        let climb = format!("{}outside/secret.jsonl", "../".repeat(depth));
+        paths.push(h.plant_symlink(gate, "climb", climb.as_ref()));
+        let dotdot = format!("{}outside/secret.jsonl", "../".repeat(depth));
+        let absolute = outside.join("secret.jsonl").display().to_string();
+        h.list(&dotdot);
+        h.list(&absolute);
+        paths.extend([dotdot, absolute]);
+        for format in ["json", "text", "github"] {
+            let run = h.run(gate, &["--format", format]);
+            run.check(&format!("{} --format {format}", gate.cmd));
+            assert_eq!(run.code, 1, "{}", run.stderr);
+            if format == "json" {
+                for p in &paths {
+                    let rules = run.names(p, None);
+                    assert!(
+                        rules.iter().all(|r| r.ends_with("/path-escapes-repo")),
+                        "{}: `{p}` gave {rules:?}",
+                        gate.cmd
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A directory 1,000 levels deep and one holding 100,000 files (empty: inodes, no data).
+#[test]
+fn deep_and_crowded_directories() {
+    for gate in GATES {
+        let mut h = Hostile::new();
+        let deep = h.plant(gate, &format!("{}deep", "d/".repeat(1000)), &valid(gate));
+        let crowd_dir = h.root().join((gate.place)("x")).parent().unwrap().join("crowd");
+        std::fs::create_dir_all(&crowd_dir).unwrap();
+        for i in 0..100_000 {
+            std::fs::File::create(crowd_dir.join(format!("f{i:06}"))).unwrap();
+        }
+        let listed = h.plant(gate, "crowd/listed", &valid(gate));
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        assert!(
+            run.findings_for(&listed).is_empty(),
+            "{}: {:?}",
+            gate.cmd,
+            run.findings_for(&listed)
+        );
+        // The deep file is read, or refused by name (e.g. outside an evidence root).
+        let deep_findings = run.findings_for(&deep);
+        assert!(
+            deep_findings.is_empty() || run.code == 1,
+            "{}: {deep_findings:?}",
+            gate.cmd
+        );
+        assert!(run.elapsed < Duration::from_secs(20), "{:?}", run.elapsed);
+    }
+}
+
+/// 10,000 listed files (symlinks to one valid file: no disk use) are all checked.
+#[test]
+fn ten_thousand_listed_paths() {
+    for gate in GATES {
+        let mut h = Hostile::new();
+        let target = h.plant(gate, "target", &valid(gate));
+        let name = std::path::Path::new(&target).file_name().unwrap().to_owned();
+        for i in 0..9_999 {
+            h.plant_symlink(gate, &format!("copy-{i:04}"), name.as_ref());
+        }
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        assert_eq!(run.code, 0, "{}: {:?}", gate.cmd, run.findings());
+        assert!(
+            run.elapsed < Duration::from_secs(30),
+            "{}: {:?}",
+            gate.cmd,
+            run.elapsed
+        );
+    }
+}
+
+/// PR bodies far beyond GitHub's 65,536 characters. One just under merge-gates' 1 MiB cap,
+/// made of 60,000 distinct paths, is read in bounded time (no quadratic work per path); a
+/// 10 MB body file is refused with an error naming it.
+#[test]
+fn huge_pr_bodies() {
+    for gate in GATES {
+        let mut h = Hostile::new();
+        let many: Vec<String> = (0..60_000).map(|i| format!("{i}.jsonl")).collect();
+        h.body = Some((gate.body)(&many));
+        assert!(h.body.as_ref().unwrap().len() < 1 << 20);
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            run.elapsed < Duration::from_secs(20),
+            "{}: {:?}",
+            gate.cmd,
+            run.elapsed
+        );
+
+        let line = "- artifacts/eng/2025-10-21/mcp/padding-padding-padding.jsonl\n";
+        h.body = Some(format!(
+            "{}{}",
+            (gate.body)(&[]),
+            line.repeat((10 << 20) / line.len())
+        ));
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        assert_eq!(run.code, 2, "{}: {}", gate.cmd, run.stdout);
+        assert!(
+            run.stderr.contains("body.md") && run.stderr.contains("1 MiB"),
+            "{}: {}",
+            gate.cmd,
+            run.stderr
+        );
+    }
+}
+
+/// The Actions toolkit's escaping of an annotation property.
+fn escape_property(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+        .replace(':', "%3A")
+        .replace(',', "%2C")
+}
+
+/// File names built to smuggle workflow commands or extra annotation properties: with
+/// `--format github` no line starts a command we did not write, and every `file=` is escaped.
+#[test]
+fn hostile_file_names_are_escaped_in_annotations() {
+    for gate in GATES {
+        let mut h = Hostile::new();
+        let broken = b"{\"tool\": \n";
+        let mut escaped = Vec::new();
+        for stem in [
+            "pct%0A%25name",
+            "colon::error::x",
+            "comma,line=9,title=x",
+            "eq=1%0D::warning::y",
+        ] {
+            escaped.push(h.plant(gate, stem, broken));
+        }
+        h.plant(gate, "nl\n::error::injected", broken);
+        h.plant(gate, "cr\r::error::injected", broken);
+        let run = h.run(gate, &["--format", "github"]);
+        run.check(gate.cmd);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let n = support::assert_only_our_workflow_commands(&run.stdout);
+        assert!(n >= escaped.len(), "{}: {n} annotations", gate.cmd);
+        for p in &escaped {
+            let prop = format!("file={},", escape_property(p));
+            assert!(
+                run.stdout.contains(&prop),
+                "{}: no `{prop}` in\n{}",
+                gate.cmd,
+                run.stdout
+            );
+        }
+    }
+}
+
+/// A hostile `.github/merge-gates.toml`: every case is an error naming the file (exit 2, a
+/// short message that does not echo the input) or, for the harmless BOM and CRLF, accepted.
+#[test]
+fn a_hostile_config_file_is_an_error_naming_it() {
+    let deep = format!("gates = {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("invalid UTF-8", b"fail-on = \"err\xffor\"\n".to_vec(), true),
+        ("NUL", b"fail-on = \"error\"\n\0\n".to_vec(), true),
+        ("BOM and CRLF", b"\xef\xbb\xbffail-on = \"error\"\r\n".to_vec(), false),
+        ("lone CR", b"fail-on = \"error\"\rgates = []\n".to_vec(), true),
+        ("nested 100,000 deep", deep.into_bytes(), true),
+    ];
+    for gate in GATES {
+        let h = Hostile::new();
+        let config = h.root().join(".github/merge-gates.toml");
+        let expect = |run: &Run, what: &str, error: bool| {
+            run.check(&format!("{} config {what}", gate.cmd));
+            if error {
+                assert_eq!(run.code, 2, "{} config {what}: {}", gate.cmd, run.stderr);
+                assert!(
+                    run.stderr.contains(".github/merge-gates.toml") && run.stderr.len() < 2000,
+                    "{} config {what}: {}",
+                    gate.cmd,
+                    run.stderr
+                );
+            } else {
+                assert_ne!(run.code, 2, "{} config {what}: {}", gate.cmd, run.stderr);
+            }
+        };
+        for (what, bytes, error) in &cases {
+            h.config("");
+            std::fs::write(&config, bytes).unwrap();
+            expect(&h.run(gate, &[]), what, *error);
+        }
+        let specials: [(&str, &dyn Fn()); 6] = [
+            ("100 MB line", &|| {
+                std::fs::write(&config, "# ").unwrap();
+                let f = std::fs::OpenOptions::new().write(true).open(&config);
+                f.unwrap().set_len(100 << 20).unwrap();
+            }),
+            ("1 GB sparse", &|| {
+                let f = std::fs::File::create(&config).unwrap();
+                f.set_len(1 << 30).unwrap();
+            }),
+            ("FIFO", &|| repo::mkfifo(&config)),
+            ("/dev/zero symlink", &|| {
+                std::os::unix::fs::symlink("/dev/zero", &config).unwrap()
+            }),
+            ("symlink to a secret outside", &|| {
+                std::os::unix::fs::symlink(h.outside().join("secret.jsonl"), &config).unwrap()
+            }),
+            ("symlink to a FIFO outside", &|| {
+                std::os::unix::fs::symlink(h.outside().join("trap.jsonl"), &config).unwrap()
+            }),
+        ];
+        for (what, make) in specials {
+            let _ = std::fs::remove_file(&config);
+            make();
+            expect(&h.run(gate, &[]), what, true);
+        }
+    }
+}
+
+const PULL: &str = "/repos/Codertocat/Hello-World/pulls/2";
+
+/// One scripted API failure: the reply of every route (given the stand-in's URL and the
+/// route), and what the output must say.
+struct ApiCase {
+    name: &'static str,
+    reply: fn(&str, &str) -> Reply,
+    says: &'static str,
+}
+
+fn text_reply(status: u16, body: String) -> Reply {
+    Reply {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body,
+        delay: Duration::ZERO,
+    }
+}
+
+const API_CASES: &[ApiCase] = &[
+    ApiCase {
+        name: "timeout",
+        reply: |_, _| Reply {
+            delay: Duration::from_secs(5),
+            ..Reply::json(200, json!([]))
+        },
+        says: "timed out",
+    },
+    ApiCase {
+        name: "5xx storm",
+        reply: |_, _| Reply::json(503, json!({"message": "Service Unavailable"})),
+        says: "HTTP 503",
+    },
+    ApiCase {
+        name: "401",
+        reply: |_, _| Reply::json(401, json!({"message": "Bad credentials"})),
+        says: "HTTP 401",
+    },
+    ApiCase {
+        name: "403",
+        reply: |_, _| Reply::json(403, json!({"message": "Resource not accessible by integration"})),
+        says: "HTTP 403",
+    },
+    ApiCase {
+        name: "404",
+        reply: |_, _| Reply::json(404, json!({"message": "Not Found"})),
+        says: "HTTP 404",
+    },
+    ApiCase {
+        name: "a server that echoes the token",
+        reply: |_, _| Reply::json(401, json!({"message": format!("Bad credentials: token {TOKEN}")})),
+        says: "HTTP 401",
+    },
+    ApiCase {
+        name: "truncated JSON",
+        reply: |_, _| text_reply(200, "{\"number\": 2, \"body\": \"## MCP".into()),
+        says: "not what the API documents",
+    },
+    ApiCase {
+        name: "JSON nested 100,000 deep",
+        reply: |_, _| text_reply(200, "[".repeat(100_000)),
+        says: "not what the API documents",
+    },
+    ApiCase {
+        name: "a 40 MB reply",
+        reply: |_, _| text_reply(200, format!("[\"{}\"]", "x".repeat(40 << 20))),
+        says: "GitHub API",
+    },
+    ApiCase {
+        name: "a next link that loops back to itself",
+        reply: |url, route| {
+            let page = match route.rsplit('/').next() {
+                Some("files") => json!([{"filename": "app/x.ts", "status": "added"}]),
+                Some("commits") => {
+                    json!([{"sha": "ec26c3e", "commit": {"committer": {"date": "2025-10-21T12:00:00Z"}}}])
+                }
+                _ => return Reply::json(200, json!({"number": 2, "body": ""})),
+            };
+            let link = format!("<{url}{route}?per_page=100>; rel=\"next\"");
+            Reply::json(200, page).header("link", &link)
+        },
+        says: "loop",
+    },
+];
+
+/// The GitHub API stand-in answering every route of the PR with one failure mode. Runs as an
+/// Actions `pull_request` job with a 2 s API budget and the most verbose log level: bounded in
+/// time, a clear message, the token never printed.
+#[test]
+fn a_failing_github_api_is_bounded_and_explained() {
+    let mut jobs = Vec::new();
+    for gate in GATES {
+        for case in API_CASES {
+            jobs.push(std::thread::spawn(move || api_case(gate, case)));
+        }
+    }
+    let failures: Vec<String> = jobs
+        .into_iter()
+        .filter_map(|j| j.join().err())
+        .map(|e| {
+            e.downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_else(|| "panic".into())
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn api_case(gate: &'static Gate, case: &'static ApiCase) {
+    let mut h = Hostile::new();
+    let listed = h.plant(gate, "good", &valid(gate));
+    h.config("[github]\napi-timeout = \"2s\"\n");
+    let event = event_file(&h.root(), &(gate.body)(&[listed]));
+    let api = Server::start(vec![]);
+    for route in [PULL.to_string(), format!("{PULL}/files"), format!("{PULL}/commits")] {
+        api.route(&route, vec![(case.reply)(&api.url, &route)]);
+    }
+    let mut cmd = bin();
+    actions(&mut cmd, &h.root(), &event, &api.url);
+    cmd.env("RUST_LOG", "trace")
+        .env("RUST_BACKTRACE", "1")
+        .args([gate.cmd, "--now", repo::NOW]);
+    let what = format!("{} against an API with {}", gate.cmd, case.name);
+    let run = bounded(&mut cmd, Duration::from_secs(20));
+    run.check(&what);
+    support::assert_only_our_workflow_commands(&run.stdout);
+    assert!(
+        run.elapsed < Duration::from_secs(10),
+        "{what}: took {:?}",
+        run.elapsed
+    );
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains(case.says),
+        "{what}: the output does not say `{}`:\n{all}",
+        case.says
+    );
+    assert!(!all.contains(SECRET));
+}
