@@ -9,9 +9,9 @@
 //! Each case also says what the user must see: a finding or error naming the file (and line).
 //! `docs/hardening.md` describes the cases and how to add a gate.
 
-mod support;
 #[path = "hostile/repo.rs"]
 mod repo;
+mod support;
 
 use repo::{bounded, Gate, Hostile, Run, GATES, SECRET};
 use serde_json::json;
@@ -39,10 +39,18 @@ fn bad_bytes_are_findings_at_their_line() {
             ),
             (
                 "nul",
-                [format!("{v}\n").as_bytes(), b"{\"tool\":\"a\0b\"}\n\0\0\0\n"].concat(),
+                [
+                    format!("{v}\n").as_bytes(),
+                    b"{\"tool\":\"a\0b\"}\n\0\0\0\n",
+                ]
+                .concat(),
                 Some(2),
             ),
-            ("bom-crlf", format!("\u{feff}{v}\r\n{v}\r\n").into_bytes(), None),
+            (
+                "bom-crlf",
+                format!("\u{feff}{v}\r\n{v}\r\n").into_bytes(),
+                None,
+            ),
             ("lone-cr", format!("{v}\r{v}\n").into_bytes(), Some(1)),
             ("deep-array", deep_array.into_bytes(), Some(1)),
             ("deep-object", deep_object.into_bytes(), Some(1)),
@@ -143,14 +151,13 @@ fn nothing_outside_the_repository_is_read() {
             h.plant_symlink(gate, "secret", &outside.join("secret.jsonl")),
             h.plant_symlink(gate, "trap", &outside.join("trap.jsonl")),
         ];
-        // A link to the outside directory, and a path through it.
-        let link = h.plant_symlink(gate, "linkdir", &outside);
-        let through = link.replace("linkdir.", "linkdir/secret.");
-        std::os::unix::fs::symlink(
-            "secret.jsonl",
-            outside.join(std::path::Path::new(&through).file_name().unwrap()),
-        )
-        .unwrap();
+        // A link to the outside directory (as a listed file, and as a folder to list through).
+        paths.push(h.plant_symlink(gate, "linkdir", &outside));
+        let through = (gate.place)("secret");
+        let (folder, name) = through.rsplit_once('/').unwrap();
+        std::os::unix::fs::symlink(&outside, h.root().join(folder).join("dir")).unwrap();
+        std::fs::write(outside.join(name), format!("{SECRET}\n")).unwrap();
+        let through = format!("{folder}/dir/{name}");
         h.list(&through);
         paths.push(through);
         // A relative link climbing out.
@@ -184,14 +191,13 @@ fn nothing_outside_the_repository_is_read() {
 #[test]
 fn deep_and_crowded_directories() {
     for gate in GATES {
-        let mut h = Hostile::new();
+        let mut h = Hostile::in_memory();
         let deep = h.plant(gate, &format!("{}deep", "d/".repeat(1000)), &valid(gate));
-        let crowd_dir = h.root().join((gate.place)("x")).parent().unwrap().join("crowd");
-        std::fs::create_dir_all(&crowd_dir).unwrap();
+        let listed = h.plant(gate, "listed", &valid(gate));
+        let crowd = h.root().join(&listed).parent().unwrap().to_path_buf();
         for i in 0..100_000 {
-            std::fs::File::create(crowd_dir.join(format!("f{i:06}"))).unwrap();
+            std::fs::File::create(crowd.join(format!("f{i:06}"))).unwrap();
         }
-        let listed = h.plant(gate, "crowd/listed", &valid(gate));
         let run = h.run(gate, &[]);
         run.check(gate.cmd);
         assert!(
@@ -207,6 +213,10 @@ fn deep_and_crowded_directories() {
             "{}: {deep_findings:?}",
             gate.cmd
         );
+        eprintln!(
+            "{}: crowded and deep directories in {:?}",
+            gate.cmd, run.elapsed
+        );
         assert!(run.elapsed < Duration::from_secs(20), "{:?}", run.elapsed);
     }
 }
@@ -215,14 +225,18 @@ fn deep_and_crowded_directories() {
 #[test]
 fn ten_thousand_listed_paths() {
     for gate in GATES {
-        let mut h = Hostile::new();
+        let mut h = Hostile::in_memory();
         let target = h.plant(gate, "target", &valid(gate));
-        let name = std::path::Path::new(&target).file_name().unwrap().to_owned();
+        let name = std::path::Path::new(&target)
+            .file_name()
+            .unwrap()
+            .to_owned();
         for i in 0..9_999 {
             h.plant_symlink(gate, &format!("copy-{i:04}"), name.as_ref());
         }
         let run = h.run(gate, &[]);
         run.check(gate.cmd);
+        eprintln!("{}: 10,000 files checked in {:?}", gate.cmd, run.elapsed);
         assert_eq!(run.code, 0, "{}: {:?}", gate.cmd, run.findings());
         assert!(
             run.elapsed < Duration::from_secs(30),
@@ -281,29 +295,37 @@ fn escape_property(s: &str) -> String {
 }
 
 /// File names built to smuggle workflow commands or extra annotation properties: with
-/// `--format github` no line starts a command we did not write, and every `file=` is escaped.
+/// `--format github` no line starts a command we did not write, and the `file=` of every
+/// finding located in a file is escaped. (A body cannot list a name with a comma, CR or LF:
+/// those end a path there; gates that walk the tree meet them as they are.)
 #[test]
 fn hostile_file_names_are_escaped_in_annotations() {
     for gate in GATES {
         let mut h = Hostile::new();
         let broken = b"{\"tool\": \n";
-        let mut escaped = Vec::new();
         for stem in [
             "pct%0A%25name",
             "colon::error::x",
-            "comma,line=9,title=x",
             "eq=1%0D::warning::y",
+            "comma,line=9,title=x",
+            "nl\n::error::injected",
+            "cr\r::warning::injected",
         ] {
-            escaped.push(h.plant(gate, stem, broken));
+            h.plant(gate, stem, broken);
         }
-        h.plant(gate, "nl\n::error::injected", broken);
-        h.plant(gate, "cr\r::error::injected", broken);
+        let located: Vec<String> = h
+            .run(gate, &[])
+            .findings()
+            .iter()
+            .filter_map(|f| f["path"].as_str().map(str::to_string))
+            .collect();
+        assert!(located.len() >= 3, "{}: {located:?}", gate.cmd);
         let run = h.run(gate, &["--format", "github"]);
         run.check(gate.cmd);
         assert_eq!(run.code, 1, "{}", run.stderr);
         let n = support::assert_only_our_workflow_commands(&run.stdout);
-        assert!(n >= escaped.len(), "{}: {n} annotations", gate.cmd);
-        for p in &escaped {
+        assert!(n >= located.len().min(10), "{}: {n} annotations", gate.cmd);
+        for p in &located {
             let prop = format!("file={},", escape_property(p));
             assert!(
                 run.stdout.contains(&prop),
@@ -323,8 +345,16 @@ fn a_hostile_config_file_is_an_error_naming_it() {
     let cases: Vec<(&str, Vec<u8>, bool)> = vec![
         ("invalid UTF-8", b"fail-on = \"err\xffor\"\n".to_vec(), true),
         ("NUL", b"fail-on = \"error\"\n\0\n".to_vec(), true),
-        ("BOM and CRLF", b"\xef\xbb\xbffail-on = \"error\"\r\n".to_vec(), false),
-        ("lone CR", b"fail-on = \"error\"\rgates = []\n".to_vec(), true),
+        (
+            "BOM and CRLF",
+            b"\xef\xbb\xbffail-on = \"error\"\r\n".to_vec(),
+            false,
+        ),
+        (
+            "lone CR",
+            b"fail-on = \"error\"\rgates = []\n".to_vec(),
+            true,
+        ),
         ("nested 100,000 deep", deep.into_bytes(), true),
     ];
     for gate in GATES {
@@ -418,7 +448,12 @@ const API_CASES: &[ApiCase] = &[
     },
     ApiCase {
         name: "403",
-        reply: |_, _| Reply::json(403, json!({"message": "Resource not accessible by integration"})),
+        reply: |_, _| {
+            Reply::json(
+                403,
+                json!({"message": "Resource not accessible by integration"}),
+            )
+        },
         says: "HTTP 403",
     },
     ApiCase {
@@ -428,7 +463,12 @@ const API_CASES: &[ApiCase] = &[
     },
     ApiCase {
         name: "a server that echoes the token",
-        reply: |_, _| Reply::json(401, json!({"message": format!("Bad credentials: token {TOKEN}")})),
+        reply: |_, _| {
+            Reply::json(
+                401,
+                json!({"message": format!("Bad credentials: token {TOKEN}")}),
+            )
+        },
         says: "HTTP 401",
     },
     ApiCase {
@@ -492,7 +532,11 @@ fn api_case(gate: &'static Gate, case: &'static ApiCase) {
     h.config("[github]\napi-timeout = \"2s\"\n");
     let event = event_file(&h.root(), &(gate.body)(&[listed]));
     let api = Server::start(vec![]);
-    for route in [PULL.to_string(), format!("{PULL}/files"), format!("{PULL}/commits")] {
+    for route in [
+        PULL.to_string(),
+        format!("{PULL}/files"),
+        format!("{PULL}/commits"),
+    ] {
         api.route(&route, vec![(case.reply)(&api.url, &route)]);
     }
     let mut cmd = bin();
