@@ -18,8 +18,9 @@ use serde_json::json;
 use std::time::Duration;
 use support::{actions, bin, event_file, Reply, Server, TOKEN};
 
+/// A file of one valid entry.
 fn valid(gate: &Gate) -> Vec<u8> {
-    format!("{}\n", gate.valid).into_bytes()
+    format!("{}\n", (gate.entry)(0)).into_bytes()
 }
 
 /// Bad bytes inside the files a gate reads: each is a finding at its file and line (or no
@@ -28,7 +29,7 @@ fn valid(gate: &Gate) -> Vec<u8> {
 fn bad_bytes_are_findings_at_their_line() {
     for gate in GATES {
         let mut h = Hostile::new();
-        let v = gate.valid;
+        let v = &(gate.entry)(0);
         let deep_array = format!("{}{}\n", "[".repeat(100_000), "]".repeat(100_000));
         let deep_object = format!("{}1{}\n", "{\"a\":".repeat(100_000), "}".repeat(100_000));
         let cases: Vec<(&str, Vec<u8>, Option<u64>)> = vec![
@@ -109,6 +110,40 @@ fn a_100_mb_line_and_a_1_gb_file_stream_in_bounded_memory() {
             gate.cmd,
             run.elapsed
         );
+    }
+}
+
+/// 300,000 valid, varied entries (up to 50 MB, under the default size limit): whatever a
+/// gate keeps per line or per finding must not grow memory without bound.
+#[test]
+fn a_long_valid_file_is_checked_in_bounded_memory() {
+    for gate in GATES {
+        let mut h = Hostile::in_memory();
+        let mut text = String::with_capacity(64 << 20);
+        for i in 0..300_000 {
+            text.push_str(&(gate.entry)(i));
+            text.push('\n');
+        }
+        let long = h.plant(gate, "long", text.as_bytes());
+        drop(text);
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        let findings = run.findings().len();
+        assert!(
+            !run
+                .findings_for(&long)
+                .iter()
+                .any(|f| f["rule"].as_str().unwrap().ends_with("/file-too-large")),
+            "{}: the file must be read",
+            gate.cmd
+        );
+        eprintln!(
+            "{}: 300,000 entries in {:?}, {findings} findings, peak RSS {} MiB",
+            gate.cmd,
+            run.elapsed,
+            run.peak_rss >> 20
+        );
+        assert!(findings <= 5_000, "{}: {findings} findings", gate.cmd);
     }
 }
 
@@ -484,7 +519,7 @@ const API_CASES: &[ApiCase] = &[
     ApiCase {
         name: "a 40 MB reply",
         reply: |_, _| text_reply(200, format!("[\"{}\"]", "x".repeat(40 << 20))),
-        says: "GitHub API",
+        says: "over 32 MiB",
     },
     ApiCase {
         name: "a next link that loops back to itself",

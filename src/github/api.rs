@@ -289,6 +289,13 @@ impl Api {
         };
         let body = match Limited::new(res.into_body(), MAX_BODY).collect().await {
             Ok(b) => b.to_bytes(),
+            // Too large is an answer, not a hiccup: asking again only downloads it again.
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Attempt::Fail(ApiError::Malformed {
+                    what: what.into(),
+                    message: format!("the response is over {} MiB", MAX_BODY >> 20),
+                })
+            }
             Err(e) => {
                 return Attempt::Retry {
                     after: None,

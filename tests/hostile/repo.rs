@@ -31,8 +31,9 @@ pub struct Gate {
     pub body: fn(&[String]) -> String,
     /// Config that lifts the gate's size limits, so that huge input is really streamed.
     pub unlimited: &'static str,
-    /// One valid entry (a line of the files the gate reads), without a newline.
-    pub valid: &'static str,
+    /// The `i`-th line of a long, valid, plausible file of the gate (entries that differ, as
+    /// real ones do: tasks, times, ids), without a newline.
+    pub entry: fn(usize) -> String,
 }
 
 pub const GATES: &[Gate] = &[
@@ -41,14 +42,31 @@ pub const GATES: &[Gate] = &[
         place: |stem| format!("artifacts/eng/2025-10-21/mcp/{stem}.jsonl"),
         body: |paths| section("MCP Evidence", paths),
         unlimited: "[verify-mcp-evidence]\nmax-file-size = \"2GiB\"\n",
-        valid: r#"{"tool":"context7","doc_ref":"https://reactrouter.com/start","request_id":"mcp-2025-10-21-01","timestamp":"2025-10-21T14:30:00.123Z","purpose":"Verify RR7 loaders"}"#,
+        entry: |i| {
+            format!(
+                r#"{{"tool":"context7","doc_ref":"https://reactrouter.com/start","request_id":"mcp-2025-10-21-{i}","timestamp":"2025-10-21T{:02}:{:02}:{:02}.123Z","purpose":"Verify RR7 loaders"}}"#,
+                10 + i / 3600 % 6,
+                i / 60 % 60,
+                i % 60
+            )
+        },
     },
     Gate {
         cmd: "verify-heartbeat",
         place: |stem| format!("artifacts/eng/2025-10-21/{stem}.ndjson"),
         body: |paths| section("Heartbeat", paths),
         unlimited: "[verify-heartbeat]\nmax-file-size = \"2GiB\"\n",
-        valid: r#"{"timestamp":"2025-10-21T14:00:00Z","task":"ENG-42","status":"done","progress":"100%"}"#,
+        // Tasks still `doing`, with gaps: every kind of per-task finding, many times over.
+        entry: |i| {
+            let status = if i == 0 { "done" } else { "doing" };
+            format!(
+                r#"{{"timestamp":"2025-10-21T{:02}:{:02}:{:02}Z","task":"ENG-{}","status":"{status}","progress":"40%","file":"app/components/Modal.tsx"}}"#,
+                10 + i / 3600 % 6,
+                i / 60 % 60,
+                i % 60,
+                i % 5000
+            )
+        },
     },
     // dev-mcp-ban, migration-safety and health-gate go here when they land.
 ];
