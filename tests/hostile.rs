@@ -130,8 +130,7 @@ fn a_long_valid_file_is_checked_in_bounded_memory() {
         run.check(gate.cmd);
         let findings = run.findings().len();
         assert!(
-            !run
-                .findings_for(&long)
+            !run.findings_for(&long)
                 .iter()
                 .any(|f| f["rule"].as_str().unwrap().ends_with("/file-too-large")),
             "{}: the file must be read",
@@ -439,6 +438,38 @@ fn a_hostile_config_file_is_an_error_naming_it() {
             let _ = std::fs::remove_file(&config);
             make();
             expect(&h.run(gate, &[]), what, true);
+        }
+    }
+}
+
+/// A hostile file where the config points a gate (e.g. the evidence schema): an error naming
+/// it, never a hang, a read outside the repository or an echo of its content.
+#[test]
+fn a_hostile_file_named_by_the_config_is_an_error_naming_it() {
+    for gate in GATES {
+        let Some(config) = gate.config_names_file else {
+            continue;
+        };
+        let mut h = Hostile::new();
+        let outside = h.outside();
+        let deep = h.plant(gate, "deep", "[".repeat(100_000).as_bytes());
+        let bad = h.plant(gate, "bad-utf8", b"{\"type\": \"\xff\"}");
+        let sparse = h.plant_sparse(gate, "sparse", b"", 1 << 30);
+        let fifo = h.plant_fifo(gate, "fifo");
+        let zero = h.plant_symlink(gate, "zero", "/dev/zero".as_ref());
+        let secret = h.plant_symlink(gate, "secret", &outside.join("secret.jsonl"));
+        let trap = h.plant_symlink(gate, "trap", &outside.join("trap.jsonl"));
+        for rel in [deep, bad, sparse, fifo, zero, secret, trap] {
+            h.config(&config(&rel));
+            let run = h.run(gate, &[]);
+            run.check(&format!("{} config naming {rel}", gate.cmd));
+            assert_eq!(run.code, 2, "{} {rel}: {}", gate.cmd, run.stdout);
+            assert!(
+                run.stderr.contains(&rel) && run.stderr.len() < 2000,
+                "{} {rel}: {}",
+                gate.cmd,
+                run.stderr
+            );
         }
     }
 }

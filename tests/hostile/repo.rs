@@ -34,12 +34,16 @@ pub struct Gate {
     /// The `i`-th line of a long, valid, plausible file of the gate (entries that differ, as
     /// real ones do: tasks, times, ids), without a newline.
     pub entry: fn(usize) -> String,
+    /// Config that makes the gate read the repository file `rel` (a schema, a list, …), if its
+    /// config names any.
+    pub config_names_file: Option<fn(&str) -> String>,
 }
 
 pub const GATES: &[Gate] = &[
     Gate {
         cmd: "verify-mcp-evidence",
         place: |stem| format!("artifacts/eng/2025-10-21/mcp/{stem}.jsonl"),
+        config_names_file: Some(|rel| format!("[verify-mcp-evidence]\nschema = \"{rel}\"\n")),
         body: |paths| section("MCP Evidence", paths),
         unlimited: "[verify-mcp-evidence]\nmax-file-size = \"2GiB\"\n",
         entry: |i| {
@@ -54,6 +58,7 @@ pub const GATES: &[Gate] = &[
     Gate {
         cmd: "verify-heartbeat",
         place: |stem| format!("artifacts/eng/2025-10-21/{stem}.ndjson"),
+        config_names_file: None,
         body: |paths| section("Heartbeat", paths),
         unlimited: "[verify-heartbeat]\nmax-file-size = \"2GiB\"\n",
         // Tasks still `doing`, with gaps: every kind of per-task finding, many times over.
