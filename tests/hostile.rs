@@ -553,6 +553,31 @@ const API_CASES: &[ApiCase] = &[
         says: "over 32 MiB",
     },
     ApiCase {
+        name: "a 10 MB PR body",
+        reply: |_, route| match route.ends_with("/2") {
+            true => Reply::json(200, json!({"number": 2, "body": "x".repeat(10 << 20)})),
+            false => Reply::json(200, json!([])),
+        },
+        says: "over 1 MiB",
+    },
+    ApiCase {
+        name: "changed files named to smuggle workflow commands",
+        reply: |_, route| match route.rsplit('/').next() {
+            Some("files") => Reply::json(
+                200,
+                json!([
+                    {"filename": "app/a\n::error::pwned.ts", "status": "added"},
+                    {"filename": "app/b\r::set-output name=verdict::pass.ts", "status": "added"},
+                    {"filename": "app/c%0A::warning::x,y.ts", "status": "added"},
+                ]),
+            ),
+            Some("commits") => Reply::json(200, json!([])),
+            // A body without the section: the finding lists the code files the PR changes.
+            _ => Reply::json(200, json!({"number": 2, "body": "no sections here"})),
+        },
+        says: "::error::pwned.ts",
+    },
+    ApiCase {
         name: "a next link that loops back to itself",
         reply: |url, route| {
             let page = match route.rsplit('/').next() {
