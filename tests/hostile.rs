@@ -482,6 +482,9 @@ struct ApiCase {
     name: &'static str,
     reply: fn(&str, &str) -> Reply,
     says: &'static str,
+    /// The endpoint whose answer the case is about (`pull`, `files`); empty: every endpoint.
+    /// A gate that reads none of them only has to keep the invariants.
+    about: &'static str,
 }
 
 fn text_reply(status: u16, body: String) -> Reply {
@@ -501,16 +504,19 @@ const API_CASES: &[ApiCase] = &[
             ..Reply::json(200, json!([]))
         },
         says: "timed out",
+        about: "",
     },
     ApiCase {
         name: "5xx storm",
         reply: |_, _| Reply::json(503, json!({"message": "Service Unavailable"})),
         says: "HTTP 503",
+        about: "",
     },
     ApiCase {
         name: "401",
         reply: |_, _| Reply::json(401, json!({"message": "Bad credentials"})),
         says: "HTTP 401",
+        about: "",
     },
     ApiCase {
         name: "403",
@@ -521,11 +527,13 @@ const API_CASES: &[ApiCase] = &[
             )
         },
         says: "HTTP 403",
+        about: "",
     },
     ApiCase {
         name: "404",
         reply: |_, _| Reply::json(404, json!({"message": "Not Found"})),
         says: "HTTP 404",
+        about: "",
     },
     ApiCase {
         name: "a server that echoes the token",
@@ -536,21 +544,25 @@ const API_CASES: &[ApiCase] = &[
             )
         },
         says: "HTTP 401",
+        about: "",
     },
     ApiCase {
         name: "truncated JSON",
         reply: |_, _| text_reply(200, "{\"number\": 2, \"body\": \"## MCP".into()),
         says: "not what the API documents",
+        about: "",
     },
     ApiCase {
         name: "JSON nested 100,000 deep",
         reply: |_, _| text_reply(200, "[".repeat(100_000)),
         says: "not what the API documents",
+        about: "",
     },
     ApiCase {
         name: "a 40 MB reply",
         reply: |_, _| text_reply(200, format!("[\"{}\"]", "x".repeat(40 << 20))),
         says: "over 32 MiB",
+        about: "",
     },
     ApiCase {
         name: "a 10 MB PR body",
@@ -559,6 +571,7 @@ const API_CASES: &[ApiCase] = &[
             false => Reply::json(200, json!([])),
         },
         says: "over 1 MiB",
+        about: "pull",
     },
     ApiCase {
         name: "changed files named to smuggle workflow commands",
@@ -576,6 +589,7 @@ const API_CASES: &[ApiCase] = &[
             _ => Reply::json(200, json!({"number": 2, "body": "no sections here"})),
         },
         says: "::error::pwned.ts",
+        about: "files",
     },
     ApiCase {
         name: "a next link that loops back to itself",
@@ -590,7 +604,8 @@ const API_CASES: &[ApiCase] = &[
             let link = format!("<{url}{route}?per_page=100>; rel=\"next\"");
             Reply::json(200, page).header("link", &link)
         },
-        says: "loop",
+        says: "loops",
+        about: "files",
     },
 ];
 
@@ -645,8 +660,12 @@ fn api_case(gate: &'static Gate, case: &'static ApiCase) {
         run.elapsed
     );
     let all = format!("{}{}", run.stdout, run.stderr);
+    let reads = match case.about {
+        "" => !gate.api.is_empty(),
+        about => gate.api.contains(&about),
+    };
     assert!(
-        all.contains(case.says),
+        !reads || all.contains(case.says),
         "{what}: the output does not say `{}`:\n{all}",
         case.says
     );

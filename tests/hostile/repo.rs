@@ -37,6 +37,9 @@ pub struct Gate {
     /// Config that makes the gate read the repository file `rel` (a schema, a list, …), if its
     /// config names any.
     pub config_names_file: Option<fn(&str) -> String>,
+    /// The PR's GitHub API endpoints the gate reads in an Actions job: `pull` (the body),
+    /// `files`, `commits`.
+    pub api: &'static [&'static str],
 }
 
 pub const GATES: &[Gate] = &[
@@ -44,6 +47,7 @@ pub const GATES: &[Gate] = &[
         cmd: "verify-mcp-evidence",
         place: |stem| format!("artifacts/eng/2025-10-21/mcp/{stem}.jsonl"),
         config_names_file: Some(|rel| format!("[verify-mcp-evidence]\nschema = \"{rel}\"\n")),
+        api: &["pull", "files"],
         body: |paths| section("MCP Evidence", paths),
         unlimited: "[verify-mcp-evidence]\nmax-file-size = \"2GiB\"\n",
         entry: |i| {
@@ -59,6 +63,7 @@ pub const GATES: &[Gate] = &[
         cmd: "verify-heartbeat",
         place: |stem| format!("artifacts/eng/2025-10-21/{stem}.ndjson"),
         config_names_file: None,
+        api: &["pull", "files", "commits"],
         body: |paths| section("Heartbeat", paths),
         unlimited: "[verify-heartbeat]\nmax-file-size = \"2GiB\"\n",
         // Tasks still `doing`, with gaps: every kind of per-task finding, many times over.
