@@ -358,6 +358,16 @@ impl Run {
         self
     }
 
+    /// Assert that the run took less than `limit` (a tighter bound than the kill timeout).
+    pub fn within(&self, what: &str, limit: Duration) -> &Run {
+        assert!(
+            self.elapsed < limit,
+            "{what}: took {:?}, more than {limit:?}",
+            self.elapsed
+        );
+        self
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(

@@ -366,7 +366,7 @@ fn read_beat(
                 Rule::HbUnknownStatus,
                 format!(
                     "status `{}` is not one of {}",
-                    crate::text::excerpt(&status, 40),
+                    crate::text::excerpt(status, 40),
                     STATUSES.join(", ")
                 ),
             )
