@@ -307,18 +307,20 @@ fn huge_pr_bodies() {
     }
 }
 
-/// The Actions toolkit's escaping of an annotation property.
+/// The Actions toolkit's escaping of an annotation property, plus `%XX` for the other control
+/// characters.
 fn escape_property(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-        .replace(':', "%3A")
-        .replace(',', "%2C")
+    s.chars()
+        .map(|c| match c {
+            c if "%:,".contains(c) || c.is_control() => format!("%{:02X}", u32::from(c)),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
-/// File names built to smuggle workflow commands or extra annotation properties: with
-/// `--format github` no line starts a command we did not write, and the `file=` of every
-/// finding located in a file is escaped. (A body cannot list a name with a comma, CR or LF:
+/// File names built to smuggle workflow commands, extra annotation properties or terminal
+/// escapes: with `--format github` no line starts a command we did not write, the `file=` of
+/// every finding located in a file is escaped, and no raw ESC or BEL reaches any output. (A body cannot list a name with a comma, CR or LF:
 /// those end a path there; gates that walk the tree meet them as they are.)
 #[test]
 fn hostile_file_names_are_escaped_in_annotations() {
@@ -332,6 +334,7 @@ fn hostile_file_names_are_escaped_in_annotations() {
             "comma,line=9,title=x",
             "nl\n::error::injected",
             "cr\r::warning::injected",
+            "esc\u{1b}c-reset-bel\u{7}",
         ] {
             h.plant(gate, stem, broken);
         }
@@ -347,6 +350,15 @@ fn hostile_file_names_are_escaped_in_annotations() {
         assert_eq!(run.code, 1, "{}", run.stderr);
         let n = support::assert_only_our_workflow_commands(&run.stdout);
         assert!(n >= located.len().min(10), "{}: {n} annotations", gate.cmd);
+        // Nor can a name drive the terminal or the log viewer (ESC resets a terminal).
+        let text = h.run(gate, &["--format", "text"]);
+        for out in [&run.stdout, &text.stdout] {
+            assert!(
+                !out.contains(['\u{1b}', '\u{7}']),
+                "{}: a raw control character reached the output",
+                gate.cmd
+            );
+        }
         for p in &located {
             let prop = format!("file={},", escape_property(p));
             assert!(
