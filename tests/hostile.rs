@@ -318,9 +318,33 @@ fn escape_property(s: &str) -> String {
         .collect()
 }
 
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match (
+            b[i],
+            s.get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok()),
+        ) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// File names built to smuggle workflow commands, extra annotation properties or terminal
 /// escapes: with `--format github` no line starts a command we did not write, the `file=` of
-/// every finding located in a file is escaped, and no raw ESC or BEL reaches any output. (A body cannot list a name with a comma, CR or LF:
+/// every finding located in a file is escaped, SARIF URIs decode to exactly the file, and no
+/// raw ESC or BEL reaches any output. (A body cannot list a name with a comma, CR or LF:
 /// those end a path there; gates that walk the tree meet them as they are.)
 #[test]
 fn hostile_file_names_are_escaped_in_annotations() {
@@ -350,6 +374,26 @@ fn hostile_file_names_are_escaped_in_annotations() {
         assert_eq!(run.code, 1, "{}", run.stderr);
         let n = support::assert_only_our_workflow_commands(&run.stdout);
         assert!(n >= located.len().min(10), "{}: {n} annotations", gate.cmd);
+        // SARIF URIs are percent-encoded: decoded, each is exactly a located path.
+        let sarif: serde_json::Value =
+            serde_json::from_str(&h.run(gate, &["--format", "sarif"]).stdout).unwrap();
+        for r in sarif["runs"][0]["results"].as_array().unwrap() {
+            let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap();
+            assert!(
+                uri.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=@/%".contains(&b)),
+                "{}: not a URI reference: {uri:?}",
+                gate.cmd
+            );
+            let decoded = percent_decode(uri);
+            assert!(
+                uri == "." || located.contains(&decoded),
+                "{}: `{uri}` decodes to {decoded:?}, not a located path",
+                gate.cmd
+            );
+        }
         // Nor can a name drive the terminal or the log viewer (ESC resets a terminal).
         let text = h.run(gate, &["--format", "text"]);
         for out in [&run.stdout, &text.stdout] {
