@@ -15,6 +15,7 @@ mod support;
 
 use repo::{bounded, Gate, Hostile, Run, GATES, SECRET};
 use serde_json::json;
+use std::borrow::Cow;
 use std::time::Duration;
 use support::{actions, bin, event_file, Reply, Server, TOKEN};
 
@@ -522,14 +523,40 @@ const PULL: &str = "/repos/Codertocat/Hello-World/pulls/2";
 
 /// One scripted API failure: the reply of every route (given the stand-in's URL and the
 /// route), and what the output must say.
+#[derive(Clone)]
 struct ApiCase {
     name: &'static str,
-    reply: fn(&str, &str) -> Reply,
-    says: &'static str,
+    reply: Answer,
+    says: Cow<'static, str>,
     /// The endpoint whose answer the case is about (`pull`, `files`); empty: every endpoint.
     /// A gate that reads none of them only has to keep the invariants.
     about: &'static str,
 }
+
+#[derive(Clone, Copy)]
+enum Answer {
+    /// This status with a GitHub-style `{"message": …}` on every route.
+    Error(u16, &'static str),
+    /// Built per route: `(stand-in URL, route) -> reply`.
+    Script(fn(&str, &str) -> Reply),
+}
+
+impl Answer {
+    fn reply(self, url: &str, route: &str) -> Reply {
+        match self {
+            Answer::Error(status, message) => Reply::json(status, json!({ "message": message })),
+            Answer::Script(f) => f(url, route),
+        }
+    }
+}
+
+/// Plain error answers; the output must say `HTTP <status>`.
+const API_ERRORS: &[(u16, &str, &str)] = &[
+    (503, "Service Unavailable", "a 5xx storm"),
+    (401, "Bad credentials", "401"),
+    (403, "Resource not accessible by integration", "403"),
+    (404, "Not Found", "404"),
+];
 
 fn text_reply(status: u16, body: String) -> Reply {
     Reply {
@@ -543,83 +570,54 @@ fn text_reply(status: u16, body: String) -> Reply {
 const API_CASES: &[ApiCase] = &[
     ApiCase {
         name: "timeout",
-        reply: |_, _| Reply {
+        reply: Answer::Script(|_, _| Reply {
             delay: Duration::from_secs(5),
             ..Reply::json(200, json!([]))
-        },
-        says: "timed out",
-        about: "",
-    },
-    ApiCase {
-        name: "5xx storm",
-        reply: |_, _| Reply::json(503, json!({"message": "Service Unavailable"})),
-        says: "HTTP 503",
-        about: "",
-    },
-    ApiCase {
-        name: "401",
-        reply: |_, _| Reply::json(401, json!({"message": "Bad credentials"})),
-        says: "HTTP 401",
-        about: "",
-    },
-    ApiCase {
-        name: "403",
-        reply: |_, _| {
-            Reply::json(
-                403,
-                json!({"message": "Resource not accessible by integration"}),
-            )
-        },
-        says: "HTTP 403",
-        about: "",
-    },
-    ApiCase {
-        name: "404",
-        reply: |_, _| Reply::json(404, json!({"message": "Not Found"})),
-        says: "HTTP 404",
+        }),
+        says: Cow::Borrowed("timed out"),
         about: "",
     },
     ApiCase {
         name: "a server that echoes the token",
-        reply: |_, _| {
+        reply: Answer::Script(|_, _| {
             Reply::json(
                 401,
                 json!({"message": format!("Bad credentials: token {TOKEN}")}),
             )
-        },
-        says: "HTTP 401",
+        }),
+        says: Cow::Borrowed("HTTP 401"),
         about: "",
     },
     ApiCase {
         name: "truncated JSON",
-        reply: |_, _| text_reply(200, "{\"number\": 2, \"body\": \"## MCP".into()),
-        says: "not what the API documents",
+        reply: Answer::Script(|_, _| text_reply(200, "{\"number\": 2, \"body\": \"## MCP".into())),
+        says: Cow::Borrowed("not what the API documents"),
         about: "",
     },
     ApiCase {
         name: "JSON nested 100,000 deep",
-        reply: |_, _| text_reply(200, "[".repeat(100_000)),
-        says: "not what the API documents",
+        reply: Answer::Script(|_, _| text_reply(200, "[".repeat(100_000))),
+        says: Cow::Borrowed("not what the API documents"),
         about: "",
     },
     ApiCase {
         name: "a 40 MB reply",
-        reply: |_, _| text_reply(200, format!("[\"{}\"]", "x".repeat(40 << 20))),
-        says: "over 32 MiB",
+        reply: Answer::Script(|_, _| text_reply(200, format!("[\"{}\"]", "x".repeat(40 << 20)))),
+        says: Cow::Borrowed("over 32 MiB"),
         about: "",
     },
     ApiCase {
         name: "a 10 MB PR body",
-        reply: |_, route| match route.ends_with("/2") {
+        reply: Answer::Script(|_, route| match route.ends_with("/2") {
             true => Reply::json(200, json!({"number": 2, "body": "x".repeat(10 << 20)})),
             false => Reply::json(200, json!([])),
-        },
-        says: "over 1 MiB",
+        }),
+        says: Cow::Borrowed("over 1 MiB"),
         about: "pull",
     },
     ApiCase {
         name: "changed files named to smuggle workflow commands",
-        reply: |_, route| match route.rsplit('/').next() {
+        reply: Answer::Script(|_, route| match route.rsplit('/').next() {
             Some("files") => Reply::json(
                 200,
                 json!([
@@ -631,13 +629,13 @@ const API_CASES: &[ApiCase] = &[
             Some("commits") => Reply::json(200, json!([])),
             // A body without the section: the finding lists the code files the PR changes.
             _ => Reply::json(200, json!({"number": 2, "body": "no sections here"})),
-        },
-        says: "::error::pwned.ts",
+        }),
+        says: Cow::Borrowed("::error::pwned.ts"),
         about: "files",
     },
     ApiCase {
         name: "a next link that loops back to itself",
-        reply: |url, route| {
+        reply: Answer::Script(|url, route| {
             let page = match route.rsplit('/').next() {
                 Some("files") => json!([{"filename": "app/x.ts", "status": "added"}]),
                 Some("commits") => {
@@ -647,8 +645,8 @@ const API_CASES: &[ApiCase] = &[
             };
             let link = format!("<{url}{route}?per_page=100>; rel=\"next\"");
             Reply::json(200, page).header("link", &link)
-        },
-        says: "loops",
+        }),
+        says: Cow::Borrowed("loops"),
         about: "files",
     },
 ];
@@ -658,10 +656,20 @@ const API_CASES: &[ApiCase] = &[
 /// time, a clear message, the token never printed.
 #[test]
 fn a_failing_github_api_is_bounded_and_explained() {
+    let mut cases = API_CASES.to_vec();
+    for &(status, message, name) in API_ERRORS {
+        cases.push(ApiCase {
+            name,
+            reply: Answer::Error(status, message),
+            says: Cow::Owned(format!("HTTP {status}")),
+            about: "",
+        });
+    }
     let mut jobs = Vec::new();
     for gate in GATES {
-        for case in API_CASES {
-            jobs.push(std::thread::spawn(move || api_case(gate, case)));
+        for case in &cases {
+            let case = case.clone();
+            jobs.push(std::thread::spawn(move || api_case(gate, &case)));
         }
     }
     let failures: Vec<String> = jobs
@@ -676,7 +684,7 @@ fn a_failing_github_api_is_bounded_and_explained() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-fn api_case(gate: &'static Gate, case: &'static ApiCase) {
+fn api_case(gate: &'static Gate, case: &ApiCase) {
     let mut h = Hostile::new();
     let listed = h.plant(gate, "good", &valid(gate));
     h.config("[github]\napi-timeout = \"2s\"\n");
@@ -687,7 +695,7 @@ fn api_case(gate: &'static Gate, case: &'static ApiCase) {
         format!("{PULL}/files"),
         format!("{PULL}/commits"),
     ] {
-        api.route(&route, vec![(case.reply)(&api.url, &route)]);
+        api.route(&route, vec![case.reply.reply(&api.url, &route)]);
     }
     let mut cmd = bin();
     actions(&mut cmd, &h.root(), &event, &api.url);
@@ -705,7 +713,7 @@ fn api_case(gate: &'static Gate, case: &'static ApiCase) {
         about => gate.api.contains(&about),
     };
     assert!(
-        !reads || all.contains(case.says),
+        !reads || all.contains(&*case.says),
         "{what}: the output does not say `{}`:\n{all}",
         case.says
     );
