@@ -1,5 +1,7 @@
-//! Test support: run the built binary hermetically, and a scripted HTTP/1.1 server on
-//! 127.0.0.1 that stands in for the GitHub API (or any remote) in the test process.
+//! Test support: run the built binary hermetically, a scripted HTTP/1.1 server on 127.0.0.1
+//! that stands in for the GitHub API (or any remote) in the test process, the environment of a
+//! GitHub Actions `pull_request` job, and the check that `--format github` output starts no
+//! workflow command we did not write.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
