@@ -601,8 +601,8 @@ const API_CASES: &[ApiCase] = &[
         about: "",
     },
     ApiCase {
-        name: "a 40 MB reply",
-        reply: Answer::Script(|_, _| text_reply(200, format!("[\"{}\"]", "x".repeat(40 << 20)))),
+        name: "a reply over the 32 MiB cap",
+        reply: Answer::Script(|_, _| text_reply(200, format!("[\"{}\"]", "x".repeat(33 << 20)))),
         says: Cow::Borrowed("over 32 MiB"),
         about: "",
     },
