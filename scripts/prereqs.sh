@@ -24,6 +24,8 @@ prereqs_build() {
   command -v cargo >/dev/null || { echo "prereqs: Rust (cargo) is required: https://rustup.rs" >&2; exit 2; }
   command -v git >/dev/null || apt_install git
   command -v cc >/dev/null || apt_install build-essential
+  # tests/hostile.rs measures each child's peak memory with GNU time.
+  [ -x /usr/bin/time ] || apt_install time
   if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
     echo "prereqs: installing libclang-dev and clang (for pg_query)"
     apt_install libclang-dev clang

@@ -231,8 +231,25 @@ pub struct HealthGateConfig {}
 // ---- end of gate sections ----
 
 impl Config {
+    /// The error says where (line, column) and what, but never quotes the input: toml's own
+    /// rendering echoes the offending line, which may be megabytes long or hold anything.
     pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        toml::from_str(text).map_err(|e| {
+            let msg = crate::text::excerpt(e.message().trim(), 500);
+            match e.span() {
+                Some(span) => {
+                    let before = &text.as_bytes()[..span.start.min(text.len())];
+                    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+                    let start = before
+                        .iter()
+                        .rposition(|&b| b == b'\n')
+                        .map_or(0, |i| i + 1);
+                    let col = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+                    format!("line {line}, column {col}: {msg}")
+                }
+                None => msg,
+            }
+        })
     }
 
     pub fn json_schema() -> String {

@@ -7,6 +7,10 @@
 //! placeholders (`<agent>`) are recognised as such and never taken for paths. Line numbers
 //! always refer to the body as written.
 
+/// The largest body read. GitHub stores at most 65,536 characters (at most 256 KiB of UTF-8);
+/// anything larger is not a PR body, and reading it whole would let it grow our memory.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
 /// A content line of the body: 1-based line number and the visible text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BodyLine {
@@ -155,6 +159,8 @@ impl Section {
     /// Backticks, quotes, markdown links and GitHub blob URLs are unwrapped.
     pub fn mentions(&self, extensions: &[&str]) -> Vec<Mention> {
         let mut out: Vec<Mention> = Vec::new();
+        // A set, not a scan of `out`: a body of 60,000 paths must not cost 60,000² compares.
+        let mut seen = std::collections::HashSet::new();
         for line in &self.lines {
             let tokens = line
                 .text
@@ -168,7 +174,7 @@ impl Section {
                 }
                 let text = unwrap_url(token);
                 let text = text.strip_prefix("./").unwrap_or(text).to_string();
-                if out.iter().any(|m| m.text == text) {
+                if !seen.insert(text.clone()) {
                     continue;
                 }
                 let placeholder = text.contains('<') && text.contains('>');

@@ -5,11 +5,15 @@ use crate::cli::{Common, Format};
 use crate::config::{Config, DiffFilter, FailOn, Reporter, RuleLevel};
 use crate::finding::Severity;
 use crate::rules::{Gate, Rule};
+use crate::workspace::{PathError, Workspace};
 use anyhow::{bail, Context as _, Result};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+const DEFAULT_CONFIG: &str = ".github/merge-gates.toml";
 
 /// Where the pull request comes from.
 #[derive(Debug, Clone)]
@@ -88,17 +92,13 @@ impl Settings {
         if !repo.is_dir() {
             bail!("--repo {}: not a directory", repo.display());
         }
-        let config_path = match &common.config {
-            Some(p) => Some(p.clone()),
-            None => Some(repo.join(".github/merge-gates.toml")).filter(|p| p.is_file()),
-        };
-        let config = match &config_path {
-            Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("reading config {}", p.display()))?;
-                Config::parse(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", p.display()))?
+        let (config_path, config) = match read_config(&repo, common.config.as_deref())? {
+            Some((p, text)) => {
+                let c = Config::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("config {}: {e}", p.display()))?;
+                (Some(p), c)
             }
-            None => Config::default(),
+            None => (None, Config::default()),
         };
         let severities = rule_levels(&config)?;
         if let Some(gates) = &config.gates {
@@ -194,6 +194,49 @@ impl Settings {
         match &self.config.gates {
             Some(names) => names.iter().filter_map(|n| Gate::from_name(n)).collect(),
             None => vec![Gate::McpEvidence, Gate::Heartbeat],
+        }
+    }
+}
+
+/// Largest config file read; a real one is a few KiB.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// The config file's path and text. `--config` is the workflow's own choice and is read as
+/// given; the default `.github/merge-gates.toml` is part of the (untrusted) checkout, so it is
+/// read through `Workspace`: a regular file inside the repository or nothing — never a
+/// symlink out of it, a FIFO or a device. Both are capped at `MAX_CONFIG_BYTES`.
+fn read_config(repo: &Path, explicit: Option<&Path>) -> Result<Option<(PathBuf, String)>> {
+    let (path, bytes) = match explicit {
+        Some(p) => {
+            let mut bytes = Vec::new();
+            std::fs::File::open(p)
+                .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+                .with_context(|| format!("reading config {}", p.display()))?;
+            (
+                p.to_path_buf(),
+                Some(bytes).filter(|b| b.len() as u64 <= MAX_CONFIG_BYTES),
+            )
+        }
+        None => {
+            let path = repo.join(DEFAULT_CONFIG);
+            let ws =
+                Workspace::new(repo).with_context(|| format!("repository {}", repo.display()))?;
+            match ws.read_capped(DEFAULT_CONFIG, MAX_CONFIG_BYTES) {
+                Ok(bytes) => (path, bytes),
+                Err(PathError::NotFound) => return Ok(None),
+                Err(e) => bail!("config {} {e}; it was not read", path.display()),
+            }
+        }
+    };
+    let Some(bytes) = bytes else {
+        bail!("config {} is over 1 MiB; it was not read", path.display());
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Some((path, text))),
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            bail!("config {}: line {line} is not valid UTF-8", path.display())
         }
     }
 }

@@ -51,7 +51,9 @@ impl Workspace {
 
     /// Check that `rel` is a plain relative path inside the repository and resolve it.
     pub fn resolve(&self, rel: &str) -> Result<PathBuf, PathError> {
-        if rel.contains('\\') || rel.contains(':') && rel.len() > 1 && rel.as_bytes()[1] == b':' {
+        let drive =
+            rel.len() > 1 && rel.as_bytes()[0].is_ascii_alphabetic() && rel.as_bytes()[1] == b':';
+        if rel.contains('\\') || drive {
             return Err(PathError::NotPortable);
         }
         let path = Path::new(rel);

@@ -94,10 +94,11 @@ pub const MAX_FINDINGS_PER_FILE: usize = 1000;
 /// Lines are handed to the workers in blocks of about this many bytes.
 const BLOCK_BYTES: usize = 1 << 20;
 
-/// Visit every JSON object line of `file`, using every core. Blank lines are skipped;
+/// Visit every JSON object line of `file`, using every core once it is over one block. Blank
+/// lines are skipped;
 /// everything else that is not one JSON object is an `invalid_json` finding.
 ///
-/// `visit(line, raw, object, findings)` runs on worker threads and may return a value;
+/// `visit(line, raw, object, findings)` may run on worker threads and may return a value;
 /// `fold(line, value)` receives those values on the calling thread, in line order. Memory stays
 /// bounded: a few blocks are in flight at a time, and findings are capped per file.
 /// Returns the number of non-blank lines.
@@ -110,54 +111,33 @@ pub fn scan_objects<T: Send>(
     visit: impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync,
     mut fold: impl FnMut(usize, T),
 ) -> usize {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let (block_tx, block_rx) = mpsc::sync_channel::<Block>(workers * 2);
-    let block_rx = Mutex::new(block_rx);
-    let (done_tx, done_rx) = mpsc::sync_channel::<Done<T>>(workers * 2);
     let mut count = 0;
     let mut recorded = 0;
     let mut dropped = 0;
-    let read_error = std::thread::scope(|s| {
-        let reader = s.spawn(move || read_blocks(file, limits, block_tx));
-        for _ in 0..workers {
-            let (done_tx, block_rx, visit) = (done_tx.clone(), &block_rx, &visit);
-            s.spawn(move || loop {
-                let block = match block_rx.lock().map(|rx| rx.recv()) {
-                    Ok(Ok(b)) => b,
-                    _ => return,
-                };
-                if done_tx
-                    .send(check_block(block, path, rules, limits, visit))
-                    .is_err()
-                {
-                    return;
-                }
-            });
-        }
-        drop(done_tx);
-        // Blocks finish out of order; hand results on in order.
-        let mut pending = BTreeMap::new();
-        let mut next = 0;
-        for done in done_rx {
-            pending.insert(done.seq, done);
-            while let Some(done) = pending.remove(&next) {
-                next += 1;
-                count += done.count;
-                for f in done.findings {
-                    if recorded < MAX_FINDINGS_PER_FILE {
-                        out.push(f);
-                        recorded += 1;
-                    } else {
-                        dropped += 1;
-                    }
-                }
-                for (line, value) in done.values {
-                    fold(line, value);
-                }
+    let mut take = |done: Done<T>| {
+        count += done.count;
+        for f in done.findings {
+            if recorded < MAX_FINDINGS_PER_FILE {
+                out.push(f);
+                recorded += 1;
+            } else {
+                dropped += 1;
             }
         }
-        reader.join().unwrap_or(None)
-    });
+        for (line, value) in done.values {
+            fold(line, value);
+        }
+    };
+    // A file of one block is checked right here: spawning a reader and workers for each of
+    // 10,000 small listed files cost more than reading them.
+    let read_error = if file.len < BLOCK_BYTES as u64 {
+        read_blocks(file, limits, |block| {
+            take(check_block(block, path, rules, limits, &visit));
+            true
+        })
+    } else {
+        scan_parallel(file, path, rules, limits, &visit, &mut take)
+    };
     if let Some(e) = read_error {
         out.push(
             Finding::new(rules.not_found, format!("`{path}` could not be read: {e}"))
@@ -182,6 +162,52 @@ pub fn scan_objects<T: Send>(
         );
     }
     count
+}
+
+/// The reader thread cuts the file into blocks, every core checks blocks, and `take` receives
+/// the results in file order on the calling thread. Returns a read error, if any.
+fn scan_parallel<T: Send>(
+    file: RepoFile,
+    path: &str,
+    rules: &FileRules,
+    limits: &Limits,
+    visit: &(impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync),
+    take: &mut impl FnMut(Done<T>),
+) -> Option<std::io::Error> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let (block_tx, block_rx) = mpsc::sync_channel::<Block>(workers * 2);
+    let block_rx = Mutex::new(block_rx);
+    let (done_tx, done_rx) = mpsc::sync_channel::<Done<T>>(workers * 2);
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || read_blocks(file, limits, |b| block_tx.send(b).is_ok()));
+        for _ in 0..workers {
+            let (done_tx, block_rx) = (done_tx.clone(), &block_rx);
+            s.spawn(move || loop {
+                let block = match block_rx.lock().map(|rx| rx.recv()) {
+                    Ok(Ok(b)) => b,
+                    _ => return,
+                };
+                if done_tx
+                    .send(check_block(block, path, rules, limits, visit))
+                    .is_err()
+                {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        // Blocks finish out of order; hand results on in order.
+        let mut pending = BTreeMap::new();
+        let mut next = 0;
+        for done in done_rx {
+            pending.insert(done.seq, done);
+            while let Some(done) = pending.remove(&next) {
+                next += 1;
+                take(done);
+            }
+        }
+        reader.join().unwrap_or(None)
+    })
 }
 
 /// Whole lines of a file, with their numbers.
@@ -210,11 +236,12 @@ struct Done<T> {
     values: Vec<(usize, T)>,
 }
 
-/// The reader thread: cut the file into blocks of whole lines. Returns a read error, if any.
+/// Cut the file into blocks of whole lines and hand each to `sink` (which returns false to
+/// stop). Returns a read error, if any.
 fn read_blocks(
     file: RepoFile,
     limits: &Limits,
-    tx: mpsc::SyncSender<Block>,
+    mut sink: impl FnMut(Block) -> bool,
 ) -> Option<std::io::Error> {
     let reader = std::io::BufReader::with_capacity(
         256 << 10,
@@ -243,21 +270,18 @@ fn read_blocks(
             }
             Ok(None) => break,
             Err(e) => {
-                let _ = tx.send(block);
+                sink(block);
                 return Some(e);
             }
         }
         if block.data.len() >= BLOCK_BYTES {
             let seq = block.seq + 1;
-            if tx
-                .send(std::mem::replace(&mut block, new_block(seq)))
-                .is_err()
-            {
+            if !sink(std::mem::replace(&mut block, new_block(seq))) {
                 return None;
             }
         }
     }
-    let _ = tx.send(block);
+    sink(block);
     None
 }
 

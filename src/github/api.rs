@@ -4,8 +4,10 @@
 //! Every call shares one deadline. 5xx answers, 429 and rate-limit 403s are retried with
 //! backoff, honouring `Retry-After` (and `x-ratelimit-reset`) when the wait fits in what is
 //! left of the deadline. Bodies are read with a size cap; pagination follows `Link: next` only
-//! on the API's own origin, never loops and stops at GitHub's 3000-file limit. The token goes
-//! into octocrab and nowhere else: no message here contains a header.
+//! on the API's own origin and stops at GitHub's 3000-file limit; a chain that loops or never
+//! ends is an error, not a silently shortened list. The token goes
+//! into octocrab and nowhere else: no message here contains a header, and text the server sends
+//! back (which may echo the token) is scrubbed of it before it reaches a message.
 
 use crate::settings::GithubEnv;
 use http_body_util::{BodyExt, Limited};
@@ -53,6 +55,8 @@ impl ApiError {
 
 pub struct Api {
     client: Octocrab,
+    /// Only to scrub it from what the server says; never sent anywhere by this struct.
+    token: Option<String>,
     base: String,
     deadline: Instant,
     budget: Duration,
@@ -130,6 +134,11 @@ impl Api {
         })?;
         Ok(Api {
             client,
+            token: env
+                .token
+                .as_ref()
+                .map(|t| t.0.clone())
+                .filter(|t| !t.is_empty()),
             base,
             deadline: Instant::now() + env.api_timeout,
             budget: env.api_timeout,
@@ -143,9 +152,16 @@ impl Api {
     }
 
     pub async fn pull(&self, number: u64) -> Result<PullInfo, ApiError> {
-        let (pull, _) = self
+        let (pull, _): (PullInfo, _) = self
             .get_json(&self.url(&format!("/pulls/{number}")), "pull request")
             .await?;
+        let len = pull.body.as_ref().map_or(0, String::len);
+        if len > crate::pr_body::MAX_BODY_BYTES {
+            return Err(ApiError::Malformed {
+                what: "pull request".into(),
+                message: format!("the body is {} bytes, over 1 MiB; GitHub allows 65,536 characters, so it was not read", crate::text::thousands(len as u64)),
+            });
+        }
         Ok(pull)
     }
 
@@ -172,8 +188,22 @@ impl Api {
         let mut seen = std::collections::HashSet::new();
         let mut next = Some(first);
         while let Some(url) = next.take() {
-            if !seen.insert(url.clone()) || seen.len() > MAX_PAGES {
-                break; // a Link chain that loops or never ends
+            // A Link chain that loops or never ends: what was read may be incomplete, so it is
+            // not passed on as the whole list.
+            let problem = if !seen.insert(url.clone()) {
+                Some(format!("its `Link: rel=\"next\"` header loops back to a page already read (after {} page(s))", seen.len()))
+            } else if seen.len() > MAX_PAGES {
+                Some(format!(
+                    "its `Link: rel=\"next\"` chain goes on past {MAX_PAGES} pages"
+                ))
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                return Err(ApiError::Malformed {
+                    what: what.into(),
+                    message,
+                });
             }
             let (page, link): (Vec<T>, _) = self.get_json(&url, what).await?;
             let empty = page.is_empty();
@@ -238,6 +268,14 @@ impl Api {
         }
     }
 
+    /// Server text with the token cut out (a hostile or misconfigured server may echo it).
+    fn scrub(&self, text: String) -> String {
+        match &self.token {
+            Some(t) if text.contains(t.as_str()) => text.replace(t.as_str(), "***"),
+            _ => text,
+        }
+    }
+
     /// One write request (`POST` or `PATCH` of a JSON body under `/repos/{owner}/{repo}`),
     /// decoded as JSON. Not retried: a write that timed out may still have landed. Each write
     /// gets the whole budget: a check run is completed after the gates ran, however long.
@@ -281,7 +319,7 @@ impl Api {
             Err(e) => {
                 return Attempt::Retry {
                     after: None,
-                    reason: transport_message(&e),
+                    reason: self.scrub(transport_message(&e)),
                 }
             }
         };
@@ -295,6 +333,13 @@ impl Api {
         };
         let body = match Limited::new(res.into_body(), MAX_BODY).collect().await {
             Ok(b) => b.to_bytes(),
+            // Too large is an answer, not a hiccup: asking again only downloads it again.
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Attempt::Fail(ApiError::Malformed {
+                    what: what.into(),
+                    message: format!("the response is over {} MiB", MAX_BODY >> 20),
+                })
+            }
             Err(e) => {
                 return Attempt::Retry {
                     after: None,
@@ -307,7 +352,7 @@ impl Api {
                 Ok(v) => Attempt::Done((v, header("link"))),
                 Err(e) => Attempt::Fail(ApiError::Malformed {
                     what: what.into(),
-                    message: e.to_string(),
+                    message: self.scrub(e.to_string()),
                 }),
             };
         }
@@ -316,7 +361,7 @@ impl Api {
             .and_then(|v| {
                 v.get("message")
                     .and_then(|m| m.as_str())
-                    .map(|m| crate::text::excerpt(m, 200))
+                    .map(|m| crate::text::excerpt(&self.scrub(m.to_string()), 200))
             })
             .unwrap_or_default();
         let retry_after = header("retry-after")

@@ -13,6 +13,7 @@ use crate::rules::Rule;
 use crate::settings::{GithubEnv, PrSource, Settings};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
+use std::io::Read as _;
 use std::path::Path;
 use std::process::Command;
 
@@ -156,8 +157,14 @@ fn gather_local(
     if needs.body {
         match body_file {
             Some(p) => {
-                let bytes = std::fs::read(p)
+                let mut bytes = Vec::new();
+                let cap = crate::pr_body::MAX_BODY_BYTES;
+                std::fs::File::open(p)
+                    .and_then(|f| f.take(cap as u64 + 1).read_to_end(&mut bytes))
                     .with_context(|| format!("reading --pr-body-file {}", p.display()))?;
+                if bytes.len() > cap {
+                    anyhow::bail!("--pr-body-file {} is over 1 MiB: GitHub allows 65,536 characters in a PR body, so this is not one", p.display());
+                }
                 ctx.body = Some(String::from_utf8_lossy(&bytes).into_owned());
             }
             None => ctx.no_pr_reason = Some("no --pr-body-file was given".into()),

@@ -1,7 +1,8 @@
 //! GitHub Actions workflow commands: annotations, step outputs, and the log.
 //!
 //! Escaping follows the Actions toolkit: data `%`→`%25`, CR→`%0D`, LF→`%0A`; properties also
-//! `:`→`%3A`, `,`→`%2C`. GitHub shows at most 10 error and 10 warning annotations per step, so
+//! `:`→`%3A`, `,`→`%2C`. Other control characters (ESC, BEL) become `%XX` too, so that no file
+//! name can drive the terminal or the log viewer. GitHub shows at most 10 error and 10 warning annotations per step, so
 //! the most important ones are emitted and one notice says how many more are in the summary.
 //! The human-readable log (untrusted text) is printed inside `::stop-commands::<token>` so no
 //! line of it can be taken for a workflow command. Outputs use a random heredoc delimiter.
@@ -13,9 +14,19 @@ use crate::finding::{Finding, Severity};
 pub const MAX_PER_LEVEL: usize = 10;
 
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            // Other control characters (ESC, BEL, …) would reach the log and the terminal raw;
+            // the runner does not unescape these, so they stay visible as `%1B`.
+            c if c.is_control() => out.push_str(&format!("%{:02X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 pub fn escape_property(s: &str) -> String {
@@ -192,5 +203,6 @@ mod tests {
         assert_eq!(escape_property("a:b,c%0A"), "a%3Ab%2Cc%250A");
         let injected = escape_data("x\n::error::pwned");
         assert!(!injected.contains('\n'));
+        assert_eq!(escape_property("a\u{1b}c\u{7}"), "a%1Bc%07");
     }
 }

@@ -1,4 +1,5 @@
-//! SARIF 2.1.0 for GitHub code scanning (`upload-sarif`): repository-relative URIs, every rule
+//! SARIF 2.1.0 for GitHub code scanning (`upload-sarif`): repository-relative, percent-encoded
+//! URIs, every rule
 //! with its docs as help, and `partialFingerprints` that survive line moves (rule, path and
 //! message, not line number). Findings without a file (a PR-body problem) are anchored to the
 //! repository root so code scanning accepts them.
@@ -56,7 +57,7 @@ pub fn render(report: &Report) -> String {
                             region.insert(k.into(), json!(v));
                         }
                     }
-                    (l.path.clone(), (!region.is_empty()).then_some(Value::Object(region)))
+                    (uri_path(&l.path), (!region.is_empty()).then_some(Value::Object(region)))
                 }
                 None => (".".to_string(), None),
             };
@@ -89,4 +90,19 @@ pub fn render(report: &Report) -> String {
         }],
     });
     serde_json::to_string_pretty(&doc).expect("sarif serializes") + "\n"
+}
+
+/// A repository path as a relative URI reference (RFC 3986): unreserved characters, sub-delims,
+/// `@` and `/` stay, every other byte is percent-encoded (`:` too: `c:x` would read as a
+/// scheme). A file named `a%0Ab.jsonl` or `a#b.jsonl` must not be read back as another file.
+fn uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=@/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

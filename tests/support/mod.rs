@@ -1,5 +1,7 @@
-//! Test support: run the built binary hermetically, and a scripted HTTP/1.1 server on
-//! 127.0.0.1 that stands in for the GitHub API (or any remote) in the test process.
+//! Test support: run the built binary hermetically, a scripted HTTP/1.1 server on 127.0.0.1
+//! that stands in for the GitHub API (or any remote) in the test process, the environment of a
+//! GitHub Actions `pull_request` job, and the check that `--format github` output starts no
+//! workflow command we did not write.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -281,4 +283,73 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), target).unwrap();
         }
     }
+}
+
+/// The GitHub token the Actions-mode tests hand to the binary; it must never be printed.
+pub const TOKEN: &str = "ghs_SECRETtoken000000000000000000";
+
+/// Make `cmd` a GitHub Actions `pull_request` job on `repo` with the payload at `event`,
+/// talking to the API stand-in at `api`.
+pub fn actions(cmd: &mut Command, repo: &Path, event: &Path, api: &str) {
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", event)
+        .env("GITHUB_API_URL", api)
+        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_WORKSPACE", repo);
+}
+
+/// The real `pull_request.opened` payload with its body replaced, written to `dir/event.json`.
+pub fn event_file(dir: &Path, body: &str) -> PathBuf {
+    let mut payload: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/events/pull_request.opened.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    payload["pull_request"]["body"] = serde_json::json!(body);
+    let path = dir.join("event.json");
+    std::fs::write(&path, payload.to_string()).unwrap();
+    path
+}
+
+/// Check that `--format github` output starts no workflow command we did not write: outside the
+/// `::stop-commands::<token>` block every line is one of our annotations (`::error `, `::warning `,
+/// `::notice ` titled merge-gates) whose properties are escaped, and the block is closed with the
+/// random token that opened it. Returns the number of annotations.
+pub fn assert_only_our_workflow_commands(stdout: &str) -> usize {
+    let mut token: Option<String> = None;
+    let mut annotations = 0;
+    for line in stdout.lines() {
+        match &token {
+            Some(t) if line == format!("::{t}::") => token = None,
+            Some(_) => {}
+            None => {
+                if let Some(t) = line.strip_prefix("::stop-commands::") {
+                    assert!(
+                        t.len() >= 32 && t.chars().all(|c| c.is_ascii_hexdigit()),
+                        "weak token {t}"
+                    );
+                    token = Some(t.to_string());
+                    continue;
+                }
+                let ours = ["::error ", "::warning ", "::notice "]
+                    .iter()
+                    .any(|p| line.starts_with(p))
+                    && line.contains("title=merge-gates");
+                assert!(ours, "unexpected workflow command or stray line: {line:?}");
+                let (props, _) = line
+                    .split_once("::")
+                    .and_then(|(_, rest)| rest.split_once("::"))
+                    .unwrap_or_else(|| panic!("annotation without message: {line:?}"));
+                assert!(
+                    !props.contains("::") && props.matches(',').count() <= 6,
+                    "properties not escaped: {props}"
+                );
+                annotations += 1;
+            }
+        }
+    }
+    assert!(token.is_none(), "stop-commands block never closed");
+    annotations
 }

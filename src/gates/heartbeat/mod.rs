@@ -14,7 +14,9 @@ use crate::units::show_duration;
 use anyhow::Result;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const DEFAULT_PHRASES: &[&str] = &[
@@ -97,13 +99,45 @@ impl Options {
     }
 }
 
-/// One heartbeat of one task.
+/// One heartbeat of one task. Every line of every file becomes one, so it holds no heap data
+/// of its own: the path is shared per file and known statuses are static.
 #[derive(Debug, Clone)]
 struct Beat {
-    path: String,
+    path: Arc<str>,
     line: usize,
     time: DateTime<Utc>,
-    status: String,
+    status: Cow<'static, str>,
+}
+
+/// Findings of one rule past `MAX_PER_RULE` are counted, then reported as one: a log of
+/// 500,000 `doing` lines with gaps must not become 500,000 findings (and as much memory).
+const MAX_PER_RULE: usize = jsonl::MAX_FINDINGS_PER_FILE;
+
+#[derive(Default)]
+struct Capped(BTreeMap<Rule, usize>);
+
+impl Capped {
+    fn push(&mut self, out: &mut GateOutput, finding: Finding) {
+        let n = self.0.entry(finding.rule).or_default();
+        *n += 1;
+        if *n <= MAX_PER_RULE {
+            out.push(finding);
+        }
+    }
+
+    fn finish(self, out: &mut GateOutput) {
+        for (rule, n) in self.0 {
+            if n > MAX_PER_RULE {
+                out.push(Finding::new(
+                    rule,
+                    format!(
+                        "{} more `{rule}` findings are not listed (at most {MAX_PER_RULE})",
+                        crate::text::thousands((n - MAX_PER_RULE) as u64)
+                    ),
+                ));
+            }
+        }
+    }
 }
 
 pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOutput> {
@@ -136,6 +170,7 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
     }
     for m in &mentions {
         let path = m.text.as_str();
+        let shared: Arc<str> = Arc::from(path);
         let Some(file) = jsonl::open_listed(ctx, m, &FILE_RULES, &opts.limits, &mut out) else {
             continue;
         };
@@ -152,7 +187,7 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
             &opts.limits,
             &mut out,
             |n, raw, obj, findings| {
-                let beat = read_beat(path, n, raw, &obj, (now, skew), findings)?;
+                let beat = read_beat(&shared, n, raw, &obj, (now, skew), findings)?;
                 let task = match obj.get("task") {
                     Some(Value::String(s)) => s.clone(),
                     Some(Value::Null) | None => "(no task)".into(),
@@ -165,14 +200,16 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
     }
     let (reference, ref_name) = reference_time(ctx, &opts, &mut out);
     let threshold = ChronoDuration::from_std(opts.threshold).unwrap_or(ChronoDuration::MAX);
+    let mut capped = Capped::default();
     for (task, beats) in &mut tasks {
         // Order is a property of each appended file; across files, time decides.
         for pair in beats.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
             if a.path == b.path && b.time < a.time {
-                out.push(
+                capped.push(
+                    &mut out,
                     Finding::new(Rule::HbOutOfOrder, format!("task `{}`: this entry ({}) is older than the one before it on line {} ({})", show(task), fmt(b.time), a.line, fmt(a.time)))
-                        .at(Location::line(&b.path, b.line)),
+                        .at(Location::line(&*b.path, b.line)),
                 );
             }
         }
@@ -180,7 +217,8 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
         for pair in beats.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
             if a.status == "doing" && b.time - a.time > threshold {
-                out.push(
+                capped.push(
+                    &mut out,
                     Finding::new(
                         Rule::HbGap,
                         format!(
@@ -194,7 +232,7 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
                             show_duration(opts.threshold)
                         ),
                     )
-                    .at(Location::line(&b.path, b.line)),
+                    .at(Location::line(&*b.path, b.line)),
                 );
             }
         }
@@ -202,7 +240,8 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
             continue;
         };
         if last.status == "doing" && reference - last.time > threshold {
-            out.push(
+            capped.push(
+                &mut out,
                 Finding::new(
                     Rule::HbStaleTask,
                     format!(
@@ -214,10 +253,11 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
                         show_duration(opts.threshold)
                     ),
                 )
-                .at(Location::line(&last.path, last.line)),
+                .at(Location::line(&*last.path, last.line)),
             );
         }
     }
+    capped.finish(&mut out);
     out.notes.push(format!(
         "{} heartbeat file(s), {} task(s); staleness measured against {ref_name}",
         mentions.len(),
@@ -229,7 +269,7 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
 /// One heartbeat line → a `Beat`, or `None` when it has no usable time. `clock` is the check's
 /// clock and the allowed future skew.
 fn read_beat(
-    path: &str,
+    shared: &Arc<str>,
     n: usize,
     raw: &str,
     obj: &serde_json::Map<String, Value>,
@@ -237,6 +277,7 @@ fn read_beat(
     out: &mut Vec<Finding>,
 ) -> Option<Beat> {
     let (now, skew) = clock;
+    let path: &str = shared;
     let (key, ts) = match (obj.get("timestamp"), obj.get("ts")) {
         (Some(v), _) => ("timestamp", v),
         (None, Some(v)) => ("ts", v),
@@ -288,8 +329,14 @@ fn read_beat(
         return None; // a beat from the future proves nothing about liveness
     }
     // From here on the line has a real time: even with a bad status it shows the task was alive.
-    let status = match obj.get("status") {
-        Some(Value::String(s)) => s.trim().to_lowercase(),
+    let status: Cow<'static, str> = match obj.get("status") {
+        Some(Value::String(s)) => {
+            let s = s.trim().to_lowercase();
+            match STATUSES.iter().find(|k| **k == s) {
+                Some(k) => Cow::Borrowed(k),
+                None => Cow::Owned(s),
+            }
+        }
         Some(other) => {
             let col = jsonl::key_column(raw, "status");
             out.push(
@@ -302,24 +349,24 @@ fn read_beat(
                 )
                 .at(Location::span(path, n, col, col)),
             );
-            String::from("(invalid)")
+            Cow::Borrowed("(invalid)")
         }
         None => {
             out.push(
                 Finding::new(Rule::HbMissingField, "missing required field `status`")
                     .at(Location::line(path, n)),
             );
-            String::from("(missing)")
+            Cow::Borrowed("(missing)")
         }
     };
-    if !status.starts_with('(') && !STATUSES.contains(&status.as_str()) {
+    if let Cow::Owned(status) = &status {
         let col = jsonl::key_column(raw, "status");
         out.push(
             Finding::new(
                 Rule::HbUnknownStatus,
                 format!(
                     "status `{}` is not one of {}",
-                    crate::text::excerpt(&status, 40),
+                    crate::text::excerpt(status, 40),
                     STATUSES.join(", ")
                 ),
             )
@@ -327,7 +374,7 @@ fn read_beat(
         );
     }
     Some(Beat {
-        path: path.to_string(),
+        path: shared.clone(),
         line: n,
         time,
         status,

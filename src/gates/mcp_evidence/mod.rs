@@ -72,12 +72,18 @@ impl Options {
             }
             None => BUILTIN_SCHEMA.to_string(),
         };
-        let schema: Value =
-            serde_json::from_str(&schema_text).context("evidence schema is not valid JSON")?;
+        let source = c
+            .schema
+            .as_deref()
+            .map_or("(built-in)".to_string(), |rel| format!("`{rel}`"));
+        let schema: Value = serde_json::from_str(&schema_text)
+            .with_context(|| format!("evidence schema {source} is not valid JSON"))?;
         let validator = jsonschema::options()
             .should_validate_formats(true)
             .build(&schema)
-            .map_err(|e| anyhow::anyhow!("evidence schema is not a valid JSON Schema: {e}"))?;
+            .map_err(|e| {
+                anyhow::anyhow!("evidence schema {source} is not a valid JSON Schema: {e}")
+            })?;
         Ok(Options {
             section: c.section.clone().unwrap_or_else(|| "MCP Evidence".into()),
             root: PathPattern::new(c.evidence_path.as_deref().unwrap_or(DEFAULT_EVIDENCE_PATH))?,

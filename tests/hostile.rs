@@ -1,0 +1,719 @@
+//! The hostile-input suite: every gate in `repo::GATES` against input built to break it —
+//! bad bytes, huge and sparse files, FIFOs, devices, symlink tricks, deep and crowded trees,
+//! workflow-command smuggling in file names, a hostile config file and a GitHub API that
+//! times out, fails, lies or loops.
+//!
+//! Every child runs the built binary under a wall-clock bound with its peak memory measured,
+//! and `Run::check` holds it to the invariants: exit 0, 1 or 2, no panic, peak RSS under
+//! `repo::MAX_RSS`, nothing from outside the repository and never the token in the output.
+//! Each case also says what the user must see: a finding or error naming the file (and line).
+//! `docs/hardening.md` describes the cases and how to add a gate.
+
+#[path = "hostile/repo.rs"]
+mod repo;
+mod support;
+
+use repo::{bounded, Gate, Hostile, Run, GATES, SECRET};
+use serde_json::json;
+use std::borrow::Cow;
+use std::time::Duration;
+use support::{actions, bin, event_file, Reply, Server, TOKEN};
+
+/// A file of one valid entry.
+fn valid(gate: &Gate) -> Vec<u8> {
+    format!("{}\n", (gate.entry)(0)).into_bytes()
+}
+
+/// Bad bytes inside the files a gate reads: each is a finding at its file and line (or no
+/// finding at all where the input is fine: a BOM and CRLF line ends).
+#[test]
+fn bad_bytes_are_findings_at_their_line() {
+    for gate in GATES {
+        let mut h = Hostile::new();
+        let v = &(gate.entry)(0);
+        let deep_array = format!("{}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let deep_object = format!("{}1{}\n", "{\"a\":".repeat(100_000), "}".repeat(100_000));
+        let cases: Vec<(&str, Vec<u8>, Option<u64>)> = vec![
+            (
+                "invalid-utf8",
+                [format!("{v}\n").as_bytes(), b"{\"tool\":\"\xff\xfe\"}\n"].concat(),
+                Some(2),
+            ),
+            (
+                "nul",
+                [
+                    format!("{v}\n").as_bytes(),
+                    b"{\"tool\":\"a\0b\"}\n\0\0\0\n",
+                ]
+                .concat(),
+                Some(2),
+            ),
+            (
+                "bom-crlf",
+                format!("\u{feff}{v}\r\n{v}\r\n").into_bytes(),
+                None,
+            ),
+            ("lone-cr", format!("{v}\r{v}\n").into_bytes(), Some(1)),
+            ("deep-array", deep_array.into_bytes(), Some(1)),
+            ("deep-object", deep_object.into_bytes(), Some(1)),
+        ];
+        let mut expect = Vec::new();
+        for (stem, bytes, line) in &cases {
+            expect.push((h.plant(gate, stem, bytes), *line));
+        }
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        assert_eq!(run.code, 1, "{}: {}", gate.cmd, run.stderr);
+        for (path, line) in expect {
+            match line {
+                Some(n) => {
+                    run.names(&path, Some(n));
+                }
+                None => assert!(
+                    run.findings_for(&path).is_empty(),
+                    "{}: a BOM and CRLF are fine: {:?}",
+                    gate.cmd,
+                    run.findings_for(&path)
+                ),
+            }
+        }
+    }
+}
+
+/// A 100 MB single line and a 1 GB sparse file, with the size limit lifted so both are really
+/// read: they stream through in bounded memory, and each over-long line is a finding. With the
+/// default limit the 1 GB file is refused without being read.
+#[test]
+fn a_100_mb_line_and_a_1_gb_file_stream_in_bounded_memory() {
+    for gate in GATES {
+        let mut h = Hostile::new();
+        h.config(gate.unlimited);
+        let line = h.plant_sparse(gate, "line", b"{\"tool\":\"", 100 << 20);
+        let huge = h.plant_sparse(gate, "huge", b"", 1 << 30);
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        run.names(&line, Some(1));
+        run.names(&huge, Some(1));
+        eprintln!(
+            "{}: 1.1 GB streamed in {:?}, peak RSS {} MiB",
+            gate.cmd,
+            run.elapsed,
+            run.peak_rss >> 20
+        );
+
+        h.config("");
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        run.names(&huge, None);
+        run.within(
+            &format!("{}: the 1 GB file must be refused, not read", gate.cmd),
+            Duration::from_secs(10),
+        );
+    }
+}
+
+/// 300,000 valid, varied entries (up to 50 MB, under the default size limit): whatever a
+/// gate keeps per line or per finding must not grow memory without bound.
+#[test]
+fn a_long_valid_file_is_checked_in_bounded_memory() {
+    for gate in GATES {
+        let mut h = Hostile::in_memory();
+        let mut text = String::with_capacity(64 << 20);
+        for i in 0..300_000 {
+            text.push_str(&(gate.entry)(i));
+            text.push('\n');
+        }
+        let long = h.plant(gate, "long", text.as_bytes());
+        drop(text);
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        let findings = run.findings().len();
+        assert!(
+            !run.findings_for(&long)
+                .iter()
+                .any(|f| f["rule"].as_str().unwrap().ends_with("/file-too-large")),
+            "{}: the file must be read",
+            gate.cmd
+        );
+        eprintln!(
+            "{}: 300,000 entries in {:?}, {findings} findings, peak RSS {} MiB",
+            gate.cmd,
+            run.elapsed,
+            run.peak_rss >> 20
+        );
+        assert!(findings <= 5_000, "{}: {findings} findings", gate.cmd);
+    }
+}
+
+/// Things that are not regular files: opening a FIFO would block, `/dev/zero` never ends, a
+/// symlink loop never resolves. Each is a finding naming the path, found without waiting.
+#[test]
+fn special_files_never_block() {
+    for gate in GATES {
+        let mut h = Hostile::new();
+        let mut paths = vec![
+            h.plant_fifo(gate, "fifo"),
+            h.plant_symlink(gate, "zero", "/dev/zero".as_ref()),
+            h.plant_dir(gate, "directory"),
+        ];
+        let (a, b) = ((gate.place)("loop-a"), (gate.place)("loop-b"));
+        let name = |p: &str| std::path::Path::new(p).file_name().unwrap().to_owned();
+        paths.push(h.plant_symlink(gate, "loop-a", name(&b).as_ref()));
+        paths.push(h.plant_symlink(gate, "loop-b", name(&a).as_ref()));
+        let selfie = (gate.place)("self");
+        paths.push(h.plant_symlink(gate, "self", name(&selfie).as_ref()));
+        paths.push(h.plant_symlink(gate, "dangling", "no-such-file".as_ref()));
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        for p in &paths {
+            run.names(p, None);
+        }
+    }
+}
+
+/// Symlinks out of the repository, `..` and absolute paths: refused as such, and nothing out
+/// there is opened. The outside holds a secret (never printed) and a FIFO: following a link to
+/// it would block the run, and the bound would catch that.
+#[test]
+fn nothing_outside_the_repository_is_read() {
+    for gate in GATES {
+        let mut h = Hostile::new();
+        let outside = h.outside();
+        let mut paths = vec![
+            h.plant_symlink(gate, "secret", &outside.join("secret.jsonl")),
+            h.plant_symlink(gate, "trap", &outside.join("trap.jsonl")),
+        ];
+        // A link to the outside directory (as a listed file, and as a folder to list through).
+        paths.push(h.plant_symlink(gate, "linkdir", &outside));
+        let through = (gate.place)("secret");
+        let (folder, name) = through.rsplit_once('/').unwrap();
+        std::os::unix::fs::symlink(&outside, h.root().join(folder).join("dir")).unwrap();
+        std::fs::write(outside.join(name), format!("{SECRET}\n")).unwrap();
+        let through = format!("{folder}/dir/{name}");
+        h.list(&through);
+        paths.push(through);
+        // A relative link climbing out.
+        let depth = (gate.place)("x").matches('/').count() + 1;
+        let climb = format!("{}outside/secret.jsonl", "../".repeat(depth));
+        paths.push(h.plant_symlink(gate, "climb", climb.as_ref()));
+        let dotdot = format!("{}outside/secret.jsonl", "../".repeat(depth));
+        let absolute = outside.join("secret.jsonl").display().to_string();
+        h.list(&dotdot);
+        h.list(&absolute);
+        paths.extend([dotdot, absolute]);
+        for format in ["json", "text", "github"] {
+            let run = h.run(gate, &["--format", format]);
+            run.check(&format!("{} --format {format}", gate.cmd));
+            assert_eq!(run.code, 1, "{}", run.stderr);
+            if format == "json" {
+                for p in &paths {
+                    let rules = run.names(p, None);
+                    assert!(
+                        rules.iter().all(|r| r.ends_with("/path-escapes-repo")),
+                        "{}: `{p}` gave {rules:?}",
+                        gate.cmd
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A directory 1,000 levels deep and one holding 100,000 files (empty: inodes, no data).
+#[test]
+fn deep_and_crowded_directories() {
+    for gate in GATES {
+        let mut h = Hostile::in_memory();
+        let deep = h.plant(gate, &format!("{}deep", "d/".repeat(1000)), &valid(gate));
+        let listed = h.plant(gate, "listed", &valid(gate));
+        let crowd = h.root().join(&listed).parent().unwrap().to_path_buf();
+        for i in 0..100_000 {
+            std::fs::File::create(crowd.join(format!("f{i:06}"))).unwrap();
+        }
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        assert!(
+            run.findings_for(&listed).is_empty(),
+            "{}: {:?}",
+            gate.cmd,
+            run.findings_for(&listed)
+        );
+        // The deep file is read, or refused by name (e.g. outside an evidence root).
+        let deep_findings = run.findings_for(&deep);
+        assert!(
+            deep_findings.is_empty() || run.code == 1,
+            "{}: {deep_findings:?}",
+            gate.cmd
+        );
+        eprintln!(
+            "{}: crowded and deep directories in {:?}",
+            gate.cmd, run.elapsed
+        );
+        run.within(gate.cmd, Duration::from_secs(20));
+    }
+}
+
+/// 10,000 listed files (symlinks to one valid file: no disk use) are all checked.
+#[test]
+fn ten_thousand_listed_paths() {
+    for gate in GATES {
+        let mut h = Hostile::in_memory();
+        let target = h.plant(gate, "target", &valid(gate));
+        let name = std::path::Path::new(&target)
+            .file_name()
+            .unwrap()
+            .to_owned();
+        for i in 0..9_999 {
+            h.plant_symlink(gate, &format!("copy-{i:04}"), name.as_ref());
+        }
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        eprintln!("{}: 10,000 files checked in {:?}", gate.cmd, run.elapsed);
+        assert_eq!(run.code, 0, "{}: {:?}", gate.cmd, run.findings());
+        run.within(gate.cmd, Duration::from_secs(30));
+    }
+}
+
+/// PR bodies far beyond GitHub's 65,536 characters. One just under merge-gates' 1 MiB cap,
+/// made of 60,000 distinct paths, is read in bounded time (no quadratic work per path); a
+/// 10 MB body file is refused with an error naming it.
+#[test]
+fn huge_pr_bodies() {
+    for gate in GATES {
+        let mut h = Hostile::new();
+        let many: Vec<String> = (0..60_000).map(|i| format!("{i}.jsonl")).collect();
+        h.body = Some((gate.body)(&many));
+        assert!(h.body.as_ref().unwrap().len() < 1 << 20);
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        run.within(gate.cmd, Duration::from_secs(20));
+
+        let line = "- artifacts/eng/2025-10-21/mcp/padding-padding-padding.jsonl\n";
+        h.body = Some(format!(
+            "{}{}",
+            (gate.body)(&[]),
+            line.repeat((10 << 20) / line.len())
+        ));
+        let run = h.run(gate, &[]);
+        run.check(gate.cmd);
+        assert_eq!(run.code, 2, "{}: {}", gate.cmd, run.stdout);
+        assert!(
+            run.stderr.contains("body.md") && run.stderr.contains("1 MiB"),
+            "{}: {}",
+            gate.cmd,
+            run.stderr
+        );
+    }
+}
+
+/// The Actions toolkit's escaping of an annotation property, plus `%XX` for the other control
+/// characters.
+fn escape_property(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            c if "%:,".contains(c) || c.is_control() => format!("%{:02X}", u32::from(c)),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match (
+            b[i],
+            s.get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok()),
+        ) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// File names built to smuggle workflow commands, extra annotation properties or terminal
+/// escapes: with `--format github` no line starts a command we did not write, the `file=` of
+/// every finding located in a file is escaped, SARIF URIs decode to exactly the file, and no
+/// raw ESC or BEL reaches any output. (A body cannot list a name with a comma, CR or LF:
+/// those end a path there; gates that walk the tree meet them as they are.)
+#[test]
+fn hostile_file_names_are_escaped_in_annotations() {
+    for gate in GATES {
+        let mut h = Hostile::new();
+        let broken = b"{\"tool\": \n";
+        for stem in [
+            "pct%0A%25name",
+            "colon::error::x",
+            "eq=1%0D::warning::y",
+            "comma,line=9,title=x",
+            "nl\n::error::injected",
+            "cr\r::warning::injected",
+            "esc\u{1b}c-reset-bel\u{7}",
+        ] {
+            h.plant(gate, stem, broken);
+        }
+        let located: Vec<String> = h
+            .run(gate, &[])
+            .findings()
+            .iter()
+            .filter_map(|f| f["path"].as_str().map(str::to_string))
+            .collect();
+        assert!(located.len() >= 3, "{}: {located:?}", gate.cmd);
+        let run = h.run(gate, &["--format", "github"]);
+        run.check(gate.cmd);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let n = support::assert_only_our_workflow_commands(&run.stdout);
+        assert!(n >= located.len().min(10), "{}: {n} annotations", gate.cmd);
+        // SARIF URIs are percent-encoded: decoded, each is exactly a located path.
+        let sarif: serde_json::Value =
+            serde_json::from_str(&h.run(gate, &["--format", "sarif"]).stdout).unwrap();
+        for r in sarif["runs"][0]["results"].as_array().unwrap() {
+            let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap();
+            assert!(
+                uri.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=@/%".contains(&b)),
+                "{}: not a URI reference: {uri:?}",
+                gate.cmd
+            );
+            let decoded = percent_decode(uri);
+            assert!(
+                uri == "." || located.contains(&decoded),
+                "{}: `{uri}` decodes to {decoded:?}, not a located path",
+                gate.cmd
+            );
+        }
+        // Nor can a name drive the terminal or the log viewer (ESC resets a terminal).
+        let text = h.run(gate, &["--format", "text"]);
+        for out in [&run.stdout, &text.stdout] {
+            assert!(
+                !out.contains(['\u{1b}', '\u{7}']),
+                "{}: a raw control character reached the output",
+                gate.cmd
+            );
+        }
+        for p in &located {
+            let prop = format!("file={},", escape_property(p));
+            assert!(
+                run.stdout.contains(&prop),
+                "{}: no `{prop}` in\n{}",
+                gate.cmd,
+                run.stdout
+            );
+        }
+    }
+}
+
+/// A hostile `.github/merge-gates.toml`: every case is an error naming the file (exit 2, a
+/// short message that does not echo the input) or, for the harmless BOM and CRLF, accepted.
+#[test]
+fn a_hostile_config_file_is_an_error_naming_it() {
+    let deep = format!("gates = {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("invalid UTF-8", b"fail-on = \"err\xffor\"\n".to_vec(), true),
+        ("NUL", b"fail-on = \"error\"\n\0\n".to_vec(), true),
+        (
+            "BOM and CRLF",
+            b"\xef\xbb\xbffail-on = \"error\"\r\n".to_vec(),
+            false,
+        ),
+        (
+            "lone CR",
+            b"fail-on = \"error\"\rgates = []\n".to_vec(),
+            true,
+        ),
+        ("nested 100,000 deep", deep.into_bytes(), true),
+    ];
+    for gate in GATES {
+        let h = Hostile::new();
+        let config = h.root().join(".github/merge-gates.toml");
+        let expect = |run: &Run, what: &str, error: bool| {
+            run.check(&format!("{} config {what}", gate.cmd));
+            if error {
+                assert_eq!(run.code, 2, "{} config {what}: {}", gate.cmd, run.stderr);
+                assert!(
+                    run.stderr.contains(".github/merge-gates.toml") && run.stderr.len() < 2000,
+                    "{} config {what}: {}",
+                    gate.cmd,
+                    run.stderr
+                );
+            } else {
+                assert_ne!(run.code, 2, "{} config {what}: {}", gate.cmd, run.stderr);
+            }
+        };
+        for (what, bytes, error) in &cases {
+            h.config("");
+            std::fs::write(&config, bytes).unwrap();
+            expect(&h.run(gate, &[]), what, *error);
+        }
+        let specials: [(&str, &dyn Fn()); 6] = [
+            ("100 MB line", &|| {
+                std::fs::write(&config, "# ").unwrap();
+                let f = std::fs::OpenOptions::new().write(true).open(&config);
+                f.unwrap().set_len(100 << 20).unwrap();
+            }),
+            ("1 GB sparse", &|| {
+                let f = std::fs::File::create(&config).unwrap();
+                f.set_len(1 << 30).unwrap();
+            }),
+            ("FIFO", &|| repo::mkfifo(&config)),
+            ("/dev/zero symlink", &|| {
+                std::os::unix::fs::symlink("/dev/zero", &config).unwrap()
+            }),
+            ("symlink to a secret outside", &|| {
+                std::os::unix::fs::symlink(h.outside().join("secret.jsonl"), &config).unwrap()
+            }),
+            ("symlink to a FIFO outside", &|| {
+                std::os::unix::fs::symlink(h.outside().join("trap.jsonl"), &config).unwrap()
+            }),
+        ];
+        for (what, make) in specials {
+            let _ = std::fs::remove_file(&config);
+            make();
+            expect(&h.run(gate, &[]), what, true);
+        }
+    }
+}
+
+/// A hostile file where the config points a gate (e.g. the evidence schema): an error naming
+/// it, never a hang, a read outside the repository or an echo of its content.
+#[test]
+fn a_hostile_file_named_by_the_config_is_an_error_naming_it() {
+    for gate in GATES {
+        let Some(config) = gate.config_names_file else {
+            continue;
+        };
+        let mut h = Hostile::new();
+        let outside = h.outside();
+        let deep = h.plant(gate, "deep", "[".repeat(100_000).as_bytes());
+        let bad = h.plant(gate, "bad-utf8", b"{\"type\": \"\xff\"}");
+        let sparse = h.plant_sparse(gate, "sparse", b"", 1 << 30);
+        let fifo = h.plant_fifo(gate, "fifo");
+        let zero = h.plant_symlink(gate, "zero", "/dev/zero".as_ref());
+        let secret = h.plant_symlink(gate, "secret", &outside.join("secret.jsonl"));
+        let trap = h.plant_symlink(gate, "trap", &outside.join("trap.jsonl"));
+        for rel in [deep, bad, sparse, fifo, zero, secret, trap] {
+            h.config(&config(&rel));
+            let run = h.run(gate, &[]);
+            run.check(&format!("{} config naming {rel}", gate.cmd));
+            assert_eq!(run.code, 2, "{} {rel}: {}", gate.cmd, run.stdout);
+            assert!(
+                run.stderr.contains(&rel) && run.stderr.len() < 2000,
+                "{} {rel}: {}",
+                gate.cmd,
+                run.stderr
+            );
+        }
+    }
+}
+
+const PULL: &str = "/repos/Codertocat/Hello-World/pulls/2";
+
+/// One scripted API failure: the reply of every route (given the stand-in's URL and the
+/// route), and what the output must say.
+#[derive(Clone)]
+struct ApiCase {
+    name: &'static str,
+    reply: Answer,
+    says: Cow<'static, str>,
+    /// The endpoint whose answer the case is about (`pull`, `files`); empty: every endpoint.
+    /// A gate that reads none of them only has to keep the invariants.
+    about: &'static str,
+}
+
+#[derive(Clone, Copy)]
+enum Answer {
+    /// This status with a GitHub-style `{"message": …}` on every route.
+    Error(u16, &'static str),
+    /// Built per route: `(stand-in URL, route) -> reply`.
+    Script(fn(&str, &str) -> Reply),
+}
+
+impl Answer {
+    fn reply(self, url: &str, route: &str) -> Reply {
+        match self {
+            Answer::Error(status, message) => Reply::json(status, json!({ "message": message })),
+            Answer::Script(f) => f(url, route),
+        }
+    }
+}
+
+/// Plain error answers; the output must say `HTTP <status>`.
+const API_ERRORS: &[(u16, &str, &str)] = &[
+    (503, "Service Unavailable", "a 5xx storm"),
+    (401, "Bad credentials", "401"),
+    (403, "Resource not accessible by integration", "403"),
+    (404, "Not Found", "404"),
+];
+
+fn text_reply(status: u16, body: String) -> Reply {
+    Reply {
+        body,
+        ..Reply::json(status, json!(null))
+    }
+}
+
+const API_CASES: &[ApiCase] = &[
+    ApiCase {
+        name: "timeout",
+        reply: Answer::Script(|_, _| Reply {
+            delay: Duration::from_secs(5),
+            ..Reply::json(200, json!([]))
+        }),
+        says: Cow::Borrowed("timed out"),
+        about: "",
+    },
+    ApiCase {
+        name: "a server that echoes the token",
+        reply: Answer::Script(|_, _| {
+            Reply::json(
+                401,
+                json!({"message": format!("Bad credentials: token {TOKEN}")}),
+            )
+        }),
+        says: Cow::Borrowed("HTTP 401"),
+        about: "",
+    },
+    ApiCase {
+        name: "truncated JSON",
+        reply: Answer::Script(|_, _| text_reply(200, "{\"number\": 2, \"body\": \"## MCP".into())),
+        says: Cow::Borrowed("not what the API documents"),
+        about: "",
+    },
+    ApiCase {
+        name: "JSON nested 100,000 deep",
+        reply: Answer::Script(|_, _| text_reply(200, "[".repeat(100_000))),
+        says: Cow::Borrowed("not what the API documents"),
+        about: "",
+    },
+    ApiCase {
+        name: "a reply over the 32 MiB cap",
+        reply: Answer::Script(|_, _| text_reply(200, format!("[\"{}\"]", "x".repeat(33 << 20)))),
+        says: Cow::Borrowed("over 32 MiB"),
+        about: "",
+    },
+    ApiCase {
+        name: "a 10 MB PR body",
+        reply: Answer::Script(|_, route| match route.ends_with("/2") {
+            true => Reply::json(200, json!({"number": 2, "body": "x".repeat(10 << 20)})),
+            false => Reply::json(200, json!([])),
+        }),
+        says: Cow::Borrowed("over 1 MiB"),
+        about: "pull",
+    },
+    ApiCase {
+        name: "changed files named to smuggle workflow commands",
+        reply: Answer::Script(|_, route| match route.rsplit('/').next() {
+            Some("files") => Reply::json(
+                200,
+                json!([
+                    {"filename": "app/a\n::error::pwned.ts", "status": "added"},
+                    {"filename": "app/b\r::set-output name=verdict::pass.ts", "status": "added"},
+                    {"filename": "app/c%0A::warning::x,y.ts", "status": "added"},
+                ]),
+            ),
+            Some("commits") => Reply::json(200, json!([])),
+            // A body without the section: the finding lists the code files the PR changes.
+            _ => Reply::json(200, json!({"number": 2, "body": "no sections here"})),
+        }),
+        says: Cow::Borrowed("::error::pwned.ts"),
+        about: "files",
+    },
+    ApiCase {
+        name: "a next link that loops back to itself",
+        reply: Answer::Script(|url, route| {
+            let page = match route.rsplit('/').next() {
+                Some("files") => json!([{"filename": "app/x.ts", "status": "added"}]),
+                Some("commits") => {
+                    json!([{"sha": "ec26c3e", "commit": {"committer": {"date": "2025-10-21T12:00:00Z"}}}])
+                }
+                _ => return Reply::json(200, json!({"number": 2, "body": ""})),
+            };
+            let link = format!("<{url}{route}?per_page=100>; rel=\"next\"");
+            Reply::json(200, page).header("link", &link)
+        }),
+        says: Cow::Borrowed("loops"),
+        about: "files",
+    },
+];
+
+/// The GitHub API stand-in answering every route of the PR with one failure mode. Runs as an
+/// Actions `pull_request` job with a 2 s API budget and the most verbose log level: bounded in
+/// time, a clear message, the token never printed.
+#[test]
+fn a_failing_github_api_is_bounded_and_explained() {
+    let mut cases = API_CASES.to_vec();
+    for &(status, message, name) in API_ERRORS {
+        cases.push(ApiCase {
+            name,
+            reply: Answer::Error(status, message),
+            says: Cow::Owned(format!("HTTP {status}")),
+            about: "",
+        });
+    }
+    let mut jobs = Vec::new();
+    for gate in GATES {
+        for case in &cases {
+            let case = case.clone();
+            jobs.push(std::thread::spawn(move || api_case(gate, &case)));
+        }
+    }
+    let failures: Vec<String> = jobs
+        .into_iter()
+        .filter_map(|j| j.join().err())
+        .map(|e| {
+            e.downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_else(|| "panic".into())
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn api_case(gate: &'static Gate, case: &ApiCase) {
+    let mut h = Hostile::new();
+    let listed = h.plant(gate, "good", &valid(gate));
+    h.config("[github]\napi-timeout = \"2s\"\n");
+    let event = event_file(&h.root(), &(gate.body)(&[listed]));
+    let api = Server::start(vec![]);
+    for route in [
+        PULL.to_string(),
+        format!("{PULL}/files"),
+        format!("{PULL}/commits"),
+    ] {
+        api.route(&route, vec![case.reply.reply(&api.url, &route)]);
+    }
+    let mut cmd = bin();
+    actions(&mut cmd, &h.root(), &event, &api.url);
+    cmd.env("RUST_LOG", "trace")
+        .env("RUST_BACKTRACE", "1")
+        .args([gate.cmd, "--now", repo::NOW]);
+    let what = format!("{} against an API with {}", gate.cmd, case.name);
+    let run = bounded(&mut cmd, Duration::from_secs(20));
+    run.check(&what);
+    support::assert_only_our_workflow_commands(&run.stdout);
+    run.within(&what, Duration::from_secs(10));
+    let all = format!("{}{}", run.stdout, run.stderr);
+    let reads = match case.about {
+        "" => !gate.api.is_empty(),
+        about => gate.api.contains(&about),
+    };
+    assert!(
+        !reads || all.contains(&*case.says),
+        "{what}: the output does not say `{}`:\n{all}",
+        case.says
+    );
+    assert!(!all.contains(SECRET));
+}
