@@ -19,7 +19,7 @@ pub fn dependencies(text: &str) -> Result<Vec<Dependency>, String> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     // Open containers; for an object directly under the root, whether it is a dependency section.
-    let mut stack: Vec<(u8, bool)> = Vec::new();
+    let mut stack: Vec<(u8, Option<&'static str>)> = Vec::new();
     let mut expect_key = false;
     let mut last_key: Option<String> = None;
     // The entry whose value comes next, in a dependency section.
@@ -30,14 +30,14 @@ pub fn dependencies(text: &str) -> Result<Vec<Dependency>, String> {
             b'"' => {
                 let end = string_end(b, i);
                 let value: String = serde_json::from_str(&text[i..end]).unwrap_or_default();
-                let in_section = stack.len() == 2 && stack[1].1;
+                let section = if stack.len() == 2 { stack[1].1 } else { None };
                 if expect_key && stack.last().is_some_and(|s| s.0 == b'{') {
-                    if in_section {
+                    if let Some(form) = section {
                         pending = Some(Dependency {
                             start: i + 1,
                             end: end - 1,
                             value: value.clone(),
-                            form: "dependency",
+                            form,
                         });
                     }
                     last_key = Some(value);
@@ -45,7 +45,6 @@ pub fn dependencies(text: &str) -> Result<Vec<Dependency>, String> {
                 } else if let Some(mut dep) = pending.take() {
                     if let Some(alias) = npm_alias(&value) {
                         dep.value = alias;
-                        dep.form = "aliased dependency";
                     }
                     out.push(dep);
                 }
@@ -54,14 +53,16 @@ pub fn dependencies(text: &str) -> Result<Vec<Dependency>, String> {
             }
             b'{' => {
                 out.extend(pending.take());
-                let section =
-                    stack.len() == 1 && last_key.as_deref().is_some_and(|k| SECTIONS.contains(&k));
+                let section = match (stack.len(), &last_key) {
+                    (1, Some(k)) => SECTIONS.iter().copied().find(|s| s == k),
+                    _ => None,
+                };
                 stack.push((b'{', section));
                 expect_key = true;
             }
             b'[' => {
                 out.extend(pending.take());
-                stack.push((b'[', false));
+                stack.push((b'[', None));
                 expect_key = false;
             }
             b'}' | b']' => {
@@ -128,10 +129,14 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("@remix-run/node", "@remix-run/node", "dependency"),
-                ("@shopify/dev-mcp", "docs", "aliased dependency"),
-                ("context7-mcp", "\\u0063ontext7-mcp", "dependency"),
-                ("chrome-devtools-mcp", "chrome-devtools-mcp", "dependency"),
+                ("@remix-run/node", "@remix-run/node", "dependencies"),
+                ("@shopify/dev-mcp", "docs", "dependencies"),
+                ("context7-mcp", "\\u0063ontext7-mcp", "dependencies"),
+                (
+                    "chrome-devtools-mcp",
+                    "chrome-devtools-mcp",
+                    "optionalDependencies"
+                ),
             ]
         );
         assert!(dependencies("{ \"dependencies\": ").is_err());

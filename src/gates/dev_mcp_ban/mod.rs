@@ -107,7 +107,7 @@ pub async fn run(ctx: &Context<'_>, args: &crate::cli::DevMcpBanArgs) -> Result<
     }
     let n = |a: &AtomicU64| crate::text::thousands(a.load(Ordering::Relaxed));
     out.notes.push(format!(
-        "{} production file(s) checked ({scope}); {} contained a banned name's text and were lexed; {} import(s) and dependencies matched; {banned} banned",
+        "{} production file(s) checked ({scope}); {} contained a banned name's text and were lexed; {} import(s) and dependencies looked up; {banned} banned (before suppressions)",
         n(&scanner.counts.files),
         n(&scanner.counts.lexed),
         n(&scanner.counts.imports),
@@ -321,7 +321,7 @@ impl Scanner {
         let at = span(path, text, i.start, i.end);
         let finding = if kind == FileKind::Manifest {
             let key = &text[i.start..i.end];
-            let alias = if key != i.value {
+            let alias = if !key.eq_ignore_ascii_case(&i.value) {
                 format!(" (as the alias `{}`)", show(key))
             } else {
                 String::new()
