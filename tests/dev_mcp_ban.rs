@@ -241,17 +241,26 @@ fn scripts_tests_docs_and_test_files_may_use_dev_mcp() {
         found(&out),
         [format!("{IMPORT} app/routes/orders.tsx:1:25-40")]
     );
-    // With the whole repository as production, the allowed paths still hold.
+    // With the whole repository as production, the allowed paths still hold, and the root
+    // manifest (walked and also named in `manifests`) is reported once.
     std::fs::create_dir_all(dir.path().join(".github")).unwrap();
     std::fs::write(
         dir.path().join(".github/merge-gates.toml"),
         "[dev-mcp-ban]\nproduction-paths = [\"**\"]\n",
     )
     .unwrap();
+    std::fs::write(
+        dir.path().join("package.json"),
+        "{\"dependencies\": {\"context7-mcp\": \"1\"}}",
+    )
+    .unwrap();
     let out = gate(dir.path(), &[]);
     assert_eq!(
         found(&out),
-        [format!("{IMPORT} app/routes/orders.tsx:1:25-40")]
+        [
+            "dev-mcp-ban/banned-dependency package.json:1:20-31".to_string(),
+            format!("{IMPORT} app/routes/orders.tsx:1:25-40"),
+        ]
     );
 }
 

@@ -181,7 +181,7 @@ impl Scanner {
         let (tx, rx) = mpsc::channel();
         walk.build_parallel().run(|| {
             let tx = tx.clone();
-            let roots = &roots;
+            let (roots, files) = (&roots, &files);
             let mut buf = Vec::new();
             Box::new(move |entry| {
                 let Ok(entry) = entry else {
@@ -196,7 +196,8 @@ impl Scanner {
                 if FileKind::by_name(name).is_none() {
                     return ignore::WalkState::Continue;
                 }
-                let Some(rel) = relative(roots, entry.path()) else {
+                // Files named without wildcards were checked above.
+                let Some(rel) = relative(roots, entry.path()).filter(|r| !files.contains(r)) else {
                     return ignore::WalkState::Continue;
                 };
                 if let Some(kind) = self.policy.classify(&rel) {
