@@ -496,3 +496,27 @@ fn a_large_tree_is_walked_in_parallel_with_the_prefilter() {
         "2,000 production file(s) checked (the whole production tree); 1 contained a banned name's text and were lexed"
     ), "{}", out.stdout);
 }
+
+#[test]
+fn a_minified_file_full_of_banned_imports_is_capped_and_positioned() {
+    let one = "require(\"@shopify/dev-mcp\");";
+    let dir = repo(&[(
+        "app/bundle.min.js",
+        &format!("\"use strict\";{}", one.repeat(1500)),
+    )]);
+    let out = gate(dir.path(), &[]);
+    let v = out.json();
+    let f = v["gates"][0]["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1001);
+    // Sorted by place: the file-level summary of the rest comes first.
+    assert!(f[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("500 more banned imports or dependencies in `app/bundle.min.js`"));
+    let cols: Vec<u64> = f[1..]
+        .iter()
+        .map(|x| x["column"].as_u64().unwrap())
+        .collect();
+    assert_eq!(cols[0], 23);
+    assert_eq!(cols[999], 23 + 999 * one.len() as u64);
+}

@@ -284,10 +284,29 @@ impl Scanner {
         self.counts
             .imports
             .fetch_add(imports.len() as u64, Ordering::Relaxed);
+        let mut cursor = Cursor::new(&text);
+        let mut dropped = 0u64;
         for i in &imports {
-            if let Some(f) = self.finding(path, kind, &text, i) {
-                report.findings.push(f);
+            if let Some(f) = self.finding(path, kind, &mut cursor, i) {
+                if report.findings.len() < MAX_FINDINGS_PER_FILE {
+                    report.findings.push(f);
+                } else {
+                    dropped += 1;
+                }
             }
+        }
+        if dropped > 0 {
+            let rule = report.findings[0].rule;
+            report.findings.push(
+                Finding::new(
+                    rule,
+                    format!(
+                        "{} more banned imports or dependencies in `{path}` are not listed (at most {MAX_FINDINGS_PER_FILE} per file)",
+                        crate::text::thousands(dropped)
+                    ),
+                )
+                .at(Location::file(path)),
+            );
         }
         if !markers.is_empty() {
             report.suppressions = crate::suppress::scan(path, &text, markers)
@@ -299,7 +318,13 @@ impl Scanner {
     }
 
     /// The finding for one import or dependency, when its package is banned.
-    fn finding(&self, path: &str, kind: FileKind, text: &str, i: &Import) -> Option<Finding> {
+    fn finding(
+        &self,
+        path: &str,
+        kind: FileKind,
+        cursor: &mut Cursor<'_>,
+        i: &Import,
+    ) -> Option<Finding> {
         let (package, why) = match kind {
             FileKind::Python => {
                 let (top, dist) = policy::python_package(&i.value);
@@ -319,9 +344,9 @@ impl Scanner {
             }
         };
         let show = |s: &str| crate::text::excerpt(s, 200);
-        let at = span(path, text, i.start, i.end);
+        let at = cursor.span(path, i.start, i.end);
         let finding = if kind == FileKind::Manifest {
-            let key = &text[i.start..i.end];
+            let key = cursor.text.get(i.start..i.end).unwrap_or_default();
             let alias = if !key.eq_ignore_ascii_case(&i.value) {
                 format!(" (as the alias `{}`)", show(key))
             } else {
@@ -398,13 +423,56 @@ fn relative(roots: &[(String, PathBuf)], path: &Path) -> Option<String> {
     })
 }
 
-/// The location of bytes `start..end` of `text`: 1-based line, columns in characters.
-fn span(path: &str, text: &str, start: usize, end: usize) -> Location {
-    let before = &text.as_bytes()[..start];
-    let line = memchr::memchr_iter(b'\n', before).count() + 1;
-    let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
-    let col = text[line_start..start].chars().count() + 1;
-    let inner = &text[start..end];
-    let width = inner.split('\n').next().unwrap_or_default().chars().count();
-    Location::span(path, line, col, col + width.max(1) - 1)
+/// Most findings recorded for one file; past that, one finding says how many more there are.
+pub const MAX_FINDINGS_PER_FILE: usize = 1000;
+
+/// Byte offsets to lines and character columns, moving forward through a file so that many
+/// findings in one (possibly single-line, minified) file cost one pass.
+struct Cursor<'a> {
+    text: &'a str,
+    pos: usize,
+    /// 1-based line of `pos`, and the characters before `pos` on that line.
+    line: usize,
+    col: usize,
+}
+
+fn chars(text: &str, from: usize, to: usize) -> usize {
+    text.get(from..to).map_or(to - from, |s| s.chars().count())
+}
+
+impl<'a> Cursor<'a> {
+    fn new(text: &'a str) -> Self {
+        Cursor {
+            text,
+            pos: 0,
+            line: 1,
+            col: 0,
+        }
+    }
+
+    /// 1-based line and column of byte `to`.
+    fn seek(&mut self, to: usize) -> (usize, usize) {
+        let to = to.min(self.text.len());
+        if to < self.pos {
+            *self = Cursor::new(self.text);
+        }
+        let seg = &self.text.as_bytes()[self.pos..to];
+        match memchr::memrchr(b'\n', seg) {
+            Some(last) => {
+                self.line += memchr::memchr_iter(b'\n', seg).count();
+                self.col = chars(self.text, self.pos + last + 1, to);
+            }
+            None => self.col += chars(self.text, self.pos, to),
+        }
+        self.pos = to;
+        (self.line, self.col + 1)
+    }
+
+    /// The location of bytes `start..end`: on the start's line, up to the end or that line's end.
+    fn span(&mut self, path: &str, start: usize, end: usize) -> Location {
+        let (line, col) = self.seek(start);
+        let inner = self.text.get(start..end).unwrap_or_default();
+        let width = inner.split('\n').next().unwrap_or_default().chars().count();
+        Location::span(path, line, col, col + width.max(1) - 1)
+    }
 }

@@ -370,6 +370,9 @@ pub fn imports(src: &str) -> Vec<Import> {
     out
 }
 
+/// The longest import or export clause read, in tokens.
+const MAX_CLAUSE_TOKENS: usize = 20_000;
+
 /// After `import`/`export` at `i`: skip an import or export clause (`type`, names, `* as x`,
 /// `{ … }` on any number of lines) and return the index of the token after `from`, when the
 /// clause is followed by `from`. `export` takes only `*` or `{ … }` clauses (re-exports).
@@ -388,8 +391,16 @@ fn clause_then_from(toks: &[Token], src: &[u8], mut i: usize, export: bool) -> O
             _ => return None,
         }
     }
+    // A clause ends where the next `import`/`export` statement starts, so overlapping scans
+    // stay short; and no real clause is longer than this (hostile input stays linear).
+    let new_statement = |t: &Token| {
+        t.newline_before
+            && t.kind == Kind::Ident
+            && matches!(&src[t.start..t.end], b"import" | b"export")
+    };
+    let limit = i + MAX_CLAUSE_TOKENS;
     loop {
-        let t = toks.get(i)?;
+        let t = toks.get(i).filter(|t| i < limit && !new_statement(t))?;
         match t.kind {
             Kind::Ident if &src[t.start..t.end] == b"from" => {
                 if toks.get(i + 1).is_some_and(|n| n.kind == Kind::Str) {
@@ -399,20 +410,15 @@ fn clause_then_from(toks: &[Token], src: &[u8], mut i: usize, export: bool) -> O
             }
             Kind::Ident | Kind::Punct(b',') | Kind::Punct(b'*') => i += 1,
             Kind::Punct(b'{') => {
-                let mut depth = 0usize;
+                // `{ a, b as c, type D }`: import and export clauses never nest braces.
+                i += 1;
                 loop {
-                    match toks.get(i)?.kind {
-                        Kind::Punct(b'{') => depth += 1,
-                        Kind::Punct(b'}') => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        Kind::Punct(b';') => return None,
-                        _ => {}
+                    let t = toks.get(i).filter(|t| i < limit && !new_statement(t))?;
+                    match t.kind {
+                        Kind::Punct(b'}') => break,
+                        Kind::Punct(b'{' | b';') => return None,
+                        _ => i += 1,
                     }
-                    i += 1;
                 }
                 i += 1;
             }
@@ -586,6 +592,24 @@ const meta = import.meta.url;
         ] {
             let _ = imports(src);
         }
+    }
+
+    #[test]
+    fn hostile_input_stays_linear() {
+        let started = std::time::Instant::now();
+        let lines = "import\n".repeat(200_000);
+        let braces = format!("import {{ {} }} from \"x\";", "a, ".repeat(5_000));
+        let endless = format!("import {{ {}", "a, ".repeat(200_000)).repeat(2);
+        let nested = "{import {".repeat(100_000);
+        assert!(imports(&lines).is_empty());
+        assert_eq!(values(&braces), ["x"]);
+        assert!(imports(&nested).is_empty());
+        assert!(imports(&endless).is_empty());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
