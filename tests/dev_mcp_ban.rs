@@ -49,6 +49,12 @@ fn found(out: &Output) -> Vec<String> {
     got
 }
 
+/// The findings of the gate on a repository of `files`, with the default config.
+fn found_in(files: &[(&str, &str)]) -> Vec<String> {
+    let dir = repo(files);
+    found(&gate(dir.path(), &[]))
+}
+
 fn suppressed(out: &Output) -> Vec<String> {
     out.json()["gates"][0]["suppressed"]
         .as_array()
@@ -164,10 +170,8 @@ export function DevMcpBanner() {
 #[test]
 fn nested_template_literals_do_not_fool_the_lexer() {
     let ts = "const page = `<h1>${title}</h1>${items.map((i) => `<li>${i.name} ${`import x from \"@shopify/dev-mcp\"`}</li>`).join(\"\")} require(\"context7-mcp\")`;\nconst css = `a { b: ${ { c: `}` }.c } }`; const real = require(\"@shopify/dev-mcp\");\nconst after = `${`${`${\"deep\"}`}`}`; import(\"chrome-devtools-mcp\");\n";
-    let dir = repo(&[("app/render.ts", ts)]);
-    let out = gate(dir.path(), &[]);
     assert_eq!(
-        found(&out),
+        found_in(&[("app/render.ts", ts)]),
         [
             format!("{IMPORT} app/render.ts:2:65-80"),
             format!("{IMPORT} app/render.ts:3:46-64"),
@@ -178,10 +182,8 @@ fn nested_template_literals_do_not_fool_the_lexer() {
 #[test]
 fn python_imports_are_found_and_normalised() {
     let py = "import os, context7_mcp\nfrom shopify_dev_mcp.client import (\n    Client,\n)\nfrom . import dev_mcp_local\nimport chrome_devtools_mcp as cd\n";
-    let dir = repo(&[("app/agent.py", py)]);
-    let out = gate(dir.path(), &[]);
     assert_eq!(
-        found(&out),
+        found_in(&[("app/agent.py", py)]),
         [
             format!("{IMPORT} app/agent.py:1:12-23"),
             format!("{IMPORT} app/agent.py:2:6-27"),
