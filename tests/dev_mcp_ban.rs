@@ -405,18 +405,32 @@ fn ignored_binary_oversized_and_symlinked_files() {
             "[dev-mcp-ban]\nmax-file-size = \"1KiB\"\n",
         ),
     ]);
-    let outside = repo(&[("secret.ts", imp)]);
+    let outside = repo(&[("secret.ts", imp), ("lib/x.ts", imp)]);
+    std::fs::create_dir_all(dir.path().join("packages/shared")).unwrap();
+    std::fs::write(dir.path().join("packages/shared/client.ts"), imp).unwrap();
     #[cfg(unix)]
-    std::os::unix::fs::symlink(
-        outside.path().join("secret.ts"),
-        dir.path().join("app/link.ts"),
-    )
-    .unwrap();
+    {
+        use std::os::unix::fs::symlink;
+        // Out of the repository: never read. Inside it: production code like any other.
+        symlink(
+            outside.path().join("secret.ts"),
+            dir.path().join("app/link.ts"),
+        )
+        .unwrap();
+        symlink(
+            outside.path().join("lib"),
+            dir.path().join("app/linked-lib"),
+        )
+        .unwrap();
+        symlink("../packages/shared", dir.path().join("app/shared")).unwrap();
+        symlink("../app", dir.path().join("app/loop")).unwrap();
+    }
     let out = gate(dir.path(), &[]);
     assert_eq!(
         found(&out),
         [
             format!("{IMPORT} app/.server/db.ts:1:25-40"),
+            format!("{IMPORT} app/shared/client.ts:1:25-40"),
             "dev-mcp-ban/file-skipped app/blob.js:null:null-null".to_string(),
             "dev-mcp-ban/file-skipped app/huge.ts:null:null-null".to_string(),
         ]

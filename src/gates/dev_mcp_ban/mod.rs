@@ -1,7 +1,8 @@
 //! `dev-mcp-ban`: production code must not import development-only MCP packages.
 //!
 //! The production tree (`app/**` by default, minus scripts, tests and docs) is walked in
-//! parallel with the `ignore` crate, honouring `.gitignore`. Each JavaScript/TypeScript and
+//! parallel with the `ignore` crate, honouring `.gitignore`, following only symlinks that stay
+//! inside the repository. Each JavaScript/TypeScript and
 //! Python file passes a literal pre-filter first; only files that contain a banned name's
 //! literal part are lexed (`scan_js`, `scan_py`) and their import specifiers matched against the
 //! policy (`policy`). Production `package.json` files are checked for banned runtime
@@ -147,7 +148,7 @@ impl Scanner {
             }
         }
         // Each root is resolved through the workspace, so a symlinked `app/` cannot lead the
-        // walk outside the repository; below a root, symlinks are not followed.
+        // walk outside the repository.
         let mut roots: Vec<(String, PathBuf)> = Vec::new();
         for d in dirs {
             let real = if d.is_empty() {
@@ -174,10 +175,18 @@ impl Scanner {
         for (_, r) in rest {
             walk.add(r);
         }
+        // Symlinks are followed only when they resolve inside the repository (a shared folder
+        // linked into `app/` is production code too); one leading outside is pruned unread.
+        let repo_root = ctx.workspace.root().to_path_buf();
         walk.hidden(false)
-            .follow_links(false)
+            .follow_links(true)
             .require_git(false)
-            .filter_entry(|e| e.file_name() != ".git");
+            .filter_entry(move |e| {
+                e.file_name() != ".git"
+                    && (!e.path_is_symlink()
+                        || std::fs::canonicalize(e.path())
+                            .is_ok_and(|real| real.starts_with(&repo_root)))
+            });
         let (tx, rx) = mpsc::channel();
         walk.build_parallel().run(|| {
             let tx = tx.clone();
