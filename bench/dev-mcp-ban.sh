@@ -80,10 +80,14 @@ printf '\ndev-mcp-ban, %s files (%s) of %s, median of %s runs, %s cores\n' \
 printf '%-44s %12s %14s\n' "tool" "wall (ms)" "peak RSS (MB)"
 printf '%-44s %12s %14s\n' "merge-gates dev-mcp-ban" "$t_mg" "$((m_mg / 1024))"
 printf '%-44s %12s %14s\n' "rg -i 'mcp.*dev|dev.*mcp' (original pattern)" "$t_rg" "$((m_rg / 1024))"
-largest=$(find "$repo/app" -type f -printf '%s %P\n' | sort -n | tail -n 1)
+largest=$(rg --files --hidden "${globs[@]}" "$repo/app" | python3 -c '
+import os, sys
+p = max(sys.stdin.read().splitlines(), key=os.path.getsize)
+print(os.path.getsize(p), os.path.relpath(p, sys.argv[1]))' "$repo")
 printf 'ratio merge-gates / rg: %sx (target <= 1.2x)\n' \
   "$(python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$t_mg" "$t_rg")"
-printf 'merge-gates peak RSS on %s files: %s MB, on all %s: %s MB (largest file: %s MB, %s)\n' \
+printf 'merge-gates peak RSS on %s files: %s MB, on all %s: %s MB (largest checked file: %s MB, %s)\n' \
   "$small_files" "$((m_mg_small / 1024))" "$files" "$((m_mg / 1024))" \
   "$(( ${largest%% *} / 1048576 ))" "${largest#* }"
-printf 'rg: %s\n' "$(rg --version | head -n 1)"
+rg_version=$(rg --version)
+printf 'rg: %s\n' "${rg_version%%$'\n'*}"
