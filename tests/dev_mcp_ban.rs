@@ -536,3 +536,43 @@ fn a_minified_file_full_of_banned_imports_is_capped_and_positioned() {
     assert_eq!(cols[0], 23);
     assert_eq!(cols[999], 23 + 999 * one.len() as u64);
 }
+
+#[test]
+fn changed_only_on_a_pull_request_event_uses_the_files_the_api_lists() {
+    use support::{root, Reply, Server};
+    let imp = "import { Client } from \"@shopify/dev-mcp\";\n";
+    let dir = repo(&[
+        ("app/old.ts", imp),
+        ("app/new.ts", imp),
+        ("app/gone.ts", imp),
+    ]);
+    let event = dir.path().join("event.json");
+    std::fs::copy(
+        root().join("tests/fixtures/events/pull_request.opened.json"),
+        &event,
+    )
+    .unwrap();
+    let files = serde_json::json!([
+        {"filename": "app/new.ts", "status": "added"},
+        {"filename": "app/gone.ts", "status": "removed"},
+    ]);
+    let api = Server::start(vec![(
+        "/repos/Codertocat/Hello-World/pulls/2/files",
+        vec![Reply::json(200, files)],
+    )]);
+    let out = run(bin()
+        .args(["dev-mcp-ban", "--changed-only", "--format", "json"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", &event)
+        .env("GITHUB_API_URL", &api.url)
+        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+        .env("GITHUB_TOKEN", "ghs_SECRETtoken000000000000000000")
+        .env("GITHUB_WORKSPACE", dir.path()));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(found(&out), [format!("{IMPORT} app/new.ts:1:25-40")]);
+    assert_eq!(
+        api.count("GET /repos/Codertocat/Hello-World/pulls/2/files"),
+        1
+    );
+}
