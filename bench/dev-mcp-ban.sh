@@ -43,7 +43,7 @@ fi
 # comparison: memory may depend on the largest file in flight, never on the number of files.
 small=$cache/small-v2
 if [ ! -d "$small" ]; then
-  mkdir -p "$small.tmp/app/vendor"
+  rm -rf "$small.tmp" && mkdir -p "$small.tmp/app/vendor"
   for d in "$repo"/app/vendor/typescript "$repo"/app/vendor/lodash; do
     cp -al "$d" "$small.tmp/app/vendor/" 2>/dev/null || cp -r "$d" "$small.tmp/app/vendor/"
   done
