@@ -22,8 +22,11 @@ median_ms() {
 }
 
 peak_kb() {
-  /usr/bin/time -f '%M' -o /tmp/.peak "$@" >/dev/null 2>&1 || true
-  tail -n 1 /tmp/.peak
+  local f
+  f=$(mktemp)
+  /usr/bin/time -f '%M' -o "$f" "$@" >/dev/null 2>&1 || true
+  tail -n 1 "$f"
+  rm -f "$f"
 }
 
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.1f}')" "$1" "$2"; }

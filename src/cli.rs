@@ -117,7 +117,11 @@ pub struct HeartbeatArgs {
 // ---- dev-mcp-ban arguments ----
 
 #[derive(Debug, Args, Default)]
-pub struct DevMcpBanArgs {}
+pub struct DevMcpBanArgs {
+    /// Report only files the PR adds or changes (default: the whole production tree).
+    #[arg(long)]
+    pub changed_only: bool,
+}
 
 // ---- migration-safety arguments ----
 

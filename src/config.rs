@@ -158,7 +158,30 @@ pub enum Reference {
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct DevMcpBanConfig {}
+pub struct DevMcpBanConfig {
+    /// Package names production code must not import, matched case-insensitively against the
+    /// package part of a specifier (`@scope/name` or `name`). Replaces the default list
+    /// `@shopify/dev-mcp`, `@upstash/context7-mcp`, `context7-mcp`, `chrome-devtools-mcp`.
+    pub banned: Option<Vec<String>>,
+    /// Glob patterns over package names for the family of development MCP servers (`*` also
+    /// crosses `/`). Replaces the default `*dev-mcp*`, `*mcp-dev*`.
+    pub banned_patterns: Option<Vec<String>>,
+    /// Production MCP clients (names or globs) that may be imported although a banned pattern
+    /// matches them. They never override a name listed in `banned`.
+    pub allowed_packages: Option<Vec<String>>,
+    /// Globs of production code (default `app/**`); a trailing `/` means everything below.
+    pub production_paths: Option<Vec<String>>,
+    /// Paths that may use development MCP freely, even under the production paths. Default
+    /// `scripts/`, `tests/`, `docs/`, `.cursor/`, `**/__tests__/**`, `**/*.test.*`, `**/*.spec.*`.
+    pub allowed_paths: Option<Vec<String>>,
+    /// `package.json` files of production packages besides those under the production paths
+    /// (default `package.json`, the repository root's).
+    pub manifests: Option<Vec<String>>,
+    /// Source files larger than this are skipped with a notice (default `16MiB`).
+    pub max_file_size: Option<String>,
+    /// Report only files the PR adds or changes, like `--changed-only` (default false).
+    pub changed_only: Option<bool>,
+}
 
 // ---- migration-safety ----
 

@@ -197,6 +197,12 @@ rules! {
         "Finish the task and append a `done` heartbeat, or resume work and keep the heartbeat alive.";
 
     // dev-mcp-ban
+    DevMcpBannedImport = "dev-mcp-ban/banned-import", Error,
+        "Remove the import from production code: development MCP servers run beside the editor, never in the app. Use a production MCP client, or move the code under `scripts/` or a test.";
+    DevMcpBannedDependency = "dev-mcp-ban/banned-dependency", Error,
+        "Move the package to `devDependencies` (development MCP servers are never shipped), or remove it.";
+    DevMcpFileSkipped = "dev-mcp-ban/file-skipped", Notice,
+        "Nothing to do for generated or binary files; otherwise keep production sources under `max-file-size` (or raise it in `[dev-mcp-ban]`) and valid.";
 
     // migration-safety: discovery
     MigFileUnreadable = "migration-safety/file-unreadable", Error,
