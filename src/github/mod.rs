@@ -5,6 +5,7 @@
 //! Problems met on the way (API unreachable, no PR for this event) become core findings.
 
 pub mod api;
+pub mod deployments;
 pub mod event;
 
 use crate::finding::Finding;
