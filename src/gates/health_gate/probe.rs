@@ -181,17 +181,19 @@ impl Prober {
                     );
                     return Err(timed_out(&what, Some(status)));
                 }
-                Ok(Err(e)) => return Err(Fault {
-                    problem: Problem::new(
-                        Kind::Unreachable,
-                        format!(
+                Ok(Err(e)) => {
+                    return Err(Fault {
+                        problem: Problem::new(
+                            Kind::Unreachable,
+                            format!(
                             "HTTP {status} arrived, but reading the body failed after {} bytes: {}",
                             crate::text::thousands(body.len() as u64),
                             chain(&e.without_url())
                         ),
-                    ),
-                    status: Some(status),
-                }),
+                        ),
+                        status: Some(status),
+                    })
+                }
                 Ok(Ok(None)) => break,
                 Ok(Ok(Some(chunk))) => {
                     let room = MAX_BODY - body.len();
@@ -241,6 +243,17 @@ fn chain(e: &dyn std::error::Error) -> String {
     crate::text::excerpt(&msg, 300)
 }
 
+/// What rustls' errors say, for when a boxed layer hides the `rustls::Error` from downcasts.
+const TLS_WORDS: &[&str] = &[
+    "certificate",
+    "tls",
+    "handshake",
+    "corrupt message",
+    "alert",
+    "peer is incompatible",
+    "peer misbehaved",
+];
+
 /// Name what went wrong before an answer arrived.
 fn classify(e: reqwest::Error, url: &Url, limit: Duration) -> Fault {
     let host = url.host_str().unwrap_or("?").to_string();
@@ -280,11 +293,7 @@ fn classify(e: reqwest::Error, url: &Url, limit: Duration) -> Fault {
             Kind::Unreachable,
             format!("DNS lookup of `{host}` failed: {detail}"),
         )
-    } else if tls
-        || lower.contains("certificate")
-        || lower.contains("tls")
-        || lower.contains("handshake")
-    {
+    } else if tls || TLS_WORDS.iter().any(|w| lower.contains(w)) {
         (
             Kind::Unreachable,
             format!("TLS with {host}:{port} failed (certificates are verified unless --insecure): {detail}"),

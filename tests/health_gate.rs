@@ -1,0 +1,933 @@
+//! End-to-end tests of `health-gate`: the built binary against real HTTP servers on 127.0.0.1,
+//! started in this process on raw `TcpListener` threads so they can misbehave precisely —
+//! healthy, recovering, flapping, slow, hung, trickling, redirecting, degraded, huge, rate
+//! limiting, refusing, speaking garbage instead of TLS. Every test checks the verdict and that
+//! the overall deadline holds (wall time within generous bounds; no sleeps in the tests).
+//! The URL also comes from a real `deployment_status` payload and from the Deployments API
+//! (the GitHub API stand-in of `support`), and the outputs land in `$GITHUB_OUTPUT`.
+
+mod support;
+
+use serde_json::json;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::{bin, root, run, Output, Reply, Server};
+
+/// One request as the server saw it.
+#[derive(Clone, Debug)]
+struct Hit {
+    path: String,
+    head: String,
+    at: Instant,
+}
+
+/// A server whose every connection is handed to `handler(n, path, stream)`, `n` counting
+/// requests from 0. One request per connection.
+struct Hostile {
+    url: String,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    /// Body bytes a handler managed to write (for the huge-body test).
+    written: Arc<AtomicUsize>,
+}
+
+type Handler = dyn Fn(usize, &str, &mut TcpStream, &AtomicUsize) + Send + Sync;
+
+impl Hostile {
+    fn start(
+        handler: impl Fn(usize, &str, &mut TcpStream, &AtomicUsize) + Send + Sync + 'static,
+    ) -> Hostile {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
+        let written: Arc<AtomicUsize> = Arc::default();
+        let handler: Arc<Handler> = Arc::new(handler);
+        let (h2, w2) = (hits.clone(), written.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (hits, written, handler) = (h2.clone(), w2.clone(), handler.clone());
+                std::thread::spawn(move || {
+                    let mut stream = stream;
+                    let Some(head) = read_head(&mut stream) else {
+                        return;
+                    };
+                    let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                    let n = {
+                        let mut h = hits.lock().unwrap();
+                        h.push(Hit {
+                            path: path.clone(),
+                            head: head.clone(),
+                            at: Instant::now(),
+                        });
+                        h.len() - 1
+                    };
+                    handler(n, &path, &mut stream, &written);
+                });
+            }
+        });
+        Hostile { url, hits, written }
+    }
+
+    fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
+}
+
+fn read_head(s: &mut TcpStream) -> Option<String> {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).ok()? == 0 || buf.len() > 64 << 10 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// A complete answer, then the connection closes.
+fn respond(s: &mut TcpStream, status: u16, headers: &[(&str, &str)], body: &[u8]) {
+    let mut head = format!(
+        "HTTP/1.1 {status} Status\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = s.write_all(head.as_bytes()).and_then(|_| s.write_all(body));
+}
+
+fn json_body(v: serde_json::Value) -> Vec<u8> {
+    v.to_string().into_bytes()
+}
+
+/// Hold the connection open without answering until the client gives up.
+fn hang(s: &mut TcpStream) {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
+    let mut buf = [0u8; 64];
+    while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+}
+
+/// Run `health-gate` with `args` (plus `--format json`), timing it.
+fn gate(args: &[&str]) -> (Output, Duration) {
+    let t = Instant::now();
+    let out = run(bin()
+        .arg("health-gate")
+        .args(args)
+        .args(["--format", "json"]));
+    (out, t.elapsed())
+}
+
+fn outputs(out: &Output) -> serde_json::Value {
+    out.json()["gates"][0]["outputs"].clone()
+}
+
+fn messages(out: &Output) -> String {
+    out.json()["gates"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn within(elapsed: Duration, max_secs: f64, out: &Output) {
+    assert!(
+        elapsed < Duration::from_secs_f64(max_secs),
+        "took {elapsed:?}, the deadline should have held (< {max_secs}s)\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+}
+
+const FAST: &[&str] = &["--interval", "100ms", "--timeout", "10s"];
+
+#[test]
+fn healthy() {
+    let s = Hostile::start(|_, _, st, _| {
+        respond(st, 200, &[], &json_body(json!({"status": "healthy"})))
+    });
+    let url = format!("{}/health", s.url);
+    let (out, t) = gate(&[&["--url", &url, "--expect-json", "status=healthy"], FAST].concat());
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.rules().is_empty());
+    let o = outputs(&out);
+    assert_eq!(o["healthy"], "true");
+    assert_eq!(o["attempts"], "1");
+    assert_eq!(o["status"], "200");
+    assert!(o["latency-ms"].as_str().unwrap().parse::<u64>().is_ok());
+    assert_eq!(s.hits().len(), 1);
+    within(t, 5.0, &out);
+}
+
+#[test]
+fn unhealthy_then_healthy_after_n_attempts() {
+    let s = Hostile::start(|n, _, st, _| {
+        if n < 3 {
+            respond(st, 503, &[], b"warming up")
+        } else {
+            respond(st, 200, &[], b"ok")
+        }
+    });
+    let (out, t) = gate(&[&["--url", &s.url, "--retries", "5"], FAST].concat());
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(outputs(&out)["attempts"], "4");
+    assert_eq!(s.hits().len(), 4);
+    let notes = out.json()["gates"][0]["notes"].to_string();
+    assert!(
+        notes.contains("attempt 3") && notes.contains("HTTP 503"),
+        "{notes}"
+    );
+    within(t, 8.0, &out);
+}
+
+#[test]
+fn retries_is_the_failure_threshold() {
+    let s = Hostile::start(|_, _, st, _| respond(st, 503, &[], b"down"));
+    let (out, t) = gate(&[&["--url", &s.url, "--retries", "3"], FAST].concat());
+    assert_eq!(out.code, 1);
+    assert_eq!(out.rules(), ["health-gate/unexpected-status"]);
+    assert_eq!(s.hits().len(), 3, "stops at the failure threshold");
+    assert!(messages(&out).contains("3 consecutive failed attempt(s)"));
+    within(t, 6.0, &out);
+}
+
+#[test]
+fn flapping_never_meets_the_success_threshold() {
+    let s = Hostile::start(|n, _, st, _| {
+        let status = if n % 2 == 0 { 200 } else { 503 };
+        respond(st, status, &[], b"flap")
+    });
+    let args = [
+        "--url",
+        &s.url,
+        "--success-threshold",
+        "2",
+        "--retries",
+        "3",
+        "--interval",
+        "50ms",
+        "--timeout",
+        "2s",
+    ];
+    let (out, t) = gate(&args);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let msg = messages(&out);
+    assert!(msg.contains("--success-threshold"), "{msg}");
+    assert!(msg.contains("overall timeout of 2s"), "{msg}");
+    assert!(s.hits().len() >= 4, "kept probing until the deadline");
+    assert!(t >= Duration::from_millis(1500), "gave up early: {t:?}");
+    within(t, 6.0, &out);
+}
+
+#[test]
+fn success_threshold_needs_consecutive_successes() {
+    let script = [200, 503, 200, 200, 200];
+    let s = Hostile::start(move |n, _, st, _| respond(st, script[n.min(4)], &[], b"x"));
+    let (out, t) = gate(&[&["--url", &s.url, "--success-threshold", "2"], FAST].concat());
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(outputs(&out)["attempts"], "4", "200, 503, 200, 200");
+    within(t, 8.0, &out);
+}
+
+#[test]
+fn slower_than_the_request_timeout() {
+    let s = Hostile::start(|_, _, st, _| {
+        std::thread::sleep(Duration::from_secs(4));
+        respond(st, 200, &[], b"late")
+    });
+    let args = [
+        "--url",
+        &s.url,
+        "--request-timeout",
+        "300ms",
+        "--retries",
+        "2",
+        "--interval",
+        "100ms",
+    ];
+    let (out, t) = gate(&args);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.rules(), ["health-gate/request-timed-out"]);
+    assert!(messages(&out).contains("no complete answer within 300ms"));
+    assert_eq!(s.hits().len(), 2);
+    within(t, 3.0, &out);
+}
+
+#[test]
+fn hung_server_is_cut_off_and_the_overall_deadline_holds() {
+    let s = Hostile::start(|_, _, st, _| hang(st));
+    let args = [
+        "--url",
+        &s.url,
+        "--request-timeout",
+        "700ms",
+        "--retries",
+        "100",
+        "--interval",
+        "100ms",
+        "--timeout",
+        "2s",
+    ];
+    let (out, t) = gate(&args);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.rules(), ["health-gate/request-timed-out"]);
+    let msg = messages(&out);
+    assert!(msg.contains("waiting for the response headers"), "{msg}");
+    assert!(msg.contains("overall timeout of 2s"), "{msg}");
+    assert!(t >= Duration::from_millis(1800), "{t:?}");
+    within(t, 4.0, &out);
+}
+
+#[test]
+fn trickling_body_is_cut_off() {
+    let s = Hostile::start(|_, _, st, _| {
+        let _ = st.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100000000\r\n\r\n{");
+        while st.write_all(b" ").is_ok() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let args = [
+        "--url",
+        &s.url,
+        "--request-timeout",
+        "500ms",
+        "--retries",
+        "2",
+        "--interval",
+        "100ms",
+    ];
+    let (out, t) = gate(&args);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.rules(), ["health-gate/request-timed-out"]);
+    let msg = messages(&out);
+    assert!(
+        msg.contains("HTTP 200 arrived, but the body was still incomplete"),
+        "{msg}"
+    );
+    assert_eq!(outputs(&out)["status"], "200");
+    within(t, 4.0, &out);
+}
+
+#[test]
+fn health_503_with_root_302_is_unhealthy() {
+    // The original guard fell back to `/` and took its 302 (to a login page) for health.
+    let s = Hostile::start(|_, path, st, _| match path {
+        "/health" => respond(st, 503, &[], &json_body(json!({"status": "degraded"}))),
+        "/" => respond(st, 302, &[("location", "/login")], b""),
+        _ => respond(st, 200, &[], b"<html>login</html>"),
+    });
+    let health = format!("{}/health", s.url);
+    let root = format!("{}/", s.url);
+    let (out, t) = gate(&[&["--url", &health, "--url", &root, "--retries", "2"], FAST].concat());
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.rules(),
+        [
+            "health-gate/unexpected-status",
+            "health-gate/unexpected-status"
+        ]
+    );
+    let msg = messages(&out);
+    assert!(msg.contains("HTTP 503 Service Unavailable"), "{msg}");
+    assert!(msg.contains("redirects to `/login`"), "{msg}");
+    assert!(msg.contains(r#"body `{"status":"degraded"}`"#), "{msg}");
+    assert!(
+        !s.hits().iter().any(|h| h.path == "/login"),
+        "redirects are not followed unless asked"
+    );
+    assert_eq!(outputs(&out)["healthy"], "false");
+    assert_eq!(outputs(&out)["status"], "503");
+    within(t, 6.0, &out);
+
+    // Following the redirect judges the login page, and /health still fails the gate.
+    let (out, _) = gate(
+        &[
+            &[
+                "--url",
+                &health,
+                "--url",
+                &root,
+                "--retries",
+                "1",
+                "--follow-redirects",
+            ],
+            FAST,
+        ]
+        .concat(),
+    );
+    assert_eq!(out.code, 1);
+    assert_eq!(out.rules(), ["health-gate/unexpected-status"]);
+    assert!(s.hits().iter().any(|h| h.path == "/login"));
+}
+
+#[test]
+fn degraded_json_is_unhealthy() {
+    let s = Hostile::start(|_, _, st, _| {
+        let body = json!({"status": "degraded", "checks": {"database": {"status": "unhealthy", "latency_ms": 5012.3}}});
+        respond(
+            st,
+            200,
+            &[("content-type", "application/json")],
+            &json_body(body),
+        )
+    });
+    let args = [
+        "--url",
+        &s.url,
+        "--expect-json",
+        "status=healthy",
+        "--expect-json",
+        "checks.database.status=healthy",
+        "--retries",
+        "2",
+    ];
+    let (out, t) = gate(&[&args[..], FAST].concat());
+    assert_eq!(out.code, 1);
+    assert_eq!(out.rules(), ["health-gate/body-mismatch"]);
+    let msg = messages(&out);
+    assert!(
+        msg.contains("`status` is `degraded`, expected `healthy`"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("`checks.database.status` is `unhealthy`"),
+        "{msg}"
+    );
+    assert_eq!(outputs(&out)["status"], "200");
+    within(t, 6.0, &out);
+}
+
+#[test]
+fn invalid_utf8_body_is_a_clear_failure() {
+    let s = Hostile::start(|_, _, st, _| respond(st, 200, &[], b"\xff\xfe{\"status\":\x1b[31m"));
+    let (out, t) = gate(
+        &[
+            &[
+                "--url",
+                &s.url,
+                "--expect-json",
+                "status=healthy",
+                "--retries",
+                "1",
+            ],
+            FAST,
+        ]
+        .concat(),
+    );
+    assert_eq!(out.code, 1);
+    assert_eq!(out.rules(), ["health-gate/body-mismatch"]);
+    let msg = messages(&out);
+    assert!(msg.contains("invalid UTF-8 at byte 0"), "{msg}");
+    assert!(
+        !out.stdout.contains('\x1b'),
+        "control characters are escaped"
+    );
+    within(t, 5.0, &out);
+}
+
+#[test]
+fn huge_body_only_the_cap_is_read() {
+    let s = Hostile::start(|_, _, st, written| {
+        let _ = st.write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n");
+        let chunk = vec![b'a'; 64 << 10];
+        // An endless body: stops only when the client hangs up.
+        while st.write_all(&chunk).is_ok() {
+            written.fetch_add(chunk.len(), Ordering::Relaxed);
+        }
+    });
+    let args = [
+        "--url",
+        &s.url,
+        "--expect-body",
+        "needle",
+        "--retries",
+        "1",
+        "--request-timeout",
+        "20s",
+    ];
+    let (out, t) = gate(&[&args[..], FAST].concat());
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(out.rules(), ["health-gate/body-mismatch"]);
+    let msg = messages(&out);
+    assert!(
+        msg.contains("only the first 1,048,576 bytes were read"),
+        "{msg}"
+    );
+    assert!(msg.contains("cut at the read cap"), "{msg}");
+    // The client hung up after the cap: what was written is the cap plus socket buffers.
+    let written = s.written.load(Ordering::Relaxed);
+    assert!(
+        written < 64 << 20,
+        "read far beyond the cap: {written} bytes sent"
+    );
+    within(t, 10.0, &out);
+
+    // Without body expectations the same server is healthy: the status is what counts.
+    let (out, _) = gate(&[&["--url", &s.url], FAST].concat());
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}
+
+#[test]
+fn retry_after_is_honoured_within_the_budget() {
+    let s = Hostile::start(|n, _, st, _| {
+        if n == 0 {
+            respond(st, 503, &[("retry-after", "2")], b"maintenance")
+        } else {
+            respond(st, 200, &[], b"ok")
+        }
+    });
+    let (out, t) = gate(&[&["--url", &s.url], FAST].concat());
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let hits = s.hits();
+    assert_eq!(hits.len(), 2);
+    let gap = hits[1].at.duration_since(hits[0].at);
+    assert!(
+        gap >= Duration::from_millis(1900),
+        "Retry-After: 2 not honoured: {gap:?}"
+    );
+    within(t, 8.0, &out);
+}
+
+#[test]
+fn retry_after_beyond_the_budget_gives_up_at_once() {
+    let s = Hostile::start(|_, _, st, _| respond(st, 429, &[("retry-after", "120")], b"slow down"));
+    let args = ["--url", &s.url, "--interval", "100ms", "--timeout", "5s"];
+    let (out, t) = gate(&args);
+    assert_eq!(out.code, 1);
+    assert!(
+        messages(&out).contains("asked to retry after 2m"),
+        "{}",
+        messages(&out)
+    );
+    assert_eq!(s.hits().len(), 1);
+    within(t, 3.0, &out);
+}
+
+#[test]
+fn connection_refused() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}/health");
+    let (out, t) = gate(&[&["--url", &url, "--retries", "3"], FAST].concat());
+    assert_eq!(out.code, 1);
+    assert_eq!(out.rules(), ["health-gate/unreachable"]);
+    assert!(messages(&out).contains(&format!("connection refused by 127.0.0.1:{port}")));
+    assert_eq!(outputs(&out)["status"], "");
+    within(t, 5.0, &out);
+}
+
+#[test]
+fn garbage_instead_of_tls_is_a_tls_error() {
+    let garbage = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = garbage.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut st in garbage.incoming().flatten() {
+            let _ = st.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let url = format!("https://127.0.0.1:{port}/");
+    let (out, t) = gate(&[&["--url", &url, "--retries", "1"], FAST].concat());
+    assert_eq!(out.code, 1);
+    assert_eq!(out.rules(), ["health-gate/unreachable"]);
+    assert!(
+        messages(&out).contains("TLS with 127.0.0.1"),
+        "{}",
+        messages(&out)
+    );
+    within(t, 5.0, &out);
+}
+
+#[test]
+fn start_period_failures_do_not_count() {
+    let booting = || {
+        Hostile::start(|n, _, st, _| {
+            if n < 3 {
+                respond(st, 503, &[], b"booting")
+            } else {
+                respond(st, 200, &[], b"ok")
+            }
+        })
+    };
+    let s = booting();
+    let args = [
+        "--url",
+        &s.url,
+        "--retries",
+        "1",
+        "--start-period",
+        "1500ms",
+        "--interval",
+        "200ms",
+        "--timeout",
+        "10s",
+    ];
+    let (out, t) = gate(&args);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(outputs(&out)["attempts"], "4");
+    assert!(out.json()["gates"][0]["notes"]
+        .to_string()
+        .contains("start period: not counted"));
+    within(t, 8.0, &out);
+
+    // The same server without a start period fails on the first 503 (`--retries 1`).
+    let s = booting();
+    let (out, _) = gate(&["--url", &s.url, "--retries", "1", "--timeout", "5s"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(s.hits().len(), 1);
+}
+
+#[test]
+fn slow_but_healthy_is_a_warning_and_max_latency_fails() {
+    let s = Hostile::start(|_, _, st, _| {
+        std::thread::sleep(Duration::from_millis(400));
+        respond(st, 200, &[], b"ok")
+    });
+    let (out, t) = gate(&[&["--url", &s.url, "--warn-latency", "100ms"], FAST].concat());
+    assert_eq!(out.code, 0, "a warning does not fail the gate");
+    assert_eq!(out.rules(), ["health-gate/slow-response"]);
+    within(t, 5.0, &out);
+    let (out, _) = gate(
+        &[
+            &["--url", &s.url, "--max-latency", "100ms", "--retries", "1"],
+            FAST,
+        ]
+        .concat(),
+    );
+    assert_eq!(out.code, 1);
+    assert_eq!(out.rules(), ["health-gate/latency-exceeded"]);
+}
+
+#[test]
+fn secret_headers_are_sent_and_never_printed() {
+    let s = Hostile::start(|_, _, st, _| respond(st, 503, &[], b"no"));
+    let mut cmd = bin();
+    cmd.env("PROBE_TOKEN", "s3cr3t-probe-value")
+        .args([
+            "health-gate",
+            "--url",
+            &s.url,
+            "--retries",
+            "1",
+            "--format",
+            "json",
+        ])
+        .args([
+            "--header",
+            "X-Probe: yes",
+            "--header-from-env",
+            "X-Api-Key=PROBE_TOKEN",
+        ]);
+    let out = run(&mut cmd);
+    assert_eq!(out.code, 1);
+    let head = s.hits()[0].head.to_ascii_lowercase();
+    assert!(head.contains("x-api-key: s3cr3t-probe-value"), "{head}");
+    assert!(head.contains("x-probe: yes"), "{head}");
+    assert!(!out.stdout.contains("s3cr3t") && !out.stderr.contains("s3cr3t"));
+
+    // A missing variable is a usage error naming the variable, not the value.
+    let out = run(bin().args([
+        "health-gate",
+        "--url",
+        &s.url,
+        "--header-from-env",
+        "X-Api-Key=NOT_SET_ANYWHERE",
+    ]));
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("NOT_SET_ANYWHERE"), "{}", out.stderr);
+}
+
+/// The real `deployment_status` payload with its URL pointing at `url`.
+fn deployment_event(dir: &Path, url: &str) -> std::path::PathBuf {
+    let mut payload: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            root().join("tests/fixtures/events/deployment_status.created.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    payload["deployment_status"]["environment_url"] = json!(url);
+    payload["deployment_status"]["target_url"] = json!("http://127.0.0.1:9/not-this-one");
+    let path = dir.join("event.json");
+    std::fs::write(&path, payload.to_string()).unwrap();
+    path
+}
+
+fn actions(cmd: &mut std::process::Command, dir: &Path, event_name: &str, event: &Path, api: &str) {
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", event_name)
+        .env("GITHUB_EVENT_PATH", event)
+        .env("GITHUB_API_URL", api)
+        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+        .env("GITHUB_TOKEN", "ghs_SECRETtoken000000000000000000")
+        .env("GITHUB_WORKSPACE", dir)
+        .env("GITHUB_OUTPUT", dir.join("output"))
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary.md"));
+}
+
+#[test]
+fn a_deployment_status_event_chooses_the_url_and_outputs_are_written() {
+    let s = Hostile::start(|_, _, st, _| {
+        respond(st, 200, &[], &json_body(json!({"status": "healthy"})))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let event = deployment_event(dir.path(), &format!("{}/from-event", s.url));
+    let mut cmd = bin();
+    actions(
+        &mut cmd,
+        dir.path(),
+        "deployment_status",
+        &event,
+        "http://127.0.0.1:9",
+    );
+    let t = Instant::now();
+    let out = run(cmd.args([
+        "health-gate",
+        "--expect-json",
+        "status=healthy",
+        "--timeout",
+        "10s",
+    ]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        s.hits().iter().map(|h| h.path.as_str()).collect::<Vec<_>>(),
+        ["/from-event"]
+    );
+    let o = std::fs::read_to_string(dir.path().join("output")).unwrap();
+    for line in ["healthy=true", "attempts=1", "status=200", "verdict=pass"] {
+        assert!(
+            o.lines().any(|l| l == line),
+            "{line} missing from $GITHUB_OUTPUT:\n{o}"
+        );
+    }
+    assert!(
+        o.lines()
+            .any(|l| l.starts_with("latency-ms=") && l.len() > 11),
+        "{o}"
+    );
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("attempt 1") && summary.contains("deployment_status"),
+        "{summary}"
+    );
+    assert!(!out.stdout.contains("ghs_SECRET"));
+    within(t.elapsed(), 5.0, &out);
+}
+
+#[test]
+fn an_unhealthy_deployment_writes_healthy_false_for_the_rollback_step() {
+    let s = Hostile::start(|_, _, st, _| respond(st, 503, &[], b"degraded"));
+    let dir = tempfile::tempdir().unwrap();
+    let event = deployment_event(dir.path(), &s.url);
+    let mut cmd = bin();
+    actions(
+        &mut cmd,
+        dir.path(),
+        "deployment_status",
+        &event,
+        "http://127.0.0.1:9",
+    );
+    let out = run(cmd.args([
+        "health-gate",
+        "--retries",
+        "2",
+        "--interval",
+        "100ms",
+        "--timeout",
+        "10s",
+    ]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let o = std::fs::read_to_string(dir.path().join("output")).unwrap();
+    for line in ["healthy=false", "attempts=2", "status=503", "verdict=fail"] {
+        assert!(
+            o.lines().any(|l| l == line),
+            "{line} missing from $GITHUB_OUTPUT:\n{o}"
+        );
+    }
+    assert!(
+        out.stdout
+            .contains("::error title=merge-gates health-gate/unexpected-status::"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_deployment_status_without_a_url_is_a_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::copy(
+        root().join("tests/fixtures/events/deployment_status.created.json"),
+        &event,
+    )
+    .unwrap();
+    let mut cmd = bin();
+    actions(
+        &mut cmd,
+        dir.path(),
+        "deployment_status",
+        &event,
+        "http://127.0.0.1:9",
+    );
+    let out = run(cmd.args(["health-gate", "--format", "json"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.rules(), ["health-gate/no-deployment-url"]);
+    assert_eq!(outputs(&out)["healthy"], "false");
+}
+
+#[test]
+fn the_deployments_api_gives_the_url_of_the_latest_successful_deployment() {
+    let s = Hostile::start(|_, _, st, _| respond(st, 200, &[], b"ok"));
+    let repo = "/repos/Codertocat/Hello-World";
+    let api = Server::start(vec![
+        (
+            &format!("{repo}/deployments") as &str,
+            vec![Reply::json(
+                200,
+                json!([
+                    {"id": 2, "sha": "a1b2c3d4e5f6", "environment": "staging"},
+                    {"id": 1, "sha": "0000000000aa", "environment": "staging"}
+                ]),
+            )],
+        ),
+        (
+            &format!("{repo}/deployments/2/statuses"),
+            vec![Reply::json(
+                200,
+                json!([{"state": "failure", "environment_url": "http://127.0.0.1:9/failed"}]),
+            )],
+        ),
+        (
+            &format!("{repo}/deployments/1/statuses"),
+            vec![Reply::json(
+                200,
+                json!([
+                    {"state": "success", "environment_url": format!("{}/staging-health", s.url)},
+                    {"state": "in_progress"}
+                ]),
+            )],
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, "{}").unwrap();
+    let mut cmd = bin();
+    actions(&mut cmd, dir.path(), "push", &event, &api.url);
+    let out = run(cmd.args([
+        "health-gate",
+        "--environment",
+        "staging",
+        "--format",
+        "json",
+        "--timeout",
+        "20s",
+    ]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        s.hits().iter().map(|h| h.path.as_str()).collect::<Vec<_>>(),
+        ["/staging-health"]
+    );
+    let auth = api.requests.lock().unwrap()[0]
+        .headers
+        .get("authorization")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        auth.contains("ghs_SECRETtoken"),
+        "the token authenticates the lookup"
+    );
+    assert!(!out.stdout.contains("ghs_SECRET") && !out.stderr.contains("ghs_SECRET"));
+    assert!(out.json()["gates"][0]["notes"]
+        .to_string()
+        .contains("deployment 1 of environment `staging`"));
+}
+
+#[test]
+fn runs_in_actions_without_a_pull_request() {
+    let s = Hostile::start(|_, _, st, _| respond(st, 200, &[], b"ok"));
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, "{}").unwrap();
+    let mut cmd = bin();
+    actions(&mut cmd, dir.path(), "push", &event, "http://127.0.0.1:9");
+    let out = run(cmd.args(["health-gate", "--url", &s.url, "--format", "json"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.rules().is_empty(),
+        "no PR findings for this gate: {:?}",
+        out.rules()
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["health-gate"][..],
+        &["health-gate", "--url", "ftp://example.com/"],
+        &[
+            "health-gate",
+            "--url",
+            "http://x/",
+            "--expect-status",
+            "200-abc",
+        ],
+        &["health-gate", "--url", "http://x/", "--interval", "5"],
+        &[
+            "health-gate",
+            "--url",
+            "http://x/",
+            "--method",
+            "HEAD",
+            "--expect-body",
+            "ok",
+        ],
+        &[
+            "health-gate",
+            "--url",
+            "http://x/",
+            "--expect-json",
+            "status",
+        ],
+    ] {
+        let out = run(bin().args(args));
+        assert_eq!(out.code, 2, "{args:?}: {}{}", out.stdout, out.stderr);
+    }
+}
+
+#[test]
+fn config_keys_are_read() {
+    let s = Hostile::start(|_, path, st, _| match path {
+        "/a" => respond(st, 204, &[], b""),
+        _ => respond(st, 200, &[], b"READY"),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
+    std::fs::write(
+        dir.path().join(".github/merge-gates.toml"),
+        format!(
+            "[health-gate]\nurl = [\"{0}/a\", \"{0}/b\"]\nexpect-status = \"200,204\"\ninterval = \"100ms\"\ntimeout = \"10s\"\nmethod = \"GET\"\nexpect-body-regex = \"^(READY)?$\"\n",
+            s.url
+        ),
+    )
+    .unwrap();
+    let out = run(bin().args([
+        "health-gate",
+        "--format",
+        "json",
+        "--repo",
+        dir.path().to_str().unwrap(),
+    ]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(outputs(&out)["attempts"], "2");
+    let mut paths: Vec<String> = s.hits().into_iter().map(|h| h.path).collect();
+    paths.sort();
+    assert_eq!(paths, ["/a", "/b"]);
+}
