@@ -194,7 +194,7 @@ fn retries_is_the_failure_threshold() {
     assert_eq!(out.code, 1);
     assert_eq!(out.rules(), ["health-gate/unexpected-status"]);
     assert_eq!(s.hits().len(), 3, "stops at the failure threshold");
-    assert!(messages(&out).contains("3 consecutive failed attempt(s)"));
+    assert!(messages(&out).contains("failure threshold (`--retries 3`"));
     within(t, 6.0, &out);
 }
 

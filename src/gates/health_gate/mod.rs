@@ -291,7 +291,7 @@ async fn targets(
             let other_env = matches!((&opts.environment, &d.environment), (Some(want), Some(got)) if want != got);
             if !other_env {
                 out.notes.push(format!(
-                    "URL from the deployment_status event (environment `{}`, state `{}`)",
+                    "deployment_status event: environment `{}`, state `{}`",
                     excerpt(d.environment.as_deref().unwrap_or("?"), 100),
                     excerpt(d.state.as_deref().unwrap_or("?"), 40)
                 ));
@@ -532,10 +532,13 @@ fn report(
         expect::Problem::new(Kind::Status, "the success threshold was not reached")
     });
     let why = match p.end {
-        End::Threshold => format!("{} consecutive failed attempt(s) (`--retries`)", s.retries),
-        End::Deadline => format!("the overall timeout of {} ran out", show_duration(timeout)),
+        End::Threshold => format!(
+            "at the failure threshold (`--retries {}` consecutive failures)",
+            s.retries
+        ),
+        End::Deadline => format!("when the overall timeout of {} ran out", show_duration(timeout)),
         End::RetryAfter(d) => format!(
-            "the server asked to retry after {} (`Retry-After`), beyond what was left of the {} timeout",
+            "because the server asked to retry after {} (`Retry-After`), beyond what was left of the {} timeout",
             show_duration(d),
             show_duration(timeout)
         ),
@@ -543,7 +546,7 @@ fn report(
     };
     let flapping = p.attempts.iter().any(|a| a.problem.is_none());
     let mut msg = format!(
-        "`{name}` is unhealthy: {}. Gave up after {why}: {n} attempt(s) in {}",
+        "`{name}` is unhealthy: {}. Gave up {why} after {n} attempt(s) in {}",
         problem.message,
         show_ms(elapsed)
     );
