@@ -114,9 +114,16 @@ pub struct MigrationSafetyArgs {
 
 // ---- health-gate arguments ----
 
-/// Flags of `health-gate`; each is also a key of `[health-gate]` in the config (flags win).
+/// Flags of `health-gate`, boxed so that `Command` stays small.
 #[derive(Debug, Args, Default)]
 pub struct HealthGateArgs {
+    #[command(flatten)]
+    pub flags: Box<HealthGateFlags>,
+}
+
+/// Each flag is also a key of `[health-gate]` in the config (flags win).
+#[derive(Debug, Args, Default)]
+pub struct HealthGateFlags {
     /// URL to probe (repeatable; a value may hold several URLs, one per line).
     #[arg(long, value_name = "URL")]
     pub url: Vec<String>,

@@ -132,7 +132,8 @@ fn headers(plain: &[String], from_env: &[String]) -> Result<(HeaderMap, bool)> {
 }
 
 impl Options {
-    fn load(ctx: &Context<'_>, a: &HealthGateArgs) -> Result<Options> {
+    fn load(ctx: &Context<'_>, args: &HealthGateArgs) -> Result<Options> {
+        let a = &*args.flags;
         let c = &ctx.settings.config.health_gate;
         let urls = if !a.url.is_empty() {
             split_urls(&a.url)
