@@ -451,6 +451,28 @@ fn connection_refused() {
 }
 
 #[test]
+fn dns_failure() {
+    // `.invalid` never resolves (RFC 6761). Where no resolver answers at all, the attempt's
+    // limit cuts the lookup off instead; either way the deadline holds.
+    let (out, t) = gate(
+        "--url http://health.nonexistent.invalid/ --retries 1 --request-timeout 3s --timeout 5s",
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let msg = messages(&out);
+    match out.rules()[..] {
+        [ref r] if r == "health-gate/unreachable" => {
+            assert!(
+                msg.contains("DNS lookup of `health.nonexistent.invalid` failed"),
+                "{msg}"
+            )
+        }
+        [ref r] if r == "health-gate/request-timed-out" => {}
+        ref other => panic!("{other:?}: {msg}"),
+    }
+    within(t, 8.0, &out);
+}
+
+#[test]
 fn garbage_instead_of_tls_is_a_tls_error() {
     let garbage = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = garbage.local_addr().unwrap().port();

@@ -112,6 +112,7 @@ impl Prober {
             .no_proxy()
             .retry(reqwest::retry::never())
             .pool_max_idle_per_host(0)
+            .dns_resolver(ThreadResolver)
             .tls_danger_accept_invalid_certs(o.insecure)
             .user_agent(concat!(
                 "merge-gates/",
@@ -213,6 +214,34 @@ impl Prober {
             body,
             truncated,
             latency: started.elapsed(),
+        })
+    }
+}
+
+/// DNS through the system resolver on a detached thread. reqwest's default runs it on tokio's
+/// blocking pool, which the runtime waits for when it shuts down: a resolver that hangs would
+/// hold the process past the overall deadline. A detached thread cannot; the attempt's own
+/// limit still cuts the lookup off.
+struct ThreadResolver;
+
+impl reqwest::dns::Resolve for ThreadResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        use std::net::ToSocketAddrs;
+        let host = name.as_str().to_string();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("merge-gates-dns".into())
+            .spawn(move || {
+                let found = (host.as_str(), 0).to_socket_addrs().map(Vec::from_iter);
+                let _ = tx.send(found);
+            });
+        Box::pin(async move {
+            spawned?;
+            match rx.await {
+                Ok(Ok(addrs)) => Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs),
+                Ok(Err(e)) => Err(e.into()),
+                Err(_) => Err("the resolver thread ended without an answer".into()),
+            }
         })
     }
 }
