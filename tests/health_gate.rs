@@ -51,6 +51,7 @@ impl Hostile {
                 let (hits, written, handler) = (h2.clone(), w2.clone(), handler.clone());
                 std::thread::spawn(move || {
                     let mut stream = stream;
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
                     let Some(head) = read_head(&mut stream) else {
                         return;
                     };
@@ -76,8 +77,7 @@ impl Hostile {
     }
 }
 
-fn read_head(s: &mut TcpStream) -> Option<String> {
-    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+fn read_head(s: &mut impl Read) -> Option<String> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
@@ -90,7 +90,7 @@ fn read_head(s: &mut TcpStream) -> Option<String> {
 }
 
 /// A complete answer, then the connection closes.
-fn respond(s: &mut TcpStream, status: u16, headers: &[(&str, &str)], body: &[u8]) {
+fn respond(s: &mut impl Write, status: u16, headers: &[(&str, &str)], body: &[u8]) {
     let mut head = format!(
         "HTTP/1.1 {status} Status\r\ncontent-length: {}\r\nconnection: close\r\n",
         body.len()
@@ -470,6 +470,60 @@ fn dns_failure() {
         ref other => panic!("{other:?}: {msg}"),
     }
     within(t, 8.0, &out);
+}
+
+/// An HTTPS server with the self-signed certificate of `tests/fixtures/tls`.
+fn tls_server() -> String {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = root().join("tests/fixtures/tls");
+    let certs = CertificateDer::pem_file_iter(dir.join("cert.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/health", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                let Ok(conn) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                if read_head(&mut tls).is_some() {
+                    respond(&mut tls, 200, &[], b"ok");
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                }
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn certificates_are_verified_unless_insecure() {
+    let url = tls_server();
+    let (out, t) = gate(&format!("--url {url} --retries 1 {FAST}"));
+    unhealthy(
+        &out,
+        &["health-gate/unreachable"],
+        &["TLS with 127.0.0.1", "certificate"],
+    );
+    within(t, 5.0, &out);
+    let (out, _) = gate(&format!("--url {url} --retries 1 --insecure {FAST}"));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(outputs(&out)["status"], "200");
 }
 
 #[test]

@@ -291,8 +291,10 @@ fn classify(e: reqwest::Error, url: &Url, limit: Duration) -> Fault {
     let detail = chain(&e);
     let mut refused = false;
     let mut tls = false;
+    let mut root = detail.clone();
     let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(s) = src {
+        root = crate::text::excerpt(&s.to_string(), 200);
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
             // rustls reports through io::Error, whose `source()` skips the wrapped error.
@@ -320,12 +322,12 @@ fn classify(e: reqwest::Error, url: &Url, limit: Duration) -> Fault {
     } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
         (
             Kind::Unreachable,
-            format!("DNS lookup of `{host}` failed: {detail}"),
+            format!("DNS lookup of `{host}` failed: {root}"),
         )
     } else if tls || TLS_WORDS.iter().any(|w| lower.contains(w)) {
         (
             Kind::Unreachable,
-            format!("TLS with {host}:{port} failed (certificates are verified unless --insecure): {detail}"),
+            format!("TLS with {host}:{port} failed (certificates are verified unless --insecure): {root}"),
         )
     } else if e.is_redirect() {
         (
