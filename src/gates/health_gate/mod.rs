@@ -389,7 +389,6 @@ pub async fn run(ctx: &Context<'_>, args: &HealthGateArgs) -> Result<GateOutput>
         .zip(results)
         .filter_map(|(u, p)| Some((u, p?)))
         .collect();
-    let elapsed = start.elapsed();
     for (url, p) in &results {
         report(
             &opts.schedule,
@@ -397,7 +396,6 @@ pub async fn run(ctx: &Context<'_>, args: &HealthGateArgs) -> Result<GateOutput>
             opts.warn_latency,
             url,
             p,
-            elapsed,
             &mut out,
         );
     }
@@ -467,12 +465,13 @@ fn report(
     warn: Option<Duration>,
     url: &Url,
     p: &Probed,
-    elapsed: Duration,
     out: &mut GateOutput,
 ) {
     let name = shown(url);
     let n = p.attempts.len();
     let last = p.attempts.last();
+    // This URL's own time: until its last attempt ended.
+    let elapsed = last.map_or(Duration::ZERO, |a| a.at + a.latency);
     let verdict = match p.end {
         End::Healthy => "healthy",
         _ => "unhealthy",
@@ -529,9 +528,15 @@ fn report(
         }
         return;
     }
-    let problem = last.problem.clone().unwrap_or_else(|| {
-        expect::Problem::new(Kind::Status, "the success threshold was not reached")
-    });
+    // The latest failure decides the rule (the last attempt may have been a lone success).
+    let problem = p
+        .attempts
+        .iter()
+        .rev()
+        .find_map(|a| a.problem.clone())
+        .unwrap_or_else(|| {
+            expect::Problem::new(Kind::Status, "the success threshold was not reached")
+        });
     let why = match p.end {
         End::Threshold => format!(
             "at the failure threshold (`--retries {}` consecutive failures)",
