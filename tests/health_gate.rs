@@ -632,6 +632,48 @@ fn secret_headers_are_sent_and_never_printed() {
     assert!(out.stderr.contains("NOT_SET_ANYWHERE"), "{}", out.stderr);
 }
 
+#[test]
+fn redirects_never_carry_a_secret_header_to_another_origin() {
+    let elsewhere = Hostile::start(|_, _, st, _| respond(st, 200, &[], b"thanks for the key"));
+    let target = format!("{}/collect", elsewhere.url);
+    let s = Hostile::start(move |_, _, st, _| respond(st, 302, &[("location", &target)], b""));
+    let mut cmd = bin();
+    cmd.env("PROBE_TOKEN", "s3cr3t-probe-value").args([
+        "health-gate",
+        "--url",
+        &s.url,
+        "--follow-redirects",
+        "--header-from-env",
+        "X-Api-Key=PROBE_TOKEN",
+        "--retries",
+        "1",
+        "--format",
+        "json",
+    ]);
+    let out = run(&mut cmd);
+    unhealthy(
+        &out,
+        &["health-gate/unexpected-status"],
+        &["HTTP 302 Found"],
+    );
+    assert!(
+        elsewhere.hits().is_empty(),
+        "the secret went to another origin"
+    );
+}
+
+#[test]
+fn head_probes_send_head() {
+    let s = Hostile::start(|_, _, st, _| respond(st, 200, &[], b""));
+    let (out, _) = gate(&format!("--url {} --method HEAD {FAST}", s.url));
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        s.hits()[0].head.starts_with("HEAD / HTTP/1.1"),
+        "{:?}",
+        s.hits()
+    );
+}
+
 /// The real `deployment_status` payload with its URL pointing at `url`.
 fn deployment_event(dir: &Path, url: &str) -> std::path::PathBuf {
     let mut payload: serde_json::Value = serde_json::from_str(

@@ -84,18 +84,19 @@ fn split_urls<'a>(values: impl IntoIterator<Item = &'a String>) -> Vec<String> {
         .collect()
 }
 
+fn header_name(flag: &str, raw: &str) -> Result<HeaderName> {
+    HeaderName::from_bytes(raw.trim().as_bytes())
+        .map_err(|_| anyhow!("{flag}: `{}` is not a header name", excerpt(raw.trim(), 60)))
+}
+
+/// The request headers, and whether one of them is a secret. Values are never shown.
 fn headers(plain: &[String], from_env: &[String]) -> Result<(HeaderMap, bool)> {
     let mut map = HeaderMap::new();
     for h in plain {
         let (name, value) = h
             .split_once(':')
             .ok_or_else(|| anyhow!("--header: write `Name: value` (got a value without `:`)"))?;
-        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-            anyhow!(
-                "--header: `{}` is not a header name",
-                excerpt(name.trim(), 60)
-            )
-        })?;
+        let name = header_name("--header", name)?;
         let value = HeaderValue::from_str(value.trim())
             .map_err(|_| anyhow!("--header {name}: the value is not a valid header value"))?;
         map.append(name, value);
@@ -107,23 +108,12 @@ fn headers(plain: &[String], from_env: &[String]) -> Result<(HeaderMap, bool)> {
                 excerpt(h, 60)
             )
         })?;
-        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-            anyhow!(
-                "--header-from-env: `{}` is not a header name",
-                excerpt(name.trim(), 60)
-            )
-        })?;
-        let secret = crate::settings::env_secret(var.trim()).ok_or_else(|| {
-            anyhow!(
-                "--header-from-env {name}: environment variable `{}` is not set",
-                var.trim()
-            )
+        let (name, var) = (header_name("--header-from-env", name)?, var.trim());
+        let secret = crate::settings::env_secret(var).ok_or_else(|| {
+            anyhow!("--header-from-env {name}: environment variable `{var}` is not set")
         })?;
         let mut value = HeaderValue::from_str(secret.0.trim()).map_err(|_| {
-            anyhow!(
-                "--header-from-env {name}: `{}` does not hold a valid header value",
-                var.trim()
-            )
+            anyhow!("--header-from-env {name}: `{var}` does not hold a valid header value")
         })?;
         value.set_sensitive(true);
         map.append(name, value);
