@@ -660,6 +660,10 @@ fn redirects_never_carry_a_secret_header_to_another_origin() {
         elsewhere.hits().is_empty(),
         "the secret went to another origin"
     );
+    // Without a secret the same redirect is followed.
+    let (out, _) = gate(&format!("--url {} --follow-redirects {FAST}", s.url));
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(elsewhere.hits().len(), 1);
 }
 
 #[test]
