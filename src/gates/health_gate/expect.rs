@@ -255,6 +255,8 @@ pub fn show_ms(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
     } else {
         format!("{:.2}s", d.as_secs_f64())
     }
