@@ -146,7 +146,9 @@ pub async fn run(
                 _ => End::Deadline,
             });
         }
-        tokio::time::sleep(wait).await;
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await; // (the timer would round a zero wait up to 1ms)
+        }
     }
 }
 
