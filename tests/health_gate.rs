@@ -137,6 +137,14 @@ fn messages(out: &Output) -> String {
         .join("\n")
 }
 
+/// Run the gate with `args`; it must fail as `unhealthy` says, within `max_secs`.
+fn failing(args: &str, rules: &[&str], needles: &[&str], max_secs: f64) -> (Output, Duration) {
+    let (out, t) = gate(args);
+    unhealthy(&out, rules, needles);
+    within(t, max_secs, &out);
+    (out, t)
+}
+
 /// The gate failed (exit 1) with exactly these rules, and its messages say every `needle`.
 fn unhealthy(out: &Output, rules: &[&str], needles: &[&str]) {
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
@@ -204,14 +212,13 @@ fn unhealthy_then_healthy_after_n_attempts() {
 #[test]
 fn retries_is_the_failure_threshold() {
     let s = Hostile::start(|_, _, st, _| respond(st, 503, &[], b"down"));
-    let (out, t) = gate(&format!("--url {} --retries 3 {FAST}", s.url));
-    unhealthy(
-        &out,
+    let _ = failing(
+        &format!("--url {} --retries 3 {FAST}", s.url),
         &["health-gate/unexpected-status"],
         &["failure threshold (`--retries 3`"],
+        6.0,
     );
     assert_eq!(s.hits().len(), 3, "stops at the failure threshold");
-    within(t, 6.0, &out);
 }
 
 #[test]
@@ -224,12 +231,10 @@ fn flapping_never_meets_the_success_threshold() {
         "--url {} --success-threshold 2 --retries 3 --interval 50ms --timeout 2s",
         s.url
     );
-    let (out, t) = gate(&args);
     let needles = ["--success-threshold", "overall timeout of 2s"];
-    unhealthy(&out, &["health-gate/unexpected-status"], &needles);
+    let (_, t) = failing(&args, &["health-gate/unexpected-status"], &needles, 6.0);
     assert!(s.hits().len() >= 4, "kept probing until the deadline");
     assert!(t >= Duration::from_millis(1500), "gave up early: {t:?}");
-    within(t, 6.0, &out);
 }
 
 #[test]
@@ -252,11 +257,9 @@ fn slower_than_the_request_timeout() {
         "--url {} --request-timeout 300ms --retries 2 --interval 100ms",
         s.url
     );
-    let (out, t) = gate(&args);
     let needles = ["no complete answer within 300ms"];
-    unhealthy(&out, &["health-gate/request-timed-out"], &needles);
+    let _ = failing(&args, &["health-gate/request-timed-out"], &needles, 3.0);
     assert_eq!(s.hits().len(), 2);
-    within(t, 3.0, &out);
 }
 
 #[test]
@@ -266,11 +269,9 @@ fn hung_server_is_cut_off_and_the_overall_deadline_holds() {
         "--url {} --request-timeout 700ms --retries 100 --interval 100ms --timeout 2s",
         s.url
     );
-    let (out, t) = gate(&args);
     let needles = ["waiting for the response headers", "overall timeout of 2s"];
-    unhealthy(&out, &["health-gate/request-timed-out"], &needles);
+    let (_, t) = failing(&args, &["health-gate/request-timed-out"], &needles, 4.0);
     assert!(t >= Duration::from_millis(1800), "{t:?}");
-    within(t, 4.0, &out);
 }
 
 #[test]
@@ -285,11 +286,9 @@ fn trickling_body_is_cut_off() {
         "--url {} --request-timeout 500ms --retries 2 --interval 100ms",
         s.url
     );
-    let (out, t) = gate(&args);
     let needles = ["HTTP 200 arrived, but the body was still incomplete"];
-    unhealthy(&out, &["health-gate/request-timed-out"], &needles);
+    let (out, _) = failing(&args, &["health-gate/request-timed-out"], &needles, 4.0);
     assert_eq!(outputs(&out)["status"], "200");
-    within(t, 4.0, &out);
 }
 
 #[test]
@@ -342,33 +341,35 @@ fn degraded_json_is_unhealthy() {
         )
     });
     let args = format!("--url {} --expect-json status=healthy --expect-json checks.database.status=healthy --retries 2", s.url);
-    let (out, t) = gate(&format!("{args} {FAST}"));
     let needles = [
         "`status` is `degraded`, expected `healthy`",
         "`checks.database.status` is `unhealthy`",
     ];
-    unhealthy(&out, &["health-gate/body-mismatch"], &needles);
+    let (out, _) = failing(
+        &format!("{args} {FAST}"),
+        &["health-gate/body-mismatch"],
+        &needles,
+        6.0,
+    );
     assert_eq!(outputs(&out)["status"], "200");
-    within(t, 6.0, &out);
 }
 
 #[test]
 fn invalid_utf8_body_is_a_clear_failure() {
     let s = Hostile::start(|_, _, st, _| respond(st, 200, &[], b"\xff\xfe{\"status\":\x1b[31m"));
-    let (out, t) = gate(&format!(
-        "--url {} --expect-json status=healthy --retries 1 {FAST}",
-        s.url
-    ));
-    unhealthy(
-        &out,
+    let (out, _) = failing(
+        &format!(
+            "--url {} --expect-json status=healthy --retries 1 {FAST}",
+            s.url
+        ),
         &["health-gate/body-mismatch"],
         &["invalid UTF-8 at byte 0"],
+        5.0,
     );
     assert!(
         !out.stdout.contains('\x1b'),
         "control characters are escaped"
     );
-    within(t, 5.0, &out);
 }
 
 #[test]
@@ -385,19 +386,22 @@ fn huge_body_only_the_cap_is_read() {
         "--url {} --expect-body needle --retries 1 --request-timeout 20s",
         s.url
     );
-    let (out, t) = gate(&format!("{args} {FAST}"));
     let needles = [
         "only the first 1,048,576 bytes were read",
         "cut at the read cap",
     ];
-    unhealthy(&out, &["health-gate/body-mismatch"], &needles);
+    let _ = failing(
+        &format!("{args} {FAST}"),
+        &["health-gate/body-mismatch"],
+        &needles,
+        10.0,
+    );
     // The client hung up after the cap: what was written is the cap plus socket buffers.
     let written = s.written.load(Ordering::Relaxed);
     assert!(
         written < 64 << 20,
         "read far beyond the cap: {written} bytes sent"
     );
-    within(t, 10.0, &out);
 
     // Without body expectations the same server is healthy: the status is what counts.
     let (out, _) = gate(&format!("--url {} {FAST}", s.url));
@@ -429,11 +433,9 @@ fn retry_after_is_honoured_within_the_budget() {
 fn retry_after_beyond_the_budget_gives_up_at_once() {
     let s = Hostile::start(|_, _, st, _| respond(st, 429, &[("retry-after", "120")], b"slow down"));
     let args = format!("--url {} --interval 100ms --timeout 5s", s.url);
-    let (out, t) = gate(&args);
     let needles = ["asked to retry after 2m"];
-    unhealthy(&out, &["health-gate/unexpected-status"], &needles);
+    let _ = failing(&args, &["health-gate/unexpected-status"], &needles, 3.0);
     assert_eq!(s.hits().len(), 1);
-    within(t, 3.0, &out);
 }
 
 #[test]
@@ -443,11 +445,10 @@ fn connection_refused() {
         l.local_addr().unwrap().port()
     };
     let url = format!("http://127.0.0.1:{port}/health");
-    let (out, t) = gate(&format!("--url {} --retries 3 {FAST}", url));
     let refused = format!("connection refused by 127.0.0.1:{port}");
-    unhealthy(&out, &["health-gate/unreachable"], &[&refused]);
+    let args = format!("--url {url} --retries 3 {FAST}");
+    let (out, _) = failing(&args, &["health-gate/unreachable"], &[&refused], 5.0);
     assert_eq!(outputs(&out)["status"], "");
-    within(t, 5.0, &out);
 }
 
 #[test]
