@@ -75,6 +75,10 @@ impl Hostile {
     fn hits(&self) -> Vec<Hit> {
         self.hits.lock().unwrap().clone()
     }
+
+    fn paths(&self) -> Vec<String> {
+        self.hits().into_iter().map(|h| h.path).collect()
+    }
 }
 
 fn read_head(s: &mut impl Read) -> Option<String> {
@@ -695,6 +699,16 @@ fn deployment_event(dir: &Path, url: &str) -> std::path::PathBuf {
     path
 }
 
+/// A GitHub API URL where nothing listens (these runs must not need the API).
+const NO_API: &str = "http://127.0.0.1:9";
+
+/// Run the gate as a GitHub Actions step (see `actions`).
+fn in_actions(dir: &Path, event_name: &str, event: &Path, api: &str, args: &str) -> Output {
+    let mut cmd = bin();
+    actions(&mut cmd, dir, event_name, event, api);
+    run(cmd.args(args.split_whitespace()))
+}
+
 fn actions(cmd: &mut std::process::Command, dir: &Path, event_name: &str, event: &Path, api: &str) {
     cmd.env("GITHUB_ACTIONS", "true")
         .env("GITHUB_EVENT_NAME", event_name)
@@ -714,27 +728,16 @@ fn a_deployment_status_event_chooses_the_url_and_outputs_are_written() {
     });
     let dir = tempfile::tempdir().unwrap();
     let event = deployment_event(dir.path(), &format!("{}/from-event", s.url));
-    let mut cmd = bin();
-    actions(
-        &mut cmd,
+    let t = Instant::now();
+    let out = in_actions(
         dir.path(),
         "deployment_status",
         &event,
-        "http://127.0.0.1:9",
+        NO_API,
+        "health-gate --expect-json status=healthy --timeout 10s",
     );
-    let t = Instant::now();
-    let out = run(cmd.args([
-        "health-gate",
-        "--expect-json",
-        "status=healthy",
-        "--timeout",
-        "10s",
-    ]));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert_eq!(
-        s.hits().iter().map(|h| h.path.as_str()).collect::<Vec<_>>(),
-        ["/from-event"]
-    );
+    assert_eq!(s.paths(), ["/from-event"]);
     let o = std::fs::read_to_string(dir.path().join("output")).unwrap();
     for line in ["healthy=true", "attempts=1", "status=200", "verdict=pass"] {
         assert!(
@@ -761,23 +764,13 @@ fn an_unhealthy_deployment_writes_healthy_false_for_the_rollback_step() {
     let s = Hostile::start(|_, _, st, _| respond(st, 503, &[], b"degraded"));
     let dir = tempfile::tempdir().unwrap();
     let event = deployment_event(dir.path(), &s.url);
-    let mut cmd = bin();
-    actions(
-        &mut cmd,
+    let out = in_actions(
         dir.path(),
         "deployment_status",
         &event,
-        "http://127.0.0.1:9",
+        NO_API,
+        "health-gate --retries 2 --interval 100ms --timeout 10s",
     );
-    let out = run(cmd.args([
-        "health-gate",
-        "--retries",
-        "2",
-        "--interval",
-        "100ms",
-        "--timeout",
-        "10s",
-    ]));
     assert_eq!(out.code, 1, "{}", out.stderr);
     let o = std::fs::read_to_string(dir.path().join("output")).unwrap();
     for line in ["healthy=false", "attempts=2", "status=503", "verdict=fail"] {
@@ -803,15 +796,13 @@ fn a_deployment_status_without_a_url_is_a_finding() {
         &event,
     )
     .unwrap();
-    let mut cmd = bin();
-    actions(
-        &mut cmd,
+    let out = in_actions(
         dir.path(),
         "deployment_status",
         &event,
-        "http://127.0.0.1:9",
+        NO_API,
+        "health-gate --format json",
     );
-    let out = run(cmd.args(["health-gate", "--format", "json"]));
     unhealthy(
         &out,
         &["health-gate/no-deployment-url"],
@@ -855,22 +846,15 @@ fn the_deployments_api_gives_the_url_of_the_latest_successful_deployment() {
     let dir = tempfile::tempdir().unwrap();
     let event = dir.path().join("event.json");
     std::fs::write(&event, "{}").unwrap();
-    let mut cmd = bin();
-    actions(&mut cmd, dir.path(), "push", &event, &api.url);
-    let out = run(cmd.args([
-        "health-gate",
-        "--environment",
-        "staging",
-        "--format",
-        "json",
-        "--timeout",
-        "20s",
-    ]));
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert_eq!(
-        s.hits().iter().map(|h| h.path.as_str()).collect::<Vec<_>>(),
-        ["/staging-health"]
+    let out = in_actions(
+        dir.path(),
+        "push",
+        &event,
+        &api.url,
+        "health-gate --environment staging --format json --timeout 20s",
     );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(s.paths(), ["/staging-health"]);
     let authenticated = api.requests.lock().unwrap().iter().all(|r| {
         r.headers
             .get("authorization")
@@ -889,9 +873,13 @@ fn runs_in_actions_without_a_pull_request() {
     let dir = tempfile::tempdir().unwrap();
     let event = dir.path().join("event.json");
     std::fs::write(&event, "{}").unwrap();
-    let mut cmd = bin();
-    actions(&mut cmd, dir.path(), "push", &event, "http://127.0.0.1:9");
-    let out = run(cmd.args(["health-gate", "--url", &s.url, "--format", "json"]));
+    let out = in_actions(
+        dir.path(),
+        "push",
+        &event,
+        NO_API,
+        &format!("health-gate --url {} --format json", s.url),
+    );
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.rules().is_empty(),

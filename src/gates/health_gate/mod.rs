@@ -249,6 +249,9 @@ fn shown(u: &Url) -> String {
     excerpt(u.as_str(), 300)
 }
 
+const NO_EVENT_URL: &str = "the deployment_status event names no `environment_url` and no \
+    `target_url`, so there is nothing to probe";
+
 /// Where the URLs come from: flags or config, else the `deployment_status` event, else the
 /// Deployments API for `--environment`. A deployment that names no usable URL is a finding.
 async fn targets(
@@ -279,18 +282,22 @@ async fn targets(
                 Ok(d) => d,
                 Err(e) => return no_url(out, e),
             };
-            let other_env = matches!((&opts.environment, &d.environment), (Some(want), Some(got)) if want != got);
+            let other_env = matches!(
+                (&opts.environment, &d.environment),
+                (Some(want), Some(got)) if want != got
+            );
             if !other_env {
                 out.notes.push(format!(
                     "deployment_status event: environment `{}`, state `{}`",
                     excerpt(d.environment.as_deref().unwrap_or("?"), 100),
                     excerpt(d.state.as_deref().unwrap_or("?"), 40)
                 ));
-                return match d.url.as_deref().map(parse_url) {
-                    Some(Ok(u)) => Ok(vec![u]),
-                    Some(Err(e)) => no_url(out, format!("the deployment_status event's URL is unusable: {e}")),
-                    None => no_url(out, "the deployment_status event names no `environment_url` and no `target_url`, so there is nothing to probe".into()),
+                let msg = match d.url.as_deref().map(parse_url) {
+                    Some(Ok(u)) => return Ok(vec![u]),
+                    Some(Err(e)) => format!("the deployment_status event's URL is unusable: {e}"),
+                    None => NO_EVENT_URL.to_string(),
                 };
+                return no_url(out, msg);
             }
         }
     }
