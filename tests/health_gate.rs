@@ -699,6 +699,26 @@ fn deployment_event(dir: &Path, url: &str) -> std::path::PathBuf {
     path
 }
 
+/// `$GITHUB_OUTPUT` of an `in_actions` run, which must hold every `key=value` line of `want`.
+fn step_outputs(dir: &Path, want: &[&str]) -> String {
+    let o = std::fs::read_to_string(dir.join("output")).unwrap();
+    for line in want {
+        assert!(
+            o.lines().any(|l| l == *line),
+            "{line} missing from $GITHUB_OUTPUT:\n{o}"
+        );
+    }
+    o
+}
+
+/// A temporary workspace with the payload of an event that has no pull request.
+fn push_event() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, "{}").unwrap();
+    (dir, event)
+}
+
 /// A GitHub API URL where nothing listens (these runs must not need the API).
 const NO_API: &str = "http://127.0.0.1:9";
 
@@ -738,13 +758,10 @@ fn a_deployment_status_event_chooses_the_url_and_outputs_are_written() {
     );
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(s.paths(), ["/from-event"]);
-    let o = std::fs::read_to_string(dir.path().join("output")).unwrap();
-    for line in ["healthy=true", "attempts=1", "status=200", "verdict=pass"] {
-        assert!(
-            o.lines().any(|l| l == line),
-            "{line} missing from $GITHUB_OUTPUT:\n{o}"
-        );
-    }
+    let o = step_outputs(
+        dir.path(),
+        &["healthy=true", "attempts=1", "status=200", "verdict=pass"],
+    );
     assert!(
         o.lines()
             .any(|l| l.starts_with("latency-ms=") && l.len() > 11),
@@ -772,13 +789,10 @@ fn an_unhealthy_deployment_writes_healthy_false_for_the_rollback_step() {
         "health-gate --retries 2 --interval 100ms --timeout 10s",
     );
     assert_eq!(out.code, 1, "{}", out.stderr);
-    let o = std::fs::read_to_string(dir.path().join("output")).unwrap();
-    for line in ["healthy=false", "attempts=2", "status=503", "verdict=fail"] {
-        assert!(
-            o.lines().any(|l| l == line),
-            "{line} missing from $GITHUB_OUTPUT:\n{o}"
-        );
-    }
+    step_outputs(
+        dir.path(),
+        &["healthy=false", "attempts=2", "status=503", "verdict=fail"],
+    );
     assert!(
         out.stdout
             .contains("::error title=merge-gates health-gate/unexpected-status::"),
@@ -843,9 +857,7 @@ fn the_deployments_api_gives_the_url_of_the_latest_successful_deployment() {
             )],
         ),
     ]);
-    let dir = tempfile::tempdir().unwrap();
-    let event = dir.path().join("event.json");
-    std::fs::write(&event, "{}").unwrap();
+    let (dir, event) = push_event();
     let out = in_actions(
         dir.path(),
         "push",
@@ -870,9 +882,7 @@ fn the_deployments_api_gives_the_url_of_the_latest_successful_deployment() {
 #[test]
 fn runs_in_actions_without_a_pull_request() {
     let s = Hostile::start(|_, _, st, _| respond(st, 200, &[], b"ok"));
-    let dir = tempfile::tempdir().unwrap();
-    let event = dir.path().join("event.json");
-    std::fs::write(&event, "{}").unwrap();
+    let (dir, event) = push_event();
     let out = in_actions(
         dir.path(),
         "push",
