@@ -152,8 +152,77 @@ pub struct MigrationSafetyArgs {
 
 // ---- health-gate arguments ----
 
+/// Flags of `health-gate`, boxed so that `Command` stays small.
 #[derive(Debug, Args, Default)]
-pub struct HealthGateArgs {}
+pub struct HealthGateArgs {
+    #[command(flatten)]
+    pub flags: Box<HealthGateFlags>,
+}
+
+/// Each flag is also a key of `[health-gate]` in the config (flags win).
+#[derive(Debug, Args, Default)]
+pub struct HealthGateFlags {
+    /// URL to probe (repeatable; a value may hold several URLs, one per line).
+    #[arg(long, value_name = "URL")]
+    pub url: Vec<String>,
+    /// Without --url: the latest successful deployment of this environment (Deployments API).
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Failures during this initial period do not count toward --retries [default: 0s].
+    #[arg(long, value_name = "DURATION")]
+    pub start_period: Option<String>,
+    /// Time between attempts [default: 5s].
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
+    /// Exponential backoff factor for the interval after each failure, with jitter [default: 1].
+    #[arg(long, value_name = "FACTOR")]
+    pub backoff: Option<f64>,
+    /// Limit of one attempt: connect, headers and the whole body [default: 10s].
+    #[arg(long, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
+    /// Overall deadline for every attempt of every URL [default: 5m].
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Consecutive failures that make a URL unhealthy (failure threshold) [default: 5].
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+    /// Consecutive successes that make a URL healthy [default: 1].
+    #[arg(long, value_name = "N")]
+    pub success_threshold: Option<u32>,
+    /// Healthy statuses, e.g. 200,204,300-302 [default: 200-299].
+    #[arg(long, value_name = "LIST")]
+    pub expect_status: Option<String>,
+    /// JSON body assertion `dotted.path=value`, e.g. checks.database.status=healthy (repeatable).
+    #[arg(long, value_name = "PATH=VALUE")]
+    pub expect_json: Vec<String>,
+    /// The body must contain this text.
+    #[arg(long, value_name = "TEXT")]
+    pub expect_body: Option<String>,
+    /// The body must match this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub expect_body_regex: Option<String>,
+    /// An attempt slower than this fails.
+    #[arg(long, value_name = "DURATION")]
+    pub max_latency: Option<String>,
+    /// A healthy URL slower than this is a warning.
+    #[arg(long, value_name = "DURATION")]
+    pub warn_latency: Option<String>,
+    /// Follow redirects (by default a 3xx is judged as it is, and is not healthy).
+    #[arg(long)]
+    pub follow_redirects: bool,
+    /// HTTP method of the probe [default: GET].
+    #[arg(long, value_enum, ignore_case = true)]
+    pub method: Option<crate::config::ProbeMethod>,
+    /// Extra request header `Name: value` (repeatable). Secrets belong in --header-from-env.
+    #[arg(long, value_name = "NAME: VALUE")]
+    pub header: Vec<String>,
+    /// Header whose value is read from an environment variable, `Name=ENV_VAR` (repeatable).
+    #[arg(long, value_name = "NAME=ENV_VAR")]
+    pub header_from_env: Vec<String>,
+    /// Do not verify TLS certificates (self-signed staging only).
+    #[arg(long)]
+    pub insecure: bool,
+}
 
 // ---- end of gate arguments ----
 

@@ -247,9 +247,73 @@ pub struct PrismaConfig {
 
 // ---- health-gate ----
 
+/// `[health-gate]`: what to probe and when a deployment counts as healthy. Command-line flags
+/// of the same name win over these keys.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct HealthGateConfig {}
+pub struct HealthGateConfig {
+    /// URL(s) to probe: one string (several may be separated by newlines) or a list.
+    pub url: Option<UrlList>,
+    /// Take the URL of the latest successful deployment to this environment from the GitHub
+    /// Deployments API when no URL is given and the event is not a `deployment_status`.
+    pub environment: Option<String>,
+    /// Failures during this initial period do not count toward `retries` (default `0s`).
+    pub start_period: Option<String>,
+    /// Time between attempts (default `5s`).
+    pub interval: Option<String>,
+    /// Exponential backoff factor applied to the interval after each failure, with jitter
+    /// (default `1`: a fixed interval).
+    pub backoff: Option<f64>,
+    /// Per-attempt limit covering connect, headers and the whole body (default `10s`).
+    pub request_timeout: Option<String>,
+    /// Overall deadline for all attempts of all URLs (default `5m`).
+    pub timeout: Option<String>,
+    /// Consecutive failed attempts that make a URL unhealthy (default `5`).
+    pub retries: Option<u32>,
+    /// Consecutive successful attempts that make a URL healthy (default `1`).
+    pub success_threshold: Option<u32>,
+    /// Healthy statuses: a list of codes and ranges, e.g. `200,204,300-302` (default `200-299`).
+    pub expect_status: Option<String>,
+    /// JSON body assertions `dotted.path=value`, e.g. `checks.database.status=healthy`.
+    pub expect_json: Option<Vec<String>>,
+    /// The body must contain this text.
+    pub expect_body: Option<String>,
+    /// The body must match this regular expression.
+    pub expect_body_regex: Option<String>,
+    /// An attempt slower than this fails (e.g. `5s`).
+    pub max_latency: Option<String>,
+    /// A healthy URL slower than this is a warning (e.g. `3s`).
+    pub warn_latency: Option<String>,
+    /// Follow redirects (default false: a redirect is judged as the 3xx it is).
+    pub follow_redirects: Option<bool>,
+    /// `GET` (default) or `HEAD`.
+    pub method: Option<ProbeMethod>,
+    /// Extra request headers, `Name: value`. Do not put secrets here: use `header-from-env`.
+    pub header: Option<Vec<String>>,
+    /// Headers whose value is read from an environment variable, `Name=ENV_VAR`.
+    pub header_from_env: Option<Vec<String>>,
+    /// Skip TLS certificate verification (default false).
+    pub insecure: Option<bool>,
+}
+
+/// One URL or several.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum UrlList {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The probe's HTTP method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
+pub enum ProbeMethod {
+    #[serde(rename = "GET", alias = "get")]
+    #[value(name = "GET")]
+    Get,
+    #[serde(rename = "HEAD", alias = "head")]
+    #[value(name = "HEAD")]
+    Head,
+}
 
 // ---- end of gate sections ----
 

@@ -239,6 +239,20 @@ rules! {
     // migration-safety: (end of dry-run, deploy and prisma rules)
 
     // health-gate
+    HgUnexpectedStatus = "health-gate/unexpected-status", Error,
+        "Make the endpoint answer with a status in `--expect-status` (default 200-299). A redirect is not health: probe the final URL, or pass `--follow-redirects`.";
+    HgUnreachable = "health-gate/unreachable", Error,
+        "Check that the deployment is running and the URL's host, port and scheme are right; a TLS error means the certificate does not match or is not trusted.";
+    HgRequestTimedOut = "health-gate/request-timed-out", Error,
+        "Make the endpoint answer, body included, within `--request-timeout`; a health endpoint should not wait on slow dependencies without its own timeout.";
+    HgBodyMismatch = "health-gate/body-mismatch", Error,
+        "Fix the dependency the body reports as unhealthy, or correct `--expect-json` / `--expect-body` / `--expect-body-regex`.";
+    HgLatencyExceeded = "health-gate/latency-exceeded", Error,
+        "Find what makes the endpoint slow (cold start, database, upstream calls), or raise `--max-latency` if this latency is acceptable.";
+    HgSlowResponse = "health-gate/slow-response", Warning,
+        "The deployment is healthy but slow: look at what makes it slow before it crosses `--max-latency`.";
+    HgNoDeploymentUrl = "health-gate/no-deployment-url", Error,
+        "Set `environment_url` when creating the deployment status, or pass `--url`.";
 
     // (end of gate rules)
 }

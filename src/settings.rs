@@ -119,22 +119,7 @@ impl Settings {
             || common.base.is_some()
             || common.changed_files.is_some();
         let pr = if in_actions && !local {
-            let api_timeout = match &config.github.api_timeout {
-                Some(s) => crate::units::duration(s)
-                    .map_err(|e| anyhow::anyhow!("config github.api-timeout: {e}"))?,
-                None => Duration::from_secs(60),
-            };
-            PrSource::Github(GithubEnv {
-                api_url: env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
-                token: env("GITHUB_TOKEN")
-                    .or_else(|| env("INPUT_GITHUB-TOKEN"))
-                    .map(Secret),
-                repository: env("GITHUB_REPOSITORY"),
-                event_name: env("GITHUB_EVENT_NAME"),
-                event_path: env("GITHUB_EVENT_PATH").map(PathBuf::from),
-                sha: env("GITHUB_SHA"),
-                api_timeout,
-            })
+            PrSource::Github(github_env(&config)?)
         } else {
             PrSource::Local {
                 body_file: common.pr_body_file.clone(),
@@ -239,6 +224,46 @@ fn read_config(repo: &Path, explicit: Option<&Path>) -> Result<Option<(PathBuf, 
             bail!("config {}: line {line} is not valid UTF-8", path.display())
         }
     }
+}
+
+/// The GitHub side of the environment: API URL, token, repository, event.
+fn github_env(config: &Config) -> Result<GithubEnv> {
+    let api_timeout = match &config.github.api_timeout {
+        Some(s) => crate::units::duration(s)
+            .map_err(|e| anyhow::anyhow!("config github.api-timeout: {e}"))?,
+        None => Duration::from_secs(60),
+    };
+    Ok(GithubEnv {
+        api_url: env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
+        token: env("GITHUB_TOKEN")
+            .or_else(|| env("INPUT_GITHUB-TOKEN"))
+            .map(Secret),
+        repository: env("GITHUB_REPOSITORY"),
+        event_name: env("GITHUB_EVENT_NAME"),
+        event_path: env("GITHUB_EVENT_PATH").map(PathBuf::from),
+        sha: env("GITHUB_SHA"),
+        api_timeout,
+    })
+}
+
+impl Settings {
+    /// The GitHub API and event of this run: the Actions job's, or locally the `GITHUB_*`
+    /// variables when `GITHUB_REPOSITORY` is set (for health-gate's `--environment`).
+    pub fn github(&self) -> Result<Option<GithubEnv>> {
+        match &self.pr {
+            PrSource::Github(env) => Ok(Some(env.clone())),
+            PrSource::Local { .. } if env("GITHUB_REPOSITORY").is_some() => {
+                github_env(&self.config).map(Some)
+            }
+            PrSource::Local { .. } => Ok(None),
+        }
+    }
+}
+
+/// A secret a setting names by its environment variable (health-gate's `--header-from-env`);
+/// `None` when unset or empty.
+pub fn env_secret(name: &str) -> Option<Secret> {
+    env(name).map(Secret)
 }
 
 fn gate_names() -> String {

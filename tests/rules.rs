@@ -184,6 +184,7 @@ fn run_fixture(src: &Path) -> (String, Vec<String>) {
                 .as_str()
                 .unwrap()
                 .replace(dir.to_str().unwrap(), "{dir}");
+            let msg = health_gate_stable(src, &msg, &api);
             lines.push(format!(
                 "{} {} [{}] {}",
                 place,
@@ -194,4 +195,15 @@ fn run_fixture(src: &Path) -> (String, Vec<String>) {
         }
     }
     (format!("exit {}\n{}", out.code, lines.join("\n")), rules)
+}
+
+/// health-gate messages carry the stand-in's URL and measured times: make them stable.
+fn health_gate_stable(src: &Path, msg: &str, api: &str) -> String {
+    if !src.starts_with(root().join("tests/fixtures/health-gate")) {
+        return msg.to_string();
+    }
+    let times = regex::Regex::new(r"\b\d+(\.\d+)?(ms|s)\b").unwrap();
+    times
+        .replace_all(&msg.replace(api, "{api}"), "<time>")
+        .into_owned()
 }

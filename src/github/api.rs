@@ -147,7 +147,7 @@ impl Api {
         })
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}/repos/{}/{}{path}", self.base, self.owner, self.repo)
     }
 
@@ -230,7 +230,7 @@ impl Api {
     }
 
     /// GET `url` and decode JSON, retrying within the shared deadline. Returns the `Link` header.
-    async fn get_json<T: DeserializeOwned>(
+    pub(super) async fn get_json<T: DeserializeOwned>(
         &self,
         url: &str,
         what: &str,

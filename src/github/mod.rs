@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod check_run;
+pub mod deployments;
 pub mod event;
 
 use crate::finding::Finding;

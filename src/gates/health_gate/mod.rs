@@ -1,12 +1,592 @@
-//! `health-gate`: not implemented yet (see its issue). Replaced wholesale when the gate lands.
+//! `health-gate`: may this deployment be promoted or merged? Each URL is probed over real HTTP
+//! until it is healthy or the budget runs out, replacing the original `sleep 30; curl /health`
+//! with its `/` fallback that took a 302 for health while `/health` said 503.
+//!
+//! This module owns the options (flags over `[health-gate]` config), where the URLs come from
+//! (flags, config, a `deployment_status` event, the Deployments API), running the URLs
+//! concurrently inside one overall deadline, and turning what happened into findings, notes
+//! (every attempt) and step outputs (`healthy`, `attempts`, `latency-ms`, `status`).
+//! `probe` makes one attempt, `expect` judges it, `schedule` decides when to try again.
+
+pub mod expect;
+pub mod probe;
+pub mod schedule;
 
 use super::Context;
-use crate::finding::GateOutput;
-use anyhow::Result;
+use crate::cli::HealthGateArgs;
+use crate::config::{ProbeMethod, UrlList};
+use crate::finding::{Finding, GateOutput};
+use crate::rules::Rule;
+use crate::text::excerpt;
+use crate::units::show_duration;
+use anyhow::{anyhow, bail, Result};
+use expect::{show_ms, Expectations, JsonExpect, Kind, StatusSet};
+use probe::{ClientOptions, Prober};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::Url;
+use schedule::{Attempt, End, Probed, Schedule};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Whether this build implements the gate.
-pub const IMPLEMENTED: bool = false;
+pub const IMPLEMENTED: bool = true;
 
-pub async fn run(_ctx: &Context<'_>, _args: &crate::cli::HealthGateArgs) -> Result<GateOutput> {
-    anyhow::bail!("health-gate: not implemented yet")
+/// Attempts listed per URL in the notes; the rest are counted.
+const MAX_ATTEMPT_NOTES: usize = 100;
+/// Attempts listed per URL in a finding's message.
+const MAX_ATTEMPTS_IN_MESSAGE: usize = 10;
+
+struct Options {
+    urls: Vec<String>,
+    environment: Option<String>,
+    schedule: Schedule,
+    timeout: Duration,
+    expect: Expectations,
+    warn_latency: Option<Duration>,
+    client: ClientOptions,
+}
+
+/// A duration flag, else its config key, else the default.
+fn duration(
+    flag: &Option<String>,
+    key: &Option<String>,
+    name: &str,
+    default: Duration,
+) -> Result<Duration> {
+    Ok(optional_duration(flag, key, name)?.unwrap_or(default))
+}
+
+fn optional_duration(
+    flag: &Option<String>,
+    key: &Option<String>,
+    name: &str,
+) -> Result<Option<Duration>> {
+    match (flag, key) {
+        (Some(s), _) => crate::units::duration(s)
+            .map(Some)
+            .map_err(|e| anyhow!("--{name}: {e}")),
+        (None, Some(s)) => crate::units::duration(s)
+            .map(Some)
+            .map_err(|e| anyhow!("config health-gate.{name}: {e}")),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Several URLs may share one value, one per line (the Action's `url` input).
+fn split_urls<'a>(values: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    values
+        .into_iter()
+        .flat_map(|v| v.lines())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn header_name(flag: &str, raw: &str) -> Result<HeaderName> {
+    HeaderName::from_bytes(raw.trim().as_bytes())
+        .map_err(|_| anyhow!("{flag}: `{}` is not a header name", excerpt(raw.trim(), 60)))
+}
+
+/// The request headers, and whether one of them is a secret. Values are never shown.
+fn headers(plain: &[String], from_env: &[String]) -> Result<(HeaderMap, bool)> {
+    let mut map = HeaderMap::new();
+    for h in plain {
+        let (name, value) = h
+            .split_once(':')
+            .ok_or_else(|| anyhow!("--header: write `Name: value` (got a value without `:`)"))?;
+        let name = header_name("--header", name)?;
+        let value = HeaderValue::from_str(value.trim())
+            .map_err(|_| anyhow!("--header {name}: the value is not a valid header value"))?;
+        map.append(name, value);
+    }
+    for h in from_env {
+        let (name, var) = h.split_once('=').ok_or_else(|| {
+            anyhow!(
+                "--header-from-env: write `Name=ENV_VAR`, got `{}`",
+                excerpt(h, 60)
+            )
+        })?;
+        let (name, var) = (header_name("--header-from-env", name)?, var.trim());
+        let secret = crate::settings::env_secret(var).ok_or_else(|| {
+            anyhow!("--header-from-env {name}: environment variable `{var}` is not set")
+        })?;
+        let mut value = HeaderValue::from_str(secret.0.trim()).map_err(|_| {
+            anyhow!("--header-from-env {name}: `{var}` does not hold a valid header value")
+        })?;
+        value.set_sensitive(true);
+        map.append(name, value);
+    }
+    Ok((map, !from_env.is_empty()))
+}
+
+impl Options {
+    fn load(ctx: &Context<'_>, args: &HealthGateArgs) -> Result<Options> {
+        let a = &*args.flags;
+        let c = &ctx.settings.config.health_gate;
+        let urls = if !a.url.is_empty() {
+            split_urls(&a.url)
+        } else {
+            match &c.url {
+                Some(UrlList::One(u)) => split_urls([u]),
+                Some(UrlList::Many(list)) => split_urls(list),
+                None => Vec::new(),
+            }
+        };
+        let status_text = a.expect_status.as_ref().or(c.expect_status.as_ref());
+        let status = match status_text {
+            Some(s) => StatusSet::parse(s).map_err(|e| anyhow!("--expect-status: {e}"))?,
+            None => StatusSet::parse("200-299").expect("default parses"),
+        };
+        let json_texts = if a.expect_json.is_empty() {
+            c.expect_json.clone().unwrap_or_default()
+        } else {
+            a.expect_json.clone()
+        };
+        let json = json_texts
+            .iter()
+            .map(|s| JsonExpect::parse(s).map_err(|e| anyhow!("--expect-json: {e}")))
+            .collect::<Result<Vec<_>>>()?;
+        let regex = match a
+            .expect_body_regex
+            .as_ref()
+            .or(c.expect_body_regex.as_ref())
+        {
+            Some(r) => Some(
+                regex::bytes::RegexBuilder::new(r)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| anyhow!("--expect-body-regex: {e}"))?,
+            ),
+            None => None,
+        };
+        let expect = Expectations {
+            status,
+            json,
+            body: a.expect_body.clone().or_else(|| c.expect_body.clone()),
+            regex,
+            max_latency: optional_duration(&a.max_latency, &c.max_latency, "max-latency")?,
+        };
+        let method = a.method.or(c.method).unwrap_or(ProbeMethod::Get);
+        if method == ProbeMethod::Head && expect.reads_body() {
+            bail!("--method HEAD gets no body, but --expect-json, --expect-body or --expect-body-regex needs one");
+        }
+        let backoff = a.backoff.or(c.backoff).unwrap_or(1.0);
+        if !backoff.is_finite() || !(1.0..=10.0).contains(&backoff) {
+            bail!("--backoff: {backoff} is not a factor between 1 and 10");
+        }
+        let retries = a.retries.or(c.retries).unwrap_or(5);
+        let success_threshold = a.success_threshold.or(c.success_threshold).unwrap_or(1);
+        if retries == 0 || success_threshold == 0 {
+            bail!("--retries and --success-threshold must be at least 1");
+        }
+        let plain = if a.header.is_empty() {
+            c.header.clone().unwrap_or_default()
+        } else {
+            a.header.clone()
+        };
+        let from_env = if a.header_from_env.is_empty() {
+            c.header_from_env.clone().unwrap_or_default()
+        } else {
+            a.header_from_env.clone()
+        };
+        let (headers, secret_headers) = headers(&plain, &from_env)?;
+        Ok(Options {
+            urls,
+            environment: a.environment.clone().or_else(|| c.environment.clone()),
+            schedule: Schedule {
+                start_period: duration(
+                    &a.start_period,
+                    &c.start_period,
+                    "start-period",
+                    Duration::ZERO,
+                )?,
+                interval: duration(&a.interval, &c.interval, "interval", Duration::from_secs(5))?,
+                backoff,
+                request_timeout: duration(
+                    &a.request_timeout,
+                    &c.request_timeout,
+                    "request-timeout",
+                    Duration::from_secs(10),
+                )?,
+                retries,
+                success_threshold,
+            },
+            timeout: duration(&a.timeout, &c.timeout, "timeout", Duration::from_secs(300))?,
+            expect,
+            warn_latency: optional_duration(&a.warn_latency, &c.warn_latency, "warn-latency")?,
+            client: ClientOptions {
+                follow_redirects: a.follow_redirects || c.follow_redirects.unwrap_or(false),
+                insecure: a.insecure || c.insecure.unwrap_or(false),
+                method: match method {
+                    ProbeMethod::Get => reqwest::Method::GET,
+                    ProbeMethod::Head => reqwest::Method::HEAD,
+                },
+                headers,
+                secret_headers,
+            },
+        })
+    }
+}
+
+/// An http(s) URL, or why it is not one.
+fn parse_url(s: &str) -> Result<Url, String> {
+    let u = Url::parse(s.trim()).map_err(|e| format!("`{}` is not a URL: {e}", excerpt(s, 200)))?;
+    match u.scheme() {
+        "http" | "https" if u.host_str().is_some() => Ok(u),
+        _ => Err(format!("`{}` is not an http(s) URL", shown(&u))),
+    }
+}
+
+/// The URL for messages: credentials in it are never shown.
+fn shown(u: &Url) -> String {
+    let mut u = u.clone();
+    if !u.username().is_empty() || u.password().is_some() {
+        let _ = u.set_password(None);
+        let _ = u.set_username("***");
+    }
+    excerpt(u.as_str(), 300)
+}
+
+const NO_EVENT_URL: &str = "the deployment_status event names no `environment_url` and no \
+    `target_url`, so there is nothing to probe";
+
+/// Where the URLs come from: flags or config, else the `deployment_status` event, else the
+/// Deployments API for `--environment`. A deployment that names no usable URL is a finding.
+async fn targets(
+    ctx: &Context<'_>,
+    opts: &Options,
+    deadline: Instant,
+    out: &mut GateOutput,
+) -> Result<Vec<Url>> {
+    if !opts.urls.is_empty() {
+        return opts
+            .urls
+            .iter()
+            .map(|u| parse_url(u).map_err(|e| anyhow!("--url: {e}")))
+            .collect();
+    }
+    let github = ctx.settings.github()?;
+    let no_url = |out: &mut GateOutput, msg: String| {
+        out.push(Finding::new(Rule::HgNoDeploymentUrl, msg));
+        Ok(Vec::new())
+    };
+    if let Some(env) = &github {
+        if let (Some("deployment_status"), Some(path)) =
+            (env.event_name.as_deref(), &env.event_path)
+        {
+            let payload = std::fs::read(path)
+                .map_err(|e| anyhow!("reading GITHUB_EVENT_PATH {}: {e}", path.display()))?;
+            let d = match crate::github::deployments::from_event(&payload) {
+                Ok(d) => d,
+                Err(e) => return no_url(out, e),
+            };
+            let other_env = matches!(
+                (&opts.environment, &d.environment),
+                (Some(want), Some(got)) if want != got
+            );
+            if !other_env {
+                out.notes.push(format!(
+                    "deployment_status event: environment `{}`, state `{}`",
+                    excerpt(d.environment.as_deref().unwrap_or("?"), 100),
+                    excerpt(d.state.as_deref().unwrap_or("?"), 40)
+                ));
+                let msg = match d.url.as_deref().map(parse_url) {
+                    Some(Ok(u)) => return Ok(vec![u]),
+                    Some(Err(e)) => format!("the deployment_status event's URL is unusable: {e}"),
+                    None => NO_EVENT_URL.to_string(),
+                };
+                return no_url(out, msg);
+            }
+        }
+    }
+    let Some(environment) = &opts.environment else {
+        bail!("no URL to probe: pass --url, set `url` in [health-gate], run on a deployment_status event, or pass --environment");
+    };
+    let Some(mut env) = github else {
+        bail!("--environment {environment}: the Deployments API needs GITHUB_REPOSITORY (and GITHUB_TOKEN) to be set");
+    };
+    let Some((owner, repo)) = env.repository.as_deref().and_then(|r| r.split_once('/')) else {
+        bail!("--environment {environment}: GITHUB_REPOSITORY is not `owner/name`");
+    };
+    // The lookup is part of the overall deadline.
+    env.api_timeout = env
+        .api_timeout
+        .min(deadline.saturating_duration_since(Instant::now()));
+    let found = match crate::github::api::Api::new(&env, owner, repo) {
+        Ok(api) => api.successful_deployment(environment).await,
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok(Some(d)) => {
+            out.notes.push(format!(
+                "URL from deployment {} of environment `{}`{}",
+                d.id,
+                excerpt(environment, 100),
+                d.sha
+                    .map(|s| format!(" at {}", excerpt(&s, 12)))
+                    .unwrap_or_default()
+            ));
+            match parse_url(&d.url) {
+                Ok(u) => Ok(vec![u]),
+                Err(e) => no_url(
+                    out,
+                    format!(
+                        "the latest successful deployment of `{}` has an unusable URL: {e}",
+                        excerpt(environment, 100)
+                    ),
+                ),
+            }
+        }
+        Ok(None) => no_url(
+            out,
+            format!(
+                "no recent deployment of environment `{}` has a successful status with a URL",
+                excerpt(environment, 100)
+            ),
+        ),
+        Err(e) => no_url(
+            out,
+            format!(
+                "the deployment of environment `{}` could not be looked up: {e}",
+                excerpt(environment, 100)
+            ),
+        ),
+    }
+}
+
+pub async fn run(ctx: &Context<'_>, args: &HealthGateArgs) -> Result<GateOutput> {
+    let start = Instant::now();
+    let opts = Options::load(ctx, args)?;
+    let deadline = start + opts.timeout;
+    let mut out = GateOutput::default();
+    let urls = targets(ctx, &opts, deadline, &mut out).await?;
+    if urls.is_empty() {
+        outputs(&mut out, false, 0, None);
+        return Ok(out);
+    }
+    let prober = Arc::new(Prober::new(opts.client)?);
+    let expect = Arc::new(opts.expect);
+    let mut set = tokio::task::JoinSet::new();
+    for (i, url) in urls.iter().cloned().enumerate() {
+        let (prober, expect, schedule) = (prober.clone(), expect.clone(), opts.schedule.clone());
+        set.spawn(async move {
+            let probed = schedule::run(&prober, &url, &schedule, &expect, start, deadline).await;
+            (i, probed)
+        });
+    }
+    let mut results: Vec<Option<Probed>> = vec![None; urls.len()];
+    while let Some(joined) = set.join_next().await {
+        let (i, probed) = joined.map_err(|e| anyhow!("a probe task failed: {e}"))?;
+        results[i] = Some(probed);
+    }
+    let results: Vec<(Url, Probed)> = urls
+        .into_iter()
+        .zip(results)
+        .filter_map(|(u, p)| Some((u, p?)))
+        .collect();
+    for (url, p) in &results {
+        report(
+            &opts.schedule,
+            opts.timeout,
+            opts.warn_latency,
+            url,
+            p,
+            &mut out,
+        );
+    }
+    let healthy = results.iter().all(|(_, p)| p.end == End::Healthy);
+    // The URL that decides: the first unhealthy one, else the slowest.
+    let decider = results
+        .iter()
+        .find(|(_, p)| p.end != End::Healthy)
+        .or_else(|| {
+            results
+                .iter()
+                .max_by_key(|(_, p)| p.attempts.last().map(|a| a.latency))
+        });
+    let total = results.iter().map(|(_, p)| p.attempts.len()).sum();
+    outputs(
+        &mut out,
+        healthy,
+        total,
+        decider.and_then(|(_, p)| p.attempts.last()),
+    );
+    Ok(out)
+}
+
+fn outputs(out: &mut GateOutput, healthy: bool, attempts: usize, last: Option<&Attempt>) {
+    out.outputs.extend([
+        ("healthy".to_string(), healthy.to_string()),
+        ("attempts".to_string(), attempts.to_string()),
+        (
+            "latency-ms".to_string(),
+            last.map(|a| a.latency.as_millis().to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "status".to_string(),
+            last.and_then(|a| a.status)
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+        ),
+    ]);
+}
+
+/// `#3 503 12ms`, for the finding's history.
+fn short(a: &Attempt) -> String {
+    let status = a.status.map_or("-".to_string(), |s| s.to_string());
+    let mark = match (&a.problem, a.counted) {
+        (None, _) => " ok",
+        (Some(_), false) => " (start period)",
+        (Some(_), true) => "",
+    };
+    format!("#{} {status} {}{mark}", a.n, show_ms(a.latency))
+}
+
+fn rule_for(kind: Kind) -> Rule {
+    match kind {
+        Kind::Status => Rule::HgUnexpectedStatus,
+        Kind::Unreachable => Rule::HgUnreachable,
+        Kind::Timeout => Rule::HgRequestTimedOut,
+        Kind::Body => Rule::HgBodyMismatch,
+        Kind::Latency => Rule::HgLatencyExceeded,
+    }
+}
+
+/// The finding (if any) and the notes for one URL.
+fn report(
+    s: &Schedule,
+    timeout: Duration,
+    warn: Option<Duration>,
+    url: &Url,
+    p: &Probed,
+    out: &mut GateOutput,
+) {
+    let name = shown(url);
+    let n = p.attempts.len();
+    let last = p.attempts.last();
+    // This URL's own time: until its last attempt ended.
+    let elapsed = last.map_or(Duration::ZERO, |a| a.at + a.latency);
+    let verdict = match p.end {
+        End::Healthy => "healthy",
+        _ => "unhealthy",
+    };
+    out.notes.push(format!(
+        "`{name}`: {verdict} after {n} attempt(s) in {}",
+        show_ms(elapsed)
+    ));
+    for a in p.attempts.iter().take(MAX_ATTEMPT_NOTES) {
+        let what = match &a.problem {
+            None => "healthy".to_string(),
+            Some(pr) => pr.message.clone(),
+        };
+        out.notes.push(format!(
+            "`{name}` attempt {} at +{}: {} in {}: {what}{}",
+            a.n,
+            show_ms(a.at),
+            a.status
+                .map_or("no answer".to_string(), |s| format!("HTTP {s}")),
+            show_ms(a.latency),
+            if a.problem.is_some() && !a.counted {
+                " (start period: not counted)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if n > MAX_ATTEMPT_NOTES {
+        out.notes.push(format!(
+            "`{name}`: {} more attempt(s) not listed",
+            n - MAX_ATTEMPT_NOTES
+        ));
+    }
+    let Some(last) = last else {
+        out.push(Finding::new(
+            Rule::HgRequestTimedOut,
+            format!(
+                "`{name}` was never probed: the overall timeout of {} ran out first",
+                show_duration(timeout)
+            ),
+        ));
+        return;
+    };
+    if p.end == End::Healthy {
+        if let Some(w) = warn.filter(|w| last.latency > *w) {
+            out.push(Finding::new(
+                Rule::HgSlowResponse,
+                format!(
+                    "`{name}` is healthy but answered in {}, over the warning level of {}",
+                    show_ms(last.latency),
+                    show_duration(w)
+                ),
+            ));
+        }
+        return;
+    }
+    // The latest failure decides the rule (the last attempt may have been a lone success).
+    let problem = p
+        .attempts
+        .iter()
+        .rev()
+        .find_map(|a| a.problem.clone())
+        .unwrap_or_else(|| {
+            expect::Problem::new(Kind::Status, "the success threshold was not reached")
+        });
+    let why = match p.end {
+        End::Threshold => format!(
+            "at the failure threshold (`--retries {}` consecutive failures)",
+            s.retries
+        ),
+        End::Deadline => format!("when the overall timeout of {} ran out", show_duration(timeout)),
+        End::RetryAfter(d) => format!(
+            "because the server asked to retry after {} (`Retry-After`), beyond what was left of the {} timeout",
+            show_duration(d),
+            show_duration(timeout)
+        ),
+        End::Healthy => unreachable!("handled above"),
+    };
+    let flapping = p.attempts.iter().any(|a| a.problem.is_none());
+    let mut msg = format!(
+        "`{name}` is unhealthy: {}. Gave up {why} after {n} attempt(s) in {}",
+        problem.message,
+        show_ms(elapsed)
+    );
+    if flapping && s.success_threshold > 1 {
+        msg.push_str(&format!(
+            ", never {} healthy answers in a row (`--success-threshold`)",
+            s.success_threshold
+        ));
+    }
+    if let Some(a) = &p.last_answer {
+        msg.push_str(&format!(
+            ". Last answer: HTTP {}, {} byte(s){}",
+            a.status_line(),
+            crate::text::thousands(a.body.len() as u64),
+            if a.truncated {
+                " (cut at the read cap)"
+            } else {
+                ""
+            }
+        ));
+        if !a.body.is_empty() {
+            msg.push_str(&format!(
+                ", body `{}`",
+                crate::text::excerpt_bytes(&a.body, 200).replace('`', "'")
+            ));
+        }
+    }
+    let skip = n.saturating_sub(MAX_ATTEMPTS_IN_MESSAGE);
+    let history: Vec<String> = p.attempts.iter().skip(skip).map(short).collect();
+    msg.push_str(&format!(
+        ". Attempts{}: {}",
+        if skip > 0 {
+            format!(" (last {MAX_ATTEMPTS_IN_MESSAGE})")
+        } else {
+            String::new()
+        },
+        history.join(", ")
+    ));
+    out.push(Finding::new(rule_for(problem.kind), msg));
 }
