@@ -70,7 +70,7 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every gate enabled in the config.
-    Run,
+    Run(RunArgs),
     /// Check the MCP evidence files the PR body lists.
     VerifyMcpEvidence,
     /// Check the heartbeat logs the PR body lists for tasks that went dark.
@@ -112,6 +112,19 @@ pub struct HeartbeatArgs {
     /// Reference time for staleness.
     #[arg(long, value_enum)]
     pub reference: Option<Reference>,
+}
+
+/// `merge-gates run`: gate settings come from the config file; only secrets come from here.
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// PostgreSQL URL for migration-safety's dry run (a throwaway server).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "MERGE_GATES_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
 }
 
 // ---- dev-mcp-ban arguments ----

@@ -7,6 +7,8 @@
 use serde::{Serialize, Serializer};
 
 /// The gates. `cli_name` is the subcommand, the config section and the action directory.
+// `HealthGate` is the gate's own name (`health-gate`), not a repetition of the enum's.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Gate {
     McpEvidence,

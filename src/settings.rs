@@ -54,7 +54,6 @@ impl std::fmt::Debug for Secret {
 pub struct Settings {
     pub repo: PathBuf,
     pub config: Config,
-    pub config_path: Option<PathBuf>,
     pub format: Format,
     pub report_path: Option<PathBuf>,
     pub sarif_path: Option<PathBuf>,
@@ -92,13 +91,11 @@ impl Settings {
         if !repo.is_dir() {
             bail!("--repo {}: not a directory", repo.display());
         }
-        let (config_path, config) = match read_config(&repo, common.config.as_deref())? {
+        let config = match read_config(&repo, common.config.as_deref())? {
             Some((p, text)) => {
-                let c = Config::parse(&text)
-                    .map_err(|e| anyhow::anyhow!("config {}: {e}", p.display()))?;
-                (Some(p), c)
+                Config::parse(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", p.display()))?
             }
-            None => (None, Config::default()),
+            None => Config::default(),
         };
         let severities = rule_levels(&config)?;
         if let Some(gates) = &config.gates {
@@ -151,7 +148,6 @@ impl Settings {
                 .or(config.filter)
                 .unwrap_or(DiffFilter::Nofilter),
             config,
-            config_path,
             format,
             report_path: common.report.clone(),
             sarif_path: common.sarif.clone(),

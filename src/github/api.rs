@@ -67,15 +67,12 @@ pub struct Api {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PullInfo {
     pub body: Option<String>,
-    pub head: Option<Head>,
     pub base: Option<Head>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Head {
     pub sha: Option<String>,
-    #[serde(rename = "ref")]
-    pub ref_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,7 +85,6 @@ pub struct FileEntry {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct CommitEntry {
-    pub sha: Option<String>,
     pub commit: CommitDetail,
 }
 

@@ -1,0 +1,125 @@
+//! merge-gates as a library: the binary (`src/main.rs`) only calls `main()`. The modules stay
+//! private to the crate; `fuzzing` re-exports the few entry points that see untrusted bytes, so
+//! the fuzz targets in `fuzz/` drive exactly the code the binary runs.
+
+mod cli;
+mod config;
+mod diff_filter;
+mod finding;
+mod gates;
+mod github;
+mod init;
+mod lines;
+mod pr_body;
+mod report;
+mod rules;
+mod run;
+mod settings;
+mod suppress;
+mod text;
+mod timestamp;
+mod units;
+mod workspace;
+
+use clap::Parser;
+use cli::{Cli, Command, SchemaKind};
+use rules::{Gate, Rule};
+use std::process::ExitCode;
+
+/// The whole program: parse the command line, run, and map the result to the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("merge-gates: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut args = gates::GateArgs::default();
+    let gates: Vec<Gate> = match cli.command {
+        Command::Rules => {
+            let mut s = String::new();
+            for r in Rule::ALL {
+                s.push_str(&format!(
+                    "{:<48} {:<8} {}\n",
+                    r.id(),
+                    r.default_severity().as_str(),
+                    r.summary()
+                ));
+            }
+            run::write_stdout(&s)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Explain { rule } => {
+            let r = Rule::from_id(&rule).ok_or_else(|| {
+                anyhow::anyhow!("unknown rule `{rule}` (see `merge-gates rules`)")
+            })?;
+            run::write_stdout(r.docs())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Schema { which } => {
+            let s = match which {
+                SchemaKind::Config => config::Config::json_schema(),
+                SchemaKind::Report => include_str!("../schemas/report.schema.json").to_string(),
+                SchemaKind::Evidence => gates::mcp_evidence::builtin_schema().to_string(),
+            };
+            run::write_stdout(&s)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Init(a) => {
+            let repo = cli.common.repo.clone().unwrap_or_else(|| ".".into());
+            run::write_stdout(&init::init(&repo, a.force)?)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Run(a) => {
+            args.migration_safety.database_url = a.database_url;
+            Vec::new()
+        }
+        Command::VerifyMcpEvidence => vec![Gate::McpEvidence],
+        Command::VerifyHeartbeat(a) => {
+            args.heartbeat = a;
+            vec![Gate::Heartbeat]
+        }
+        Command::DevMcpBan(a) => {
+            args.dev_mcp_ban = a;
+            vec![Gate::DevMcpBan]
+        }
+        Command::MigrationSafety(a) => {
+            args.migration_safety = a;
+            vec![Gate::MigrationSafety]
+        }
+        Command::HealthGate(a) => {
+            args.health_gate = a;
+            vec![Gate::HealthGate]
+        }
+    };
+    let settings = settings::Settings::from_cli(&cli.common)?;
+    let gates = if gates.is_empty() {
+        settings.enabled_gates()
+    } else {
+        gates
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(run::execute(&settings, &gates, &args))?;
+    Ok(match report.verdict {
+        report::Verdict::Pass => ExitCode::SUCCESS,
+        report::Verdict::Fail => ExitCode::from(1),
+    })
+}
+
+/// Entry points for the fuzz targets (`fuzz/`). Not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::config::Config;
+    pub use crate::pr_body::Body;
+    pub use crate::report::github::{escape_data, escape_property};
+    pub use crate::timestamp::parse as parse_timestamp;
+    pub use crate::units::{bytes as parse_bytes, duration as parse_duration};
+}
