@@ -108,7 +108,9 @@ pub struct MigrationSafetyArgs {
     #[arg(long)]
     pub all: bool,
     // ---- migration-safety: lint arguments ----
-
+    /// Target PostgreSQL major version (overrides `postgres-version` in the config).
+    #[arg(long, value_name = "MAJOR")]
+    pub pg_version: Option<u32>,
     // ---- migration-safety: dry-run, deploy and prisma arguments ----
 }
 
