@@ -215,19 +215,23 @@ fn parse_all(
 }
 
 fn syntax_error(m: &Migration, e: &parse::SyntaxError) -> Finding {
-    let lines = parse::Lines::new(&m.text);
-    let msg = format!(
-        "PostgreSQL cannot parse `{}`: {}",
-        crate::text::excerpt(&m.path, 200),
-        crate::text::excerpt(&e.message, 300)
-    );
-    let f = Finding::new(Rule::MigSyntaxError, msg);
+    let message = crate::text::excerpt(&e.message, 300);
     match e.offset {
         Some(off) => {
-            let (line, col) = lines.at(off);
-            f.at(Location::span(&m.path, line, col, col))
+            let (line, col) = parse::Lines::new(&m.text).at(off);
+            Finding::new(
+                Rule::MigSyntaxError,
+                format!("PostgreSQL cannot parse this migration: {message} (line {line}, column {col}); nothing in the file was linted"),
+            )
+            .at(Location::span(&m.path, line, col, col))
         }
-        None => f.at(Location::file(&m.path)),
+        None => Finding::new(
+            Rule::MigSyntaxError,
+            format!(
+                "PostgreSQL cannot parse this migration: {message}; nothing in the file was linted"
+            ),
+        )
+        .at(Location::file(&m.path)),
     }
 }
 
