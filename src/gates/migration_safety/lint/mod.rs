@@ -10,7 +10,9 @@
 //! can be locked or lost on it), and how a finding gets its place. A finding's line and column
 //! are those of the offending clause — the statement's first token for statement-level rules,
 //! the sub-command of an `ALTER TABLE`, the column or the type — so a suppression written on
-//! the line above the clause covers it.
+//! the line above the clause covers it. The tree has no location for some clauses (the
+//! sub-commands of ALTER TABLE, RENAME); for those, PostgreSQL's scanner tokenises that one
+//! statement's text when a finding needs it. The grammar itself runs once per file.
 
 mod ast;
 mod destructive;
@@ -150,23 +152,29 @@ pub fn run(
     out: &mut GateOutput,
 ) -> Result<()> {
     let opts = Options::load(ctx, args)?;
-    let parsed = parse_all(&found.migrations);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
     let mut created = Created::default();
     let mut statements = 0usize;
-    for (m, tree) in found.migrations.iter().zip(parsed) {
-        out.suppressions
-            .extend(crate::suppress::scan(&m.path, &m.text, &["--"]));
-        if found.all {
-            // Without a PR to scope by, only the file itself can create "new" tables.
-            created = Created::default();
-        }
-        match tree {
-            Ok(tree) => {
-                statements += tree.stmts.len();
-                out.findings
-                    .extend(lint_file(&opts, m, &tree, &mut created));
+    // Parse a batch in parallel, lint it in order, drop its trees: memory stays bounded by
+    // the batch, whatever the number of files.
+    for batch in found.migrations.chunks(workers * 8) {
+        for (m, tree) in batch.iter().zip(parse_all(batch, workers)) {
+            out.suppressions
+                .extend(crate::suppress::scan(&m.path, &m.text, &["--"]));
+            if found.all {
+                // Without a PR to scope by, only the file itself can create "new" tables.
+                created = Created::default();
             }
-            Err(e) => out.push(syntax_error(m, &e)),
+            match tree {
+                Ok(tree) => {
+                    statements += tree.stmts.len();
+                    out.findings
+                        .extend(lint_file(&opts, m, &tree, &mut created));
+                }
+                Err(e) => out.push(syntax_error(m, &e)),
+            }
         }
     }
     out.notes.push(format!(
@@ -177,14 +185,13 @@ pub fn run(
     Ok(())
 }
 
-/// Parse every file once, on all cores: libpg_query is thread-safe and parsing dominates.
+/// Parse each file of a batch once, on all cores: libpg_query is thread-safe and parsing
+/// dominates the lint's time.
 fn parse_all(
     migrations: &[Migration],
+    workers: usize,
 ) -> Vec<Result<pg_query::protobuf::ParseResult, parse::SyntaxError>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8)
-        .min(migrations.len().max(1));
+    let workers = workers.min(migrations.len()).max(1);
     if workers <= 1 {
         return migrations.iter().map(|m| parse::parse(&m.text)).collect();
     }
@@ -193,21 +200,26 @@ fn parse_all(
         let handles: Vec<_> = migrations
             .chunks(chunk)
             .map(|part| {
-                s.spawn(move || {
+                let h = s.spawn(move || {
                     part.iter()
                         .map(|m| parse::parse(&m.text))
                         .collect::<Vec<_>>()
-                })
+                });
+                (part.len(), h)
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| {
+            .flat_map(|(len, h)| {
+                // A parser thread that died still yields one result per file, in order.
                 h.join().unwrap_or_else(|_| {
-                    vec![Err(parse::SyntaxError {
-                        message: "the parser failed".into(),
-                        offset: None,
-                    })]
+                    vec![
+                        Err(parse::SyntaxError {
+                            message: "the parser failed on this file or one near it".into(),
+                            offset: None,
+                        });
+                        len
+                    ]
                 })
             })
             .collect()
@@ -311,7 +323,10 @@ impl<'a> Linter<'a> {
             return;
         }
         let (line, column) = self.lines.at(span.start);
-        let last = self.text[..span.end.max(span.start)]
+        let last = self
+            .text
+            .get(..span.end.max(span.start))
+            .unwrap_or(self.text)
             .trim_end()
             .len()
             .max(span.start + 1);
