@@ -1,7 +1,9 @@
 //! Small readers over pg_query's typed parse tree shared by the rule families: table names,
 //! string lists, type names, column constraints, and whether an expression is volatile.
 
-use pg_query::protobuf::{ColumnDef, ConstrType, Constraint, Node, RangeVar, TypeName};
+use pg_query::protobuf::{
+    AlterTableCmd, AlterTableStmt, ColumnDef, ConstrType, Constraint, Node, RangeVar, TypeName,
+};
 use pg_query::NodeEnum;
 
 /// A table by schema and name; an unqualified name is taken as `public`.
@@ -83,6 +85,17 @@ pub fn is_type(t: &TypeName, names: &[&str]) -> bool {
         ["pg_catalog", n] | [n] => names.contains(n),
         _ => false,
     }
+}
+
+/// The sub-commands of an `ALTER TABLE`, with their position in the statement.
+pub fn alter_cmds(a: &AlterTableStmt) -> impl Iterator<Item = (usize, &AlterTableCmd)> {
+    a.cmds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| match node(n) {
+            Some(NodeEnum::AlterTableCmd(c)) => Some((i, c.as_ref())),
+            _ => None,
+        })
 }
 
 pub fn constraints(c: &ColumnDef) -> impl Iterator<Item = &Constraint> {

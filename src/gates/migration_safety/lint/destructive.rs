@@ -44,47 +44,29 @@ pub fn check(l: &mut Linter, s: &Stmt) {
                 );
             }
         }
-        NodeEnum::DeleteStmt(d) if d.where_clause.is_none() => {
-            if let Some(t) = d.relation.as_ref().map(Table::of).filter(|t| l.existing(t)) {
-                l.report(
-                    Rule::MigDeleteWithoutWhere,
-                    whole,
-                    format!(
-                        "`{}` has no WHERE clause: it deletes every row of `{}`",
-                        l.sql(whole),
-                        t.show()
-                    ),
-                    None,
-                );
-            }
-        }
-        NodeEnum::UpdateStmt(u) if u.where_clause.is_none() => {
-            if let Some(t) = u.relation.as_ref().map(Table::of).filter(|t| l.existing(t)) {
-                l.report(
-                    Rule::MigUpdateWithoutWhere,
-                    whole,
-                    format!(
-                        "`{}` has no WHERE clause: it rewrites every row of `{}` in one transaction, holding row locks on all of them",
-                        l.sql(whole),
-                        t.show()
-                    ),
-                    None,
-                );
-            }
-        }
+        NodeEnum::DeleteStmt(d) if d.where_clause.is_none() => unbounded(
+            l,
+            s,
+            Rule::MigDeleteWithoutWhere,
+            &d.relation,
+            ("deletes every row of", ""),
+        ),
+        NodeEnum::UpdateStmt(u) if u.where_clause.is_none() => unbounded(
+            l,
+            s,
+            Rule::MigUpdateWithoutWhere,
+            &u.relation,
+            (
+                "rewrites every row of",
+                " in one transaction, holding a lock on each row until it commits",
+            ),
+        ),
         NodeEnum::RenameStmt(r) => rename(l, s, r),
         NodeEnum::AlterTableStmt(a) => {
-            let Some(rv) = a.relation.as_ref() else {
+            let Some((table, at)) = l.existing_relation(&a.relation) else {
                 return;
             };
-            let table = Table::of(rv);
-            if !l.existing(&table) {
-                return;
-            }
-            for (i, cmd) in a.cmds.iter().enumerate() {
-                let Some(NodeEnum::AlterTableCmd(c)) = ast::node(cmd) else {
-                    continue;
-                };
+            for (i, c) in ast::alter_cmds(a) {
                 let (rule, what) = match AlterTableType::try_from(c.subtype) {
                     Ok(AlterTableType::AtDropColumn) => (
                         Rule::MigDropColumn,
@@ -112,12 +94,31 @@ pub fn check(l: &mut Linter, s: &Stmt) {
                     ),
                     _ => continue,
                 };
-                let span = l.alter_cmd(s, rv.location, i);
+                let span = l.alter_cmd(s, at, i);
                 let message = format!("`{}` {what}", l.sql(span));
                 l.report(rule, span, message, None);
             }
         }
         _ => {}
+    }
+}
+
+/// DELETE or UPDATE without WHERE on an existing table.
+fn unbounded(
+    l: &mut Linter,
+    s: &Stmt,
+    rule: Rule,
+    relation: &Option<pg_query::protobuf::RangeVar>,
+    (what, tail): (&str, &str),
+) {
+    if let Some((t, _)) = l.existing_relation(relation) {
+        let whole = l.whole(s);
+        let message = format!(
+            "`{}` has no WHERE clause: it {what} `{}`{tail}",
+            l.sql(whole),
+            t.show()
+        );
+        l.report(rule, whole, message, None);
     }
 }
 
@@ -236,7 +237,7 @@ fn rename(l: &mut Linter, s: &Stmt, r: &RenameStmt) {
     if !l.existing(&table) {
         return;
     }
-    let span = l.from_keyword(s, usize::try_from(rv.location).unwrap_or(0), "rename");
+    let span = l.keyword_to_end(s, usize::try_from(rv.location).unwrap_or(0), "rename");
     let sql = l.sql(span);
     match ObjectType::try_from(r.rename_type) {
         Ok(ObjectType::ObjectTable) => l.report(

@@ -16,18 +16,11 @@ use pg_query::NodeEnum;
 pub fn check(l: &mut Linter, s: &Stmt) {
     match s.node {
         NodeEnum::AlterTableStmt(a) => {
-            let Some(rv) = a.relation.as_ref() else {
+            let Some((table, at)) = l.existing_relation(&a.relation) else {
                 return;
             };
-            let table = Table::of(rv);
-            if !l.existing(&table) {
-                return;
-            }
-            for (i, cmd) in a.cmds.iter().enumerate() {
-                let Some(NodeEnum::AlterTableCmd(c)) = ast::node(cmd) else {
-                    continue;
-                };
-                let span = l.alter_cmd(s, rv.location, i);
+            for (i, c) in ast::alter_cmds(a) {
+                let span = l.alter_cmd(s, at, i);
                 match AlterTableType::try_from(c.subtype) {
                     Ok(AlterTableType::AtSetNotNull) => set_not_null(l, span, &table, &c.name),
                     Ok(AlterTableType::AtAddColumn) => {
@@ -288,10 +281,7 @@ pub fn record(l: &mut Linter, s: &Stmt) {
             let Some(table) = a.relation.as_ref().map(Table::of) else {
                 return;
             };
-            for cmd in &a.cmds {
-                let Some(NodeEnum::AlterTableCmd(c)) = ast::node(cmd) else {
-                    continue;
-                };
+            for (_, c) in ast::alter_cmds(a) {
                 match (
                     AlterTableType::try_from(c.subtype),
                     c.def.as_deref().and_then(ast::node),

@@ -303,6 +303,17 @@ impl<'a> Linter<'a> {
         !self.created.tables.contains(t)
     }
 
+    /// The relation of a statement when it is a table that existed before this PR, with the
+    /// location of its name.
+    pub fn existing_relation(
+        &self,
+        rv: &Option<pg_query::protobuf::RangeVar>,
+    ) -> Option<(Table, i32)> {
+        let rv = rv.as_ref()?;
+        let t = Table::of(rv);
+        self.existing(&t).then_some((t, rv.location))
+    }
+
     /// 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
         self.lines.at(offset).0
@@ -440,7 +451,7 @@ impl<'a> Linter<'a> {
 
     /// From the first token at or after `offset` whose text is `keyword` (any case) to the
     /// end of the statement; the whole statement when there is none.
-    pub fn from_keyword(&mut self, s: &Stmt, offset: usize, keyword: &str) -> Span {
+    pub fn keyword_to_end(&mut self, s: &Stmt, offset: usize, keyword: &str) -> Span {
         let toks = self.tokens(s).to_vec();
         match toks
             .iter()

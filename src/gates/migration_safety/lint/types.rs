@@ -28,10 +28,7 @@ pub fn check(l: &mut Linter, s: &Stmt) {
             }
         }
         NodeEnum::AlterTableStmt(a) => {
-            for cmd in &a.cmds {
-                let Some(NodeEnum::AlterTableCmd(c)) = ast::node(cmd) else {
-                    continue;
-                };
+            for (_, c) in ast::alter_cmds(a) {
                 let Some(NodeEnum::ColumnDef(col)) = c.def.as_deref().and_then(ast::node) else {
                     continue;
                 };
