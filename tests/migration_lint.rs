@@ -155,6 +155,10 @@ fn a_file_that_does_not_parse_is_reported_with_postgresqls_message_and_position(
             "SELECT 1;\0DROP TABLE orders;",
         ),
         (
+            "supabase/migrations/5_bom.sql",
+            "\u{feff}CREATE TABLE a (id bigint);\n",
+        ),
+        (
             "supabase/migrations/4_latin1.sql",
             "COMMENT ON TABLE orders IS 'caf\u{e9}';\n",
         ),
@@ -171,7 +175,7 @@ fn a_file_that_does_not_parse_is_reported_with_postgresqls_message_and_position(
         .iter()
         .filter(|f| f["rule"] == "migration-safety/syntax-error")
         .collect();
-    assert_eq!(syntax.len(), 2, "{gate}");
+    assert_eq!(syntax.len(), 3, "{gate}");
     assert_eq!(syntax[0]["path"], "supabase/migrations/1_bad.sql");
     assert_eq!(
         (syntax[0]["line"].as_u64(), syntax[0]["column"].as_u64()),
@@ -187,6 +191,10 @@ fn a_file_that_does_not_parse_is_reported_with_postgresqls_message_and_position(
     );
     assert_eq!(syntax[1]["path"], "supabase/migrations/3_nul.sql");
     assert!(syntax[1]["message"].as_str().unwrap().contains("NUL"));
+    assert!(syntax[2]["message"]
+        .as_str()
+        .unwrap()
+        .contains("byte-order mark"));
     // Bodies of DO blocks and functions are strings to the SQL grammar: no crash, no match.
     assert!(
         f.iter()

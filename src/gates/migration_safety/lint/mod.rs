@@ -227,7 +227,11 @@ fn parse_all(
 }
 
 fn syntax_error(m: &Migration, e: &parse::SyntaxError) -> Finding {
-    let message = crate::text::excerpt(&e.message, 300);
+    let message = if m.text.starts_with('\u{feff}') && e.offset == Some(0) {
+        "the file starts with a UTF-8 byte-order mark, which PostgreSQL reads as part of the first word (save it as UTF-8 without BOM)".to_string()
+    } else {
+        crate::text::excerpt(&e.message, 300)
+    };
     match e.offset {
         Some(off) => {
             let (line, col) = parse::Lines::new(&m.text).at(off);
