@@ -492,6 +492,10 @@ fn concurrently_follows_how_the_runner_sends_the_file() {
 #[test]
 fn lock_timeout_counts_only_when_set_to_a_non_zero_value_before_the_lock() {
     let cases = [
+        (
+            "ALTER INDEX orders_idx SET (fillfactor = 70);\nALTER VIEW v OWNER TO app;\n",
+            false,
+        ),
         ("SET lock_timeout = '5s';\nALTER TABLE orders ADD COLUMN a text;\n", false),
         ("SET LOCAL lock_timeout TO 2000;\nALTER TABLE orders ADD COLUMN a text;\n", false),
         ("SELECT set_config('lock_timeout', '3s', false);\nALTER TABLE orders ADD COLUMN a text;\n", false),

@@ -2,7 +2,8 @@
 //! string lists, type names, column constraints, and whether an expression is volatile.
 
 use pg_query::protobuf::{
-    AlterTableCmd, AlterTableStmt, ColumnDef, ConstrType, Constraint, Node, RangeVar, TypeName,
+    AlterTableCmd, AlterTableStmt, ColumnDef, ConstrType, Constraint, Node, ObjectType, RangeVar,
+    TypeName,
 };
 use pg_query::NodeEnum;
 
@@ -87,10 +88,17 @@ pub fn is_type(t: &TypeName, names: &[&str]) -> bool {
     }
 }
 
-/// The sub-commands of an `ALTER TABLE`, with their position in the statement.
+/// The sub-commands of an `ALTER TABLE`, with their position in the statement. `ALTER INDEX`,
+/// `ALTER VIEW` and `ALTER SEQUENCE` share the node and yield none.
 pub fn alter_cmds(a: &AlterTableStmt) -> impl Iterator<Item = (usize, &AlterTableCmd)> {
+    let table = [
+        ObjectType::ObjectTable as i32,
+        ObjectType::ObjectForeignTable as i32,
+    ]
+    .contains(&a.objtype);
     a.cmds
         .iter()
+        .filter(move |_| table)
         .enumerate()
         .filter_map(|(i, n)| match node(n) {
             Some(NodeEnum::AlterTableCmd(c)) => Some((i, c.as_ref())),

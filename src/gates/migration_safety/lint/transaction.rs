@@ -93,23 +93,16 @@ fn lock_taken(n: &NodeEnum) -> Option<(Table, &'static str)> {
     let table = |rv: &Option<pg_query::protobuf::RangeVar>| rv.as_ref().map(Table::of);
     match n {
         NodeEnum::AlterTableStmt(a) => {
-            let kinds: Vec<Option<AlterTableType>> = a
-                .cmds
+            let cmds: Vec<_> = ast::alter_cmds(a).map(|(_, c)| c).collect();
+            if cmds
                 .iter()
-                .map(|c| match ast::node(c) {
-                    Some(NodeEnum::AlterTableCmd(c)) => AlterTableType::try_from(c.subtype).ok(),
-                    _ => None,
-                })
-                .collect();
-            if kinds
-                .iter()
-                .all(|k| *k == Some(AlterTableType::AtValidateConstraint))
+                .all(|c| c.subtype == AlterTableType::AtValidateConstraint as i32)
             {
                 return None; // SHARE UPDATE EXCLUSIVE: reads and writes go on.
             }
-            let fk_only = a.cmds.iter().all(|c| {
-                matches!(ast::node(c), Some(NodeEnum::AlterTableCmd(c))
-                    if matches!(c.def.as_deref().and_then(ast::node), Some(NodeEnum::Constraint(k)) if ast::contype(k) == ConstrType::ConstrForeign))
+            let fk_only = cmds.iter().all(|c| {
+                matches!(c.def.as_deref().and_then(ast::node),
+                    Some(NodeEnum::Constraint(k)) if ast::contype(k) == ConstrType::ConstrForeign)
             });
             Some((
                 table(&a.relation)?,
