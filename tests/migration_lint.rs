@@ -513,3 +513,27 @@ fn lock_timeout_counts_only_when_set_to_a_non_zero_value_before_the_lock() {
         assert_eq!(got, flagged, "{sql}");
     }
 }
+
+#[test]
+fn prisma_migrations_get_fixes_in_prisma_terms() {
+    // What `prisma migrate dev` generates for `id Int @id @default(autoincrement())` and
+    // `expires DateTime?`; the table-level PRIMARY KEY makes `id` an id column.
+    let sql = "-- CreateTable\nCREATE TABLE \"Session\" (\n    \"id\" SERIAL NOT NULL,\n    \"expires\" TIMESTAMP(3),\n\n    CONSTRAINT \"Session_pkey\" PRIMARY KEY (\"id\")\n);\n";
+    let dir = repo(&[("prisma/migrations/20251021120000_init/migration.sql", sql)]);
+    let (_, gate) = lint(dir.path(), &["--all"]);
+    assert_eq!(
+        found(&gate),
+        pairs(&[("int-id-column", 3), ("timestamp-without-time-zone", 4)])
+    );
+    let helps: Vec<&str> = gate["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["help"].as_str().unwrap())
+        .collect();
+    assert!(
+        helps.iter().all(|h| h.contains("prisma/schema.prisma")),
+        "{helps:?}"
+    );
+    assert!(helps.iter().any(|h| h.contains("@db.Timestamptz(3)")));
+}

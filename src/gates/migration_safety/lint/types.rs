@@ -47,6 +47,15 @@ pub fn check(l: &mut Linter, s: &Stmt) {
     }
 }
 
+impl Linter<'_> {
+    /// A fix hint in Prisma's terms for migrations Prisma Migrate generated.
+    fn prisma_hint(&self, hint: &str) -> Option<String> {
+        self.path
+            .starts_with("prisma/")
+            .then(|| format!("In `prisma/schema.prisma`, {hint}, then regenerate the migration."))
+    }
+}
+
 fn column(l: &mut Linter, s: &Stmt, col: &ColumnDef, table_pk: bool) {
     let pk =
         table_pk || ast::constraints(col).any(|k| ast::contype(k) == ConstrType::ConstrPrimary);
@@ -74,7 +83,7 @@ fn type_of(l: &mut Linter, s: &Stmt, column: &str, t: &TypeName, pk: bool) {
             Rule::MigCharColumn,
             span,
             format!("column `{col}` is `{sql}`: char(n) pads values with blanks, compares them with trailing blanks ignored, and is never faster than text"),
-            None,
+            l.prisma_hint("declare the field `String` (text), not `@db.Char(n)`"),
         );
     } else if id && ast::is_type(t, INT) && t.array_bounds.is_empty() {
         l.report(
@@ -85,14 +94,14 @@ fn type_of(l: &mut Linter, s: &Stmt, column: &str, t: &TypeName, pk: bool) {
                 ast::type_base(t),
                 if ast::is_type(t, &["int2", "smallserial", "serial2"]) { "32,767" } else { "2,147,483,647" }
             ),
-            None,
+            l.prisma_hint("declare ids `BigInt @id @default(autoincrement())` and the fields that reference them `BigInt`"),
         );
     } else if ast::is_type(t, &["timestamp"]) {
         l.report(
             Rule::MigTimestampWithoutTimeZone,
             span,
             format!("column `{col}` is `{sql}` (without time zone): it stores wall-clock time with no zone, so values written from different zones or across DST compare wrongly"),
-            None,
+            l.prisma_hint("Prisma maps `DateTime` to `timestamp(3)`: declare the field `DateTime @db.Timestamptz(3)`"),
         );
     }
 }
