@@ -144,7 +144,9 @@ pub struct MigrationSafetyArgs {
     #[arg(long)]
     pub all: bool,
     // ---- migration-safety: lint arguments ----
-
+    /// Target PostgreSQL major version (overrides `postgres-version` in the config).
+    #[arg(long, value_name = "MAJOR")]
+    pub pg_version: Option<u32>,
     // ---- migration-safety: dry-run, deploy and prisma arguments ----
     /// PostgreSQL server for the dry run (`postgres://user@host:port/db`). merge-gates connects
     /// to it only to create and drop a scratch database; use a throwaway server (no TLS).

@@ -195,7 +195,20 @@ pub struct MigrationSafetyConfig {
     /// `**/rollback_*.sql`, `**/*.down.sql`, `**/down.sql`.
     pub rollbacks: Option<Vec<String>>,
     // ---- migration-safety: lint settings ----
-
+    /// Target PostgreSQL major version (9–18, default 15). Verdicts follow the target's
+    /// behaviour: e.g. constant column defaults rewrite the table only before 11, and
+    /// `SET NOT NULL` uses a validated `CHECK (col IS NOT NULL)` from 12 on.
+    pub postgres_version: Option<u32>,
+    /// Strict "additive only" policy: every non-additive change (renames, type changes, drops
+    /// of indexes, views, functions, policies, constraints) is an error, not only the ones that
+    /// destroy data. Default false. Per-rule `[rules]` overrides still win.
+    pub additive_only: Option<bool>,
+    /// How the migration runner sends a file to PostgreSQL, which decides whether
+    /// `CONCURRENTLY` can work: `one-query` (default: the whole file as one multi-statement
+    /// query, an implicit transaction — Prisma Migrate, golang-migrate, Supabase CLI before
+    /// 2.109), `wrapped` (the runner wraps each file in BEGIN/COMMIT — sqlx, diesel, Flyway),
+    /// `none` (each statement on its own — psql without `-1`, Supabase CLI 2.109+).
+    pub transaction: Option<crate::gates::migration_safety::lint::TransactionMode>,
     // ---- migration-safety: end of lint settings ----
     /// The dry run on a real PostgreSQL.
     #[serde(default)]

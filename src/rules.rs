@@ -211,6 +211,56 @@ rules! {
         "Make the migration a regular UTF-8 file under 16 MiB inside the repository.";
 
     // migration-safety: lint
+    MigSyntaxError = "migration-safety/syntax-error", Error,
+        "Fix the SQL so PostgreSQL can parse it; the message and position are PostgreSQL's own.";
+    MigDropTable = "migration-safety/drop-table", Error,
+        "Production migrations are additive: stop reading the table in code, then drop it in a separate, approved cleanup (or keep it).";
+    MigDropColumn = "migration-safety/drop-column", Error,
+        "Stop reading and writing the column in code first; drop it later in an approved cleanup migration (or keep it).";
+    MigDropSchema = "migration-safety/drop-schema", Error,
+        "Do not drop schemas in a migration; every object and row in it is lost.";
+    MigDropDatabase = "migration-safety/drop-database", Error,
+        "Never drop a database from a migration.";
+    MigTruncateTable = "migration-safety/truncate-table", Error,
+        "Do not empty tables in a migration; delete the rows you mean in batches with a WHERE clause, or keep them.";
+    MigDeleteWithoutWhere = "migration-safety/delete-without-where", Error,
+        "Add a WHERE clause naming the rows to delete, and delete in batches.";
+    MigUpdateWithoutWhere = "migration-safety/update-without-where", Error,
+        "Add a WHERE clause, and backfill in batches outside the schema migration.";
+    MigRenameTable = "migration-safety/rename-table", Warning,
+        "Create the new table (or a view with the new name) and migrate readers first; the running code still uses the old name.";
+    MigRenameColumn = "migration-safety/rename-column", Warning,
+        "Add a new column, backfill it, switch the code, then drop the old one later; the running code still uses the old name.";
+    MigChangeColumnType = "migration-safety/change-column-type", Warning,
+        "Add a new column of the new type, backfill it in batches and switch the code; a type change needs explicit approval.";
+    MigDropObject = "migration-safety/drop-object", Warning,
+        "Keep the object until nothing uses it, and drop it in an approved cleanup migration.";
+    MigSetNotNull = "migration-safety/set-not-null", Warning,
+        "Add `CHECK (col IS NOT NULL) NOT VALID`, `VALIDATE CONSTRAINT` it, then `SET NOT NULL` (PostgreSQL 12+ skips the scan).";
+    MigNotNullWithoutDefault = "migration-safety/not-null-column-without-default", Warning,
+        "Give the new NOT NULL column a constant DEFAULT, or add it nullable and backfill.";
+    MigDefaultRewritesTable = "migration-safety/default-rewrites-table", Warning,
+        "Add the column without the default (or with a constant one on PostgreSQL 11+), then set the default and backfill in batches.";
+    MigIndexWithoutConcurrently = "migration-safety/create-index-without-concurrently", Warning,
+        "Use `CREATE INDEX CONCURRENTLY`, alone in its own migration file.";
+    MigConcurrentlyInTransaction = "migration-safety/concurrently-in-transaction", Error,
+        "Put the CONCURRENTLY statement alone in its own migration file, outside BEGIN/COMMIT.";
+    MigForeignKeyWithoutNotValid = "migration-safety/foreign-key-without-not-valid", Warning,
+        "Add the foreign key `NOT VALID`, then `VALIDATE CONSTRAINT` it in a separate statement.";
+    MigCheckWithoutNotValid = "migration-safety/check-without-not-valid", Warning,
+        "Add the CHECK constraint `NOT VALID`, then `VALIDATE CONSTRAINT` it in a separate statement.";
+    MigUniqueWithoutIndex = "migration-safety/unique-without-index", Warning,
+        "Build the index with `CREATE UNIQUE INDEX CONCURRENTLY` first, then `ADD CONSTRAINT … UNIQUE USING INDEX` (or `PRIMARY KEY USING INDEX`).";
+    MigDropIndexWithoutConcurrently = "migration-safety/drop-index-without-concurrently", Warning,
+        "Use `DROP INDEX CONCURRENTLY`, alone in its own migration file.";
+    MigCharColumn = "migration-safety/char-column", Warning,
+        "Use `text` (or `varchar(n)` / a CHECK on length); `char(n)` pads with blanks and is never faster.";
+    MigIntId = "migration-safety/int-id-column", Warning,
+        "Use `bigint` (or `bigint GENERATED ALWAYS AS IDENTITY`) for ids; `int` ids run out at 2,147,483,647.";
+    MigTimestampWithoutTimeZone = "migration-safety/timestamp-without-time-zone", Warning,
+        "Use `timestamptz`; `timestamp` drops the time zone and compares wrongly across zones.";
+    MigMissingLockTimeout = "migration-safety/missing-lock-timeout", Warning,
+        "Start the migration with `SET lock_timeout = '5s';` so a blocked lock fails fast instead of stalling every query.";
 
     // migration-safety: (end of lint rules)
 

@@ -137,6 +137,8 @@ fn walk(ctx: &Context<'_>, keep: &dyn Fn(&str) -> bool) -> Vec<String> {
         .hidden(false)
         .follow_links(false)
         .require_git(false)
+        // Hidden directories are searched (`.supabase/…` layouts), git's own store is not.
+        .filter_entry(|e| e.file_name() != ".git")
         .build()
         .flatten()
     {

@@ -1,0 +1,511 @@
+//! Static lint of migrations with PostgreSQL's own grammar, squawk-style: each file is parsed
+//! once (`parse`), then every statement is walked by the rule families — `destructive`
+//! (drops, truncates, unbounded writes, renames, type changes: the "additive only" policy),
+//! `locking` (table rewrites, blocking index builds and constraints), `types` (column types
+//! to avoid) and `transaction` (CONCURRENTLY inside a transaction, missing `lock_timeout`).
+//!
+//! What the rules share lives here: the options (target PostgreSQL version, the additive-only
+//! switch, how the runner sends a file), which tables are new in this PR (a table created in
+//! the same file, or in an earlier migration of the PR, is not an "existing" table: nothing
+//! can be locked or lost on it), and how a finding gets its place. A finding's line and column
+//! are those of the offending clause — the statement's first token for statement-level rules,
+//! the sub-command of an `ALTER TABLE`, the column or the type — so a suppression written on
+//! the line above the clause covers it. The tree has no location for some clauses (the
+//! sub-commands of ALTER TABLE, RENAME); for those, PostgreSQL's scanner tokenises that one
+//! statement's text when a finding needs it. The grammar itself runs once per file.
+
+mod ast;
+mod destructive;
+mod locking;
+mod parse;
+mod transaction;
+mod types;
+
+use super::discover::{Found, Migration};
+use crate::finding::{Finding, GateOutput, Location, Severity};
+use crate::rules::Rule;
+use anyhow::Result;
+use ast::Table;
+use pg_query::NodeEnum;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
+
+/// How a migration runner sends one migration file to PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransactionMode {
+    /// The whole file as one multi-statement query: PostgreSQL runs it as one implicit
+    /// transaction when it holds more than one statement (Prisma Migrate, golang-migrate,
+    /// Supabase CLI before 2.109).
+    OneQuery,
+    /// The runner wraps every file in BEGIN … COMMIT (sqlx, diesel, Flyway by default).
+    Wrapped,
+    /// Every statement runs on its own (psql without `-1`, Supabase CLI 2.109 and later).
+    None,
+}
+
+pub const DEFAULT_PG_VERSION: u32 = 15;
+const PG_VERSIONS: std::ops::RangeInclusive<u32> = 9..=18;
+
+/// The lint's settings, from the command line and `[migration-safety]`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Target PostgreSQL major version (9 stands for 9.x).
+    pub pg: u32,
+    pub additive_only: bool,
+    pub transaction: TransactionMode,
+}
+
+impl Options {
+    pub fn load(
+        ctx: &super::super::Context<'_>,
+        args: &crate::cli::MigrationSafetyArgs,
+    ) -> Result<Self> {
+        let c = &ctx.settings.config.migration_safety;
+        let pg = match (args.pg_version, c.postgres_version) {
+            (Some(v), _) if !PG_VERSIONS.contains(&v) => {
+                anyhow::bail!("--pg-version {v}: supported PostgreSQL major versions are 9 to 18")
+            }
+            (None, Some(v)) if !PG_VERSIONS.contains(&v) => anyhow::bail!(
+                "config migration-safety.postgres-version = {v}: supported PostgreSQL major versions are 9 to 18"
+            ),
+            (a, b) => a.or(b).unwrap_or(DEFAULT_PG_VERSION),
+        };
+        Ok(Options {
+            pg,
+            additive_only: c.additive_only.unwrap_or(false),
+            transaction: c.transaction.unwrap_or(TransactionMode::OneQuery),
+        })
+    }
+}
+
+/// The rules of the "additive only" policy: errors when `additive-only` is on, and not applied
+/// to rollback files, which undo what the forward migration added.
+const POLICY: &[Rule] = &[
+    Rule::MigDropTable,
+    Rule::MigDropColumn,
+    Rule::MigDropSchema,
+    Rule::MigDropDatabase,
+    Rule::MigTruncateTable,
+    Rule::MigDeleteWithoutWhere,
+    Rule::MigUpdateWithoutWhere,
+    Rule::MigRenameTable,
+    Rule::MigRenameColumn,
+    Rule::MigChangeColumnType,
+    Rule::MigDropObject,
+];
+
+/// What the PR's migrations created so far: objects that did not exist before the PR.
+#[derive(Debug, Default)]
+struct Created {
+    tables: HashSet<Table>,
+    indexes: HashSet<String>,
+    /// `CHECK (col IS NOT NULL)` constraints by name: table, column, validated yet.
+    not_null_checks: HashMap<String, (Table, String, bool)>,
+}
+
+/// One statement: its node and where its text lies in the file (byte offsets).
+pub struct Stmt<'t> {
+    pub node: &'t NodeEnum,
+    /// First token (after leading comments).
+    pub start: usize,
+    /// End of the statement's text, before the `;`.
+    pub end: usize,
+}
+
+/// A token of a statement (byte offsets into the file), from PostgreSQL's scanner.
+#[derive(Debug, Clone, Copy)]
+struct Tok {
+    start: usize,
+    end: usize,
+}
+
+/// A byte range of the file that a finding points at.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The walk over one file: the rule families read the statement and report through it.
+pub struct Linter<'a> {
+    opts: &'a Options,
+    path: &'a str,
+    text: &'a str,
+    lines: parse::Lines<'a>,
+    rollback: bool,
+    statements: usize,
+    created: &'a mut Created,
+    /// Line of the explicit `BEGIN` whose transaction is open.
+    open_begin: Option<usize>,
+    lock_timeout: bool,
+    lock_timeout_reported: bool,
+    tokens: Option<(usize, Vec<Tok>)>,
+    findings: Vec<Finding>,
+}
+
+pub fn run(
+    ctx: &super::super::Context<'_>,
+    args: &crate::cli::MigrationSafetyArgs,
+    found: &Found,
+    out: &mut GateOutput,
+) -> Result<()> {
+    let opts = Options::load(ctx, args)?;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let mut created = Created::default();
+    let mut statements = 0usize;
+    // Parse a batch in parallel, lint it in order, drop its trees: memory stays bounded by
+    // the batch, whatever the number of files.
+    for batch in found.migrations.chunks(workers * 8) {
+        for (m, tree) in batch.iter().zip(parse_all(batch, workers)) {
+            out.suppressions
+                .extend(crate::suppress::scan(&m.path, &m.text, &["--"]));
+            if found.all {
+                // Without a PR to scope by, only the file itself can create "new" tables.
+                created = Created::default();
+            }
+            match tree {
+                Ok(tree) => {
+                    statements += tree.stmts.len();
+                    out.findings
+                        .extend(lint_file(&opts, m, &tree, &mut created));
+                }
+                Err(e) => out.push(syntax_error(m, &e)),
+            }
+        }
+    }
+    out.notes.push(format!(
+        "{} statement(s) linted for PostgreSQL {}",
+        crate::text::thousands(statements as u64),
+        opts.pg
+    ));
+    Ok(())
+}
+
+/// Parse each file of a batch once, on all cores: libpg_query is thread-safe and parsing
+/// dominates the lint's time.
+fn parse_all(
+    migrations: &[Migration],
+    workers: usize,
+) -> Vec<Result<pg_query::protobuf::ParseResult, parse::SyntaxError>> {
+    let workers = workers.min(migrations.len()).max(1);
+    if workers <= 1 {
+        return migrations.iter().map(|m| parse::parse(&m.text)).collect();
+    }
+    let chunk = migrations.len().div_ceil(workers);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = migrations
+            .chunks(chunk)
+            .map(|part| {
+                let h = s.spawn(move || {
+                    part.iter()
+                        .map(|m| parse::parse(&m.text))
+                        .collect::<Vec<_>>()
+                });
+                (part.len(), h)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|(len, h)| {
+                // A parser thread that died still yields one result per file, in order.
+                h.join().unwrap_or_else(|_| {
+                    vec![
+                        Err(parse::SyntaxError {
+                            message: "the parser failed on this file or one near it".into(),
+                            offset: None,
+                        });
+                        len
+                    ]
+                })
+            })
+            .collect()
+    })
+}
+
+fn syntax_error(m: &Migration, e: &parse::SyntaxError) -> Finding {
+    let message = if m.text.starts_with('\u{feff}') && e.offset == Some(0) {
+        "the file starts with a UTF-8 byte-order mark, which PostgreSQL reads as part of the first word (save it as UTF-8 without BOM)".to_string()
+    } else {
+        crate::text::excerpt(&e.message, 300)
+    };
+    match e.offset {
+        Some(off) => {
+            let (line, col) = parse::Lines::new(&m.text).at(off);
+            Finding::new(
+                Rule::MigSyntaxError,
+                format!("PostgreSQL cannot parse this migration: {message} (line {line}, column {col}); nothing in the file was linted"),
+            )
+            .at(Location::span(&m.path, line, col, col))
+        }
+        None => Finding::new(
+            Rule::MigSyntaxError,
+            format!(
+                "PostgreSQL cannot parse this migration: {message}; nothing in the file was linted"
+            ),
+        )
+        .at(Location::file(&m.path)),
+    }
+}
+
+fn lint_file(
+    opts: &Options,
+    m: &Migration,
+    tree: &pg_query::protobuf::ParseResult,
+    created: &mut Created,
+) -> Vec<Finding> {
+    let mut l = Linter {
+        opts,
+        path: &m.path,
+        text: &m.text,
+        lines: parse::Lines::new(&m.text),
+        rollback: m.rollback,
+        statements: tree.stmts.len(),
+        created,
+        open_begin: None,
+        lock_timeout: false,
+        lock_timeout_reported: false,
+        tokens: None,
+        findings: Vec::new(),
+    };
+    for raw in &tree.stmts {
+        let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) else {
+            continue;
+        };
+        let loc = usize::try_from(raw.stmt_location)
+            .unwrap_or(0)
+            .min(m.text.len());
+        let end = match usize::try_from(raw.stmt_len) {
+            Ok(0) | Err(_) => m.text.len(),
+            Ok(n) => (loc + n).min(m.text.len()),
+        };
+        let start = parse::skip_trivia(&m.text, loc).min(end);
+        let end = start + m.text[start..end].trim_end().len();
+        let stmt = Stmt { node, start, end };
+        // Order matters only for state: the rules see the state before the statement, then
+        // `record` adds what the statement creates.
+        transaction::check(&mut l, &stmt);
+        destructive::check(&mut l, &stmt);
+        locking::check(&mut l, &stmt);
+        types::check(&mut l, &stmt);
+        locking::record(&mut l, &stmt);
+        transaction::record(&mut l, &stmt);
+    }
+    l.findings
+}
+
+impl<'a> Linter<'a> {
+    pub fn opts(&self) -> &Options {
+        self.opts
+    }
+
+    /// The table existed before this PR (it was not created earlier in the file or the PR).
+    pub fn existing(&self, t: &Table) -> bool {
+        !self.created.tables.contains(t)
+    }
+
+    /// The relation of a statement when it is a table that existed before this PR, with the
+    /// location of its name.
+    pub fn existing_relation(
+        &self,
+        rv: &Option<pg_query::protobuf::RangeVar>,
+    ) -> Option<(Table, i32)> {
+        let rv = rv.as_ref()?;
+        let t = Table::of(rv);
+        self.existing(&t).then_some((t, rv.location))
+    }
+
+    /// 1-based line of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.lines.at(offset).0
+    }
+
+    /// The statement's SQL for a message: whitespace collapsed, at most 80 characters.
+    pub fn sql(&self, span: Span) -> String {
+        let s = self.text.get(span.start..span.end).unwrap_or_default();
+        let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        crate::text::excerpt(&flat, 80)
+    }
+
+    /// Report a finding at `span`. Policy rules become errors under `additive-only`, and are
+    /// not applied to rollback files.
+    pub fn report(&mut self, rule: Rule, span: Span, message: String, help: Option<String>) {
+        let policy = POLICY.contains(&rule);
+        if policy && self.rollback {
+            return;
+        }
+        let (line, column) = self.lines.at(span.start);
+        let last = self
+            .text
+            .get(..span.end.max(span.start))
+            .unwrap_or(self.text)
+            .trim_end()
+            .len()
+            .max(span.start + 1);
+        let (end_line, end_column) = self.lines.at(last - 1);
+        let mut f = Finding::new(rule, message).at(Location {
+            path: self.path.to_string(),
+            line: u32::try_from(line).ok(),
+            column: u32::try_from(column).ok(),
+            end_line: u32::try_from(end_line).ok(),
+            end_column: u32::try_from(end_column).ok(),
+        });
+        if let Some(h) = help {
+            f = f.help(h);
+        }
+        if policy && self.opts.additive_only {
+            f.severity = Severity::Error;
+        }
+        self.findings.push(f);
+    }
+
+    /// The whole statement.
+    pub fn whole(&self, s: &Stmt) -> Span {
+        Span {
+            start: s.start,
+            end: s.end,
+        }
+    }
+
+    /// The tokens of a statement (comments excluded), scanned once per statement on demand.
+    fn tokens(&mut self, s: &Stmt) -> &[Tok] {
+        if self.tokens.as_ref().map(|(at, _)| *at) != Some(s.start) {
+            let text = &self.text[s.start..s.end];
+            let toks = pg_query::scan(text)
+                .map(|r| {
+                    r.tokens
+                        .iter()
+                        .filter_map(|t| {
+                            let (a, b) =
+                                (usize::try_from(t.start).ok()?, usize::try_from(t.end).ok()?);
+                            let word = text.get(a..b)?;
+                            (!word.starts_with("--") && !word.starts_with("/*")).then_some(Tok {
+                                start: s.start + a,
+                                end: s.start + b,
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.tokens = Some((s.start, toks));
+        }
+        self.tokens.as_ref().map_or(&[], |(_, t)| t.as_slice())
+    }
+
+    fn word(&self, t: &Tok) -> &str {
+        &self.text[t.start..t.end]
+    }
+
+    /// The span of the `index`-th sub-command of `ALTER TABLE <relation> cmd, cmd, …`:
+    /// sub-commands are separated by commas outside parentheses and brackets.
+    pub fn alter_cmd(&mut self, s: &Stmt, relation_at: i32, index: usize) -> Span {
+        let whole = self.whole(s);
+        let rel = usize::try_from(relation_at).unwrap_or(0);
+        let toks = self.tokens(s).to_vec();
+        let Some(mut i) = toks.iter().position(|t| t.start >= rel) else {
+            return whole;
+        };
+        // Skip the (qualified) table name and an optional `*`.
+        i += 1;
+        while i + 1 < toks.len() && self.word(&toks[i]) == "." {
+            i += 2;
+        }
+        if i < toks.len() && self.word(&toks[i]) == "*" {
+            i += 1;
+        }
+        let mut seg = 0usize;
+        let mut depth = 0i32;
+        let mut seg_start = i;
+        for (j, t) in toks.iter().enumerate().skip(i) {
+            match self.word(t) {
+                "(" | "[" => depth += 1,
+                ")" | "]" => depth -= 1,
+                "," if depth == 0 => {
+                    if seg == index {
+                        return self.tok_span(&toks, seg_start, j);
+                    }
+                    seg += 1;
+                    seg_start = j + 1;
+                }
+                _ => {}
+            }
+        }
+        if seg == index {
+            return self.tok_span(&toks, seg_start, toks.len());
+        }
+        whole
+    }
+
+    fn tok_span(&self, toks: &[Tok], from: usize, to: usize) -> Span {
+        match (toks.get(from), to.checked_sub(1).and_then(|k| toks.get(k))) {
+            (Some(a), Some(b)) if b.end >= a.start => Span {
+                start: a.start,
+                end: b.end,
+            },
+            (Some(a), _) => Span {
+                start: a.start,
+                end: a.end,
+            },
+            _ => Span { start: 0, end: 0 },
+        }
+    }
+
+    /// From the first token at or after `offset` whose text is `keyword` (any case) to the
+    /// end of the statement; the whole statement when there is none.
+    pub fn keyword_to_end(&mut self, s: &Stmt, offset: usize, keyword: &str) -> Span {
+        let toks = self.tokens(s).to_vec();
+        match toks
+            .iter()
+            .find(|t| t.start >= offset && self.word(t).eq_ignore_ascii_case(keyword))
+        {
+            Some(t) => Span {
+                start: t.start,
+                end: s.end,
+            },
+            None => self.whole(s),
+        }
+    }
+
+    /// A type name at `location`: its words and an optional parenthesised modifier.
+    pub fn type_at(&mut self, s: &Stmt, location: i32) -> Span {
+        const STOP: &[&str] = &[
+            "not",
+            "null",
+            "default",
+            "constraint",
+            "primary",
+            "references",
+            "check",
+            "unique",
+            "collate",
+            "generated",
+            "using",
+            "unsigned",
+        ];
+        let Ok(at) = usize::try_from(location) else {
+            return self.whole(s);
+        };
+        let toks = self.tokens(s).to_vec();
+        let Some(first) = toks.iter().position(|t| t.start >= at) else {
+            return self.whole(s);
+        };
+        let mut last = first;
+        let mut depth = 0i32;
+        for (j, t) in toks.iter().enumerate().skip(first + 1) {
+            let w = self.word(t);
+            match w {
+                "(" | "[" => depth += 1,
+                ")" | "]" if depth > 0 => depth -= 1,
+                _ if depth > 0 => {}
+                _ if w.chars().all(|c| c.is_ascii_alphabetic())
+                    && !STOP.contains(&w.to_ascii_lowercase().as_str()) => {}
+                _ => break,
+            }
+            last = j;
+        }
+        self.tok_span(&toks, first, last + 1)
+    }
+}

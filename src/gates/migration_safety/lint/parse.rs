@@ -1,0 +1,177 @@
+//! One parse per migration file with PostgreSQL's own grammar (libpg_query, linked in by the
+//! `pg_query` crate), and the file's text as positions.
+//!
+//! We call libpg_query's protobuf entry point directly instead of `pg_query::parse` for two
+//! reasons: a syntax error keeps PostgreSQL's cursor position (the crate keeps only the
+//! message), and no summary walk of tables and functions runs that the lint does not use. The
+//! tree is the crate's own `protobuf::ParseResult`, so the rules use its typed nodes.
+
+use pg_query::protobuf::ParseResult;
+use prost::Message;
+use std::ffi::{c_char, c_int, CStr, CString};
+
+/// `PgQueryError` in `pg_query.h`.
+#[repr(C)]
+struct PgQueryError {
+    message: *mut c_char,
+    funcname: *mut c_char,
+    filename: *mut c_char,
+    lineno: c_int,
+    cursorpos: c_int,
+    context: *mut c_char,
+}
+
+/// `PgQueryProtobuf` in `pg_query.h`.
+#[repr(C)]
+struct PgQueryProtobuf {
+    len: usize,
+    data: *mut c_char,
+}
+
+/// `PgQueryProtobufParseResult` in `pg_query.h`.
+#[repr(C)]
+struct PgQueryProtobufParseResult {
+    parse_tree: PgQueryProtobuf,
+    stderr_buffer: *mut c_char,
+    error: *mut PgQueryError,
+}
+
+extern "C" {
+    fn pg_query_parse_protobuf(input: *const c_char) -> PgQueryProtobufParseResult;
+    fn pg_query_free_protobuf_parse_result(result: PgQueryProtobufParseResult);
+}
+
+/// Why a file did not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// PostgreSQL's message, e.g. `syntax error at or near "TABL"`.
+    pub message: String,
+    /// Byte offset into the text where PostgreSQL's cursor points, when it gives one.
+    pub offset: Option<usize>,
+}
+
+/// Parse a whole file. Never panics on any input.
+pub fn parse(text: &str) -> Result<ParseResult, SyntaxError> {
+    let input = CString::new(text).map_err(|e| SyntaxError {
+        message: "the file contains a NUL byte".into(),
+        offset: Some(e.nul_position()),
+    })?;
+    // SAFETY: `input` is a valid NUL-terminated string that outlives the call; the result is
+    // read only before it is freed, exactly once, by the library's own free function; the
+    // structs above mirror the C declarations of libpg_query 18 field by field.
+    unsafe {
+        let result = pg_query_parse_protobuf(input.as_ptr());
+        let out = if !result.error.is_null() {
+            let e = &*result.error;
+            let message = if e.message.is_null() {
+                "PostgreSQL could not parse the file".to_string()
+            } else {
+                CStr::from_ptr(e.message).to_string_lossy().into_owned()
+            };
+            Err(SyntaxError {
+                message,
+                offset: char_to_byte(text, e.cursorpos),
+            })
+        } else if result.parse_tree.data.is_null() {
+            Ok(ParseResult::default())
+        } else {
+            let data = std::slice::from_raw_parts(
+                result.parse_tree.data as *const u8,
+                result.parse_tree.len,
+            );
+            ParseResult::decode(data).map_err(|e| SyntaxError {
+                message: format!("the parse tree could not be decoded: {e}"),
+                offset: None,
+            })
+        };
+        pg_query_free_protobuf_parse_result(result);
+        out
+    }
+}
+
+/// PostgreSQL's cursor position is a 1-based character count (0 = none).
+fn char_to_byte(text: &str, cursorpos: c_int) -> Option<usize> {
+    let n = usize::try_from(cursorpos).ok()?.checked_sub(1)?;
+    Some(text.char_indices().nth(n).map_or(text.len(), |(b, _)| b))
+}
+
+/// Byte offsets → 1-based line and character column, for one file.
+pub struct Lines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        Lines { text, starts }
+    }
+
+    /// (line, column) of a byte offset, both 1-based; the column counts characters.
+    pub fn at(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char(self.text, offset.min(self.text.len()));
+        let idx = self.starts.partition_point(|&s| s <= offset) - 1;
+        let col = self.text[self.starts[idx]..offset].chars().count() + 1;
+        (idx + 1, col)
+    }
+}
+
+fn floor_char(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The offset of the first token at or after `from`: whitespace, `-- …` and (nested)
+/// `/* … */` comments are skipped. Statement locations start right after the previous `;`.
+pub fn skip_trivia(text: &str, from: usize) -> usize {
+    let b = text.as_bytes();
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            c if c.is_ascii_whitespace() => i += 1,
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n + 1)
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let mut depth = 0usize;
+                while i < b.len() {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            _ => break,
+        }
+    }
+    i.min(b.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_carry_the_cursor_and_positions_count_characters() {
+        let text = "SELECT 1;\n-- é\nALTER TABL t ADD x int;\n";
+        let e = parse(text).unwrap_err();
+        assert!(e.message.contains("TABL"), "{}", e.message);
+        let lines = Lines::new(text);
+        assert_eq!(lines.at(e.offset.unwrap()), (3, 7));
+        assert_eq!(lines.at(text.find('é').unwrap() + 2), (2, 5));
+        assert!(parse("a\0b").unwrap_err().message.contains("NUL"));
+        assert!(parse("").unwrap().stmts.is_empty());
+        assert_eq!(skip_trivia("  /* a /* b */ c */ -- x\n  DROP", 0), 27);
+    }
+}
