@@ -38,7 +38,13 @@ fn lint(dir: &Path, args: &[&str]) -> (i32, Value) {
         out.stderr
     );
     let v = out.json();
-    (out.code, v["gates"][0].clone())
+    let mut gate = v["gates"][0].clone();
+    // These runs have no database URL: the dry run's skip notice is not the lint's business.
+    gate["findings"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|f| f["rule"] != "migration-safety/dry-run-skipped");
+    (out.code, gate)
 }
 
 /// `(rule name, line)` of every finding of the migration-safety gate, sorted.
