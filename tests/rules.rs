@@ -207,3 +207,48 @@ fn health_gate_stable(src: &Path, msg: &str, api: &str) -> String {
         .replace_all(&msg.replace(api, "{api}"), "<time>")
         .into_owned()
 }
+
+#[test]
+fn the_readme_lists_every_rule() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let missing: Vec<String> = rule_ids()
+        .into_iter()
+        .filter(|id| !readme.contains(&format!("[`{id}`](docs/rules/{id}.md)")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md has no row for: {}",
+        missing.join(", ")
+    );
+}
+
+#[test]
+fn the_readme_config_example_is_a_valid_config() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let toml = readme
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("README.md has a ```toml example");
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("merge-gates.toml");
+    std::fs::write(&config, toml).unwrap();
+    std::fs::write(tmp.path().join("body.md"), "## MCP Evidence\n").unwrap();
+    // The example names the repository's own evidence schema: give it the built-in one.
+    std::fs::create_dir_all(tmp.path().join(".github")).unwrap();
+    let schema = run(bin().args(["schema", "evidence"])).stdout;
+    std::fs::write(tmp.path().join(".github/evidence.schema.json"), schema).unwrap();
+    let out = run(bin()
+        .arg("verify-mcp-evidence")
+        .arg("--config")
+        .arg(&config)
+        .arg("--repo")
+        .arg(tmp.path())
+        .arg("--pr-body-file")
+        .arg(tmp.path().join("body.md")));
+    assert!(
+        out.code == 0 || out.code == 1,
+        "README config example rejected: {}",
+        out.stderr
+    );
+}
