@@ -135,6 +135,17 @@ pub struct GateOutput {
     pub notes: Vec<String>,
     /// Gate-specific values exposed as step outputs (e.g. `healthy=true`).
     pub outputs: Vec<(String, String)>,
+    /// Tables for the job summary and the JSON report (e.g. every attempt of a probe).
+    pub tables: Vec<Table>,
+}
+
+/// A table of facts a gate measured, for the summary. Cells may hold untrusted text (a status
+/// line, a body excerpt): reporters escape them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Table {
+    pub title: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
 }
 
 impl GateOutput {

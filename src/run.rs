@@ -80,6 +80,7 @@ pub async fn run(settings: &Settings, gates: &[Gate], args: &GateArgs) -> Result
             suppressed,
             notes,
             outputs: output.outputs,
+            tables: output.tables,
         });
     }
     Ok(Report::new(reports))

@@ -49,6 +49,11 @@ pub fn show_duration(d: Duration) -> String {
         return format!("{ms}ms");
     }
     let secs = d.as_secs();
+    if secs < 60 && d.subsec_millis() != 0 {
+        // `1.5s`, not `1s`: a budget of 1500ms must not be reported as one second.
+        let s = format!("{}.{:03}", secs, d.subsec_millis());
+        return format!("{}s", s.trim_end_matches('0'));
+    }
     let (days, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
     let mut out = String::new();
     if days > 0 {
@@ -104,6 +109,9 @@ mod tests {
         assert!(duration("").is_err());
         assert_eq!(show_duration(Duration::from_secs(5400)), "1h30m");
         assert_eq!(show_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(show_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(show_duration(Duration::from_millis(2050)), "2.05s");
+        assert_eq!(show_duration(Duration::from_millis(2000)), "2s");
         assert_eq!(
             show_duration(Duration::from_secs(2 * 86_400 + 3600)),
             "2d1h"

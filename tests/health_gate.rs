@@ -205,11 +205,12 @@ fn unhealthy_then_healthy_after_n_attempts() {
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(outputs(&out)["attempts"], "4");
     assert_eq!(s.hits().len(), 4);
-    let notes = out.json()["gates"][0]["notes"].to_string();
-    assert!(
-        notes.contains("attempt 3") && notes.contains("HTTP 503"),
-        "{notes}"
-    );
+    // The attempt history is a table for the summary: one row per attempt.
+    let table = &out.json()["gates"][0]["tables"][0];
+    assert_eq!(table["rows"].as_array().unwrap().len(), 4, "{table}");
+    assert_eq!(table["rows"][2][0], "3", "{table}");
+    assert_eq!(table["rows"][2][2], "HTTP 503", "{table}");
+    assert_eq!(table["rows"][3][4], "healthy", "{table}");
     within(t, 8.0, &out);
 }
 
@@ -276,6 +277,25 @@ fn hung_server_is_cut_off_and_the_overall_deadline_holds() {
     let needles = ["waiting for the response headers", "overall timeout of 2s"];
     let (_, t) = failing(&args, &["health-gate/request-timed-out"], &needles, 4.0);
     assert!(t >= Duration::from_millis(1800), "{t:?}");
+}
+
+#[test]
+fn an_attempt_the_deadline_cuts_short_does_not_decide_the_rule() {
+    // 503 at once, then a hang that only the overall deadline ends: the server's real answer
+    // (an unexpected status) decides the rule, not the cut-off attempt.
+    let s = Hostile::start(|n, _, st, _| {
+        if n == 0 {
+            respond(st, 503, &[], b"down")
+        } else {
+            hang(st)
+        }
+    });
+    let args = format!(
+        "--url {} --request-timeout 30s --retries 100 --interval 50ms --timeout 1500ms",
+        s.url
+    );
+    let needles = ["HTTP 503", "overall timeout of 1.5s"];
+    failing(&args, &["health-gate/unexpected-status"], &needles, 4.0);
 }
 
 #[test]
@@ -565,7 +585,7 @@ fn start_period_failures_do_not_count() {
     let (out, t) = gate(&args);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(outputs(&out)["attempts"], "4");
-    assert!(out.json()["gates"][0]["notes"]
+    assert!(out.json()["gates"][0]["tables"][0]["rows"]
         .to_string()
         .contains("start period: not counted"));
     within(t, 8.0, &out);
@@ -769,7 +789,9 @@ fn a_deployment_status_event_chooses_the_url_and_outputs_are_written() {
     );
     let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(
-        summary.contains("attempt 1") && summary.contains("deployment_status"),
+        summary.contains("every attempt")
+            && summary.contains("| 1 | +")
+            && summary.contains("deployment_status"),
         "{summary}"
     );
     assert!(!out.stdout.contains("ghs_SECRET"));

@@ -133,6 +133,7 @@ mod tests {
             suppressed: vec![],
             notes: vec![],
             outputs: vec![],
+            tables: vec![],
         }])
     }
 

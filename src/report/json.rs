@@ -6,7 +6,7 @@
 //! list 60,000 files) would otherwise hold the whole report three times over.
 
 use super::{Report, Verdict};
-use crate::finding::Severity;
+use crate::finding::{Severity, Table};
 use crate::rules::{Gate, Rule};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -26,6 +26,7 @@ struct JsonGate<'a> {
     suppressed: Vec<JsonSuppressed<'a>>,
     notes: &'a [String],
     outputs: BTreeMap<&'a str, &'a str>,
+    tables: &'a [Table],
 }
 
 #[derive(Serialize)]
@@ -95,6 +96,7 @@ fn view(report: &Report) -> JsonReport<'_> {
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect(),
+                tables: &g.tables,
             })
             .collect(),
     }

@@ -30,6 +30,7 @@ pub struct GateReport {
     pub suppressed: Vec<Suppressed>,
     pub notes: Vec<String>,
     pub outputs: Vec<(String, String)>,
+    pub tables: Vec<crate::finding::Table>,
 }
 
 #[derive(Debug, Clone)]

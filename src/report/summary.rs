@@ -41,6 +41,18 @@ pub fn render_within(report: &Report, max: usize, limit: &str) -> String {
         for n in &g.notes {
             body.push_str(&format!("- {}\n", cell(n)));
         }
+        for t in &g.tables {
+            body.push_str(&format!("\n**{}**\n\n", cell(&t.title)));
+            let row = |cells: &[String]| {
+                let cells: Vec<String> = cells.iter().map(|c| cell(c)).collect();
+                format!("| {} |\n", cells.join(" | "))
+            };
+            body.push_str(&row(&t.columns));
+            body.push_str(&format!("|{}\n", "---|".repeat(t.columns.len())));
+            for r in &t.rows {
+                body.push_str(&row(r));
+            }
+        }
         if !g.findings.is_empty() {
             body.push_str(
                 "\n| severity | rule | where | message | how to fix |\n|---|---|---|---|---|\n",

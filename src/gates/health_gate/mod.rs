@@ -15,7 +15,7 @@ pub mod schedule;
 use super::Context;
 use crate::cli::HealthGateArgs;
 use crate::config::{ProbeMethod, UrlList};
-use crate::finding::{Finding, GateOutput};
+use crate::finding::{Finding, GateOutput, Table};
 use crate::rules::Rule;
 use crate::text::excerpt;
 use crate::units::show_duration;
@@ -477,31 +477,39 @@ fn report(
         "`{name}`: {verdict} after {n} attempt(s) in {}",
         show_ms(elapsed)
     ));
+    // The attempt history, one row per attempt, for the summary's table.
+    let mut table = Table {
+        title: format!("`{name}`: every attempt"),
+        columns: ["attempt", "at", "status", "latency", "result"]
+            .map(String::from)
+            .to_vec(),
+        rows: Vec::new(),
+    };
     for a in p.attempts.iter().take(MAX_ATTEMPT_NOTES) {
         let what = match &a.problem {
             None => "healthy".to_string(),
+            Some(pr) if !a.counted => format!("{} (start period: not counted)", pr.message),
             Some(pr) => pr.message.clone(),
         };
-        out.notes.push(format!(
-            "`{name}` attempt {} at +{}: {} in {}: {what}{}",
-            a.n,
-            show_ms(a.at),
+        table.rows.push(vec![
+            a.n.to_string(),
+            format!("+{}", show_ms(a.at)),
             a.status
                 .map_or("no answer".to_string(), |s| format!("HTTP {s}")),
             show_ms(a.latency),
-            if a.problem.is_some() && !a.counted {
-                " (start period: not counted)"
-            } else {
-                ""
-            }
-        ));
+            what,
+        ]);
     }
     if n > MAX_ATTEMPT_NOTES {
-        out.notes.push(format!(
-            "`{name}`: {} more attempt(s) not listed",
-            n - MAX_ATTEMPT_NOTES
-        ));
+        table.rows.push(vec![
+            "…".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            format!("{} more attempt(s) not listed", n - MAX_ATTEMPT_NOTES),
+        ]);
     }
+    out.tables.push(table);
     let Some(last) = last else {
         out.push(Finding::new(
             Rule::HgRequestTimedOut,
@@ -525,12 +533,17 @@ fn report(
         }
         return;
     }
-    // The latest failure decides the rule (the last attempt may have been a lone success).
-    let problem = p
-        .attempts
-        .iter()
-        .rev()
-        .find_map(|a| a.problem.clone())
+    // The latest failure decides the rule (the last attempt may have been a lone success); an
+    // attempt the overall deadline cut short counts only when it is the only kind there is.
+    let latest = |keep: fn(&&Attempt) -> bool| {
+        p.attempts
+            .iter()
+            .rev()
+            .filter(keep)
+            .find_map(|a| a.problem.clone())
+    };
+    let problem = latest(|a| !a.cut_by_deadline)
+        .or_else(|| latest(|_| true))
         .unwrap_or_else(|| {
             expect::Problem::new(Kind::Status, "the success threshold was not reached")
         });

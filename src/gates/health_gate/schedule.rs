@@ -5,7 +5,7 @@
 //! overall deadline always holds: an attempt never runs past it and no wait is begun that
 //! would end after it. `Retry-After` on a 429 or 503 is honoured when it fits in the budget.
 
-use super::expect::{Expectations, Problem};
+use super::expect::{Expectations, Kind, Problem};
 use super::probe::{Answer, Prober};
 use reqwest::Url;
 use std::time::Duration;
@@ -37,6 +37,9 @@ pub struct Attempt {
     pub problem: Option<Problem>,
     /// A failure during the start period does not count toward `retries`.
     pub counted: bool,
+    /// The overall deadline, not `--request-timeout`, cut this attempt short: its timeout says
+    /// nothing about the server unless no other failure does.
+    pub cut_by_deadline: bool,
 }
 
 /// Why probing stopped.
@@ -95,6 +98,7 @@ pub async fn run(
                 last_answer,
             };
         }
+        let cut = left < s.request_timeout;
         let (result, latency) = prober.attempt(url, s.request_timeout.min(left)).await;
         let in_start_period = began.duration_since(start) < s.start_period;
         let (status, problem, retry_after) = match &result {
@@ -102,6 +106,7 @@ pub async fn run(
             Err(f) => (f.status, Some(f.problem.clone()), None),
         };
         let failed = problem.is_some();
+        let cut_by_deadline = cut && problem.as_ref().is_some_and(|p| p.kind == Kind::Timeout);
         attempts.push(Attempt {
             n: attempts.len() as u32 + 1,
             at: began.duration_since(start),
@@ -109,6 +114,7 @@ pub async fn run(
             status,
             problem,
             counted: !in_start_period,
+            cut_by_deadline,
         });
         if let Ok(a) = result {
             last_answer = Some(a);
