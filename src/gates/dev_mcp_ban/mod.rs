@@ -251,7 +251,7 @@ impl Scanner {
         )
     }
 
-    /// Check one file's contents: pre-filter, binary test, lexing, policy.
+    /// Check one file's contents: pre-filter, lexing, policy, binary test.
     fn check(&self, path: &str, kind: FileKind, bytes: &[u8]) -> Option<FileReport> {
         self.counts.files.fetch_add(1, Ordering::Relaxed);
         if let Some(pre) = &self.policy.prefilter {
@@ -259,14 +259,10 @@ impl Scanner {
                 return None;
             }
         }
-        if memchr::memchr(0, bytes).is_some() {
-            return Some(skipped(
-                path,
-                format!(
-                    "`{path}` looks binary (it contains NUL bytes) and was not checked for imports"
-                ),
-            ));
-        }
+        // A NUL byte does not stop a runtime from loading the file (one in a comment is valid
+        // JavaScript), so a file that has one is lexed like any other; it is only called
+        // binary when no banned import was found in it.
+        let binary = memchr::memchr(0, bytes).is_some();
         self.counts.lexed.fetch_add(1, Ordering::Relaxed);
         let text = String::from_utf8_lossy(bytes);
         let mut report = FileReport {
@@ -316,6 +312,14 @@ impl Scanner {
                 )
                 .at(Location::file(path)),
             );
+        }
+        if binary && report.findings.is_empty() {
+            return Some(skipped(
+                path,
+                format!(
+                    "`{path}` looks binary (it contains NUL bytes) and no banned import was found in it"
+                ),
+            ));
         }
         if !markers.is_empty() {
             report.suppressions = crate::suppress::scan(path, &text, markers)
