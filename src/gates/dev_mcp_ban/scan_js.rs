@@ -109,6 +109,12 @@ impl<'a> Lexer<'a> {
                     self.pos += 1;
                 }
                 b' ' | b'\t' | b'\r' | 0x0b | 0x0c => self.pos += 1,
+                // U+2028 and U+2029 end a line, U+FEFF is white space.
+                0xe2 if self.peek(1) == 0x80 && matches!(self.peek(2), 0xa8 | 0xa9) => {
+                    self.newline = true;
+                    self.pos += 3;
+                }
+                0xef if self.peek(1) == 0xbb && self.peek(2) == 0xbf => self.pos += 3,
                 b'/' if self.peek(1) == b'/' => self.skip_line(),
                 b'/' if self.peek(1) == b'*' => self.skip_block_comment(),
                 b'/' if self.regex_allowed() => {
@@ -173,9 +179,14 @@ impl<'a> Lexer<'a> {
         self.tokens
     }
 
+    /// To the end of a `//` comment: LF, or U+2028 / U+2029, which end a line in JavaScript
+    /// too (a lone CR was made an LF before lexing).
     fn skip_line(&mut self) {
-        self.pos =
-            memchr::memchr(b'\n', &self.src[self.pos..]).map_or(self.src.len(), |i| self.pos + i);
+        let rest = &self.src[self.pos..];
+        let lf = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let sep = memchr::memmem::find_iter(&rest[..lf], b"\xe2\x80")
+            .find(|&i| matches!(rest.get(i + 2), Some(0xa8 | 0xa9)));
+        self.pos += sep.unwrap_or(lf);
     }
 
     fn skip_block_comment(&mut self) {
