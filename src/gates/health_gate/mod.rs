@@ -234,6 +234,14 @@ impl Options {
 
 /// An http(s) URL, or why it is not one.
 fn parse_url(s: &str) -> Result<Url, String> {
+    // The URL parser drops tabs and line breaks anywhere in the text, so
+    // `https://good.example<LF>.evil.example/` would probe `good.example.evil.example`.
+    if s.trim().contains(char::is_control) {
+        return Err(format!(
+            "`{}` contains a line break or another control character",
+            excerpt(s.trim(), 200)
+        ));
+    }
     let u = Url::parse(s.trim()).map_err(|e| format!("`{}` is not a URL: {e}", excerpt(s, 200)))?;
     match u.scheme() {
         "http" | "https" if u.host_str().is_some() => Ok(u),
