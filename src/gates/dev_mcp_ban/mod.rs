@@ -230,6 +230,10 @@ impl Scanner {
         path: &Path,
         buf: &mut Vec<u8>,
     ) -> Option<FileReport> {
+        // A file over the limit is refused by its size, not read up to the limit first.
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > self.max_file) {
+            return Some(self.too_large(rel));
+        }
         buf.clear();
         let read =
             std::fs::File::open(path).and_then(|f| f.take(self.max_file + 1).read_to_end(buf));
