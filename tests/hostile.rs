@@ -182,9 +182,10 @@ fn special_files_never_block() {
         paths.push(h.plant_symlink(gate, "loop-b", name(&a).as_ref()));
         let selfie = (gate.place)("self");
         paths.push(h.plant_symlink(gate, "self", name(&selfie).as_ref()));
-        paths.push(h.plant_symlink(gate, "dangling", "no-such-file".as_ref()));
+        let dangling = h.plant_symlink(gate, "dangling", "no-such-file".as_ref());
         // A gate that walks the tree passes over what is not a file (it cannot hold code);
-        // given the paths as the PR's changed files, it must name each.
+        // given the paths as the PR's changed files, it must name each (but a dangling link,
+        // like a deleted file, holds nothing to check).
         if let Some(listed) = gate.walks {
             h.run(gate, &[])
                 .check(gate.cmd)
@@ -196,6 +197,7 @@ fn special_files_never_block() {
             }
             continue;
         }
+        paths.push(dangling);
         let run = h.run(gate, &[]);
         run.check(gate.cmd);
         assert_eq!(run.code, 1, "{}", run.stderr);
@@ -225,7 +227,10 @@ fn nothing_outside_the_repository_is_read() {
         std::fs::write(outside.join(name), format!("{SECRET}\n")).unwrap();
         let through = format!("{folder}/dir/{name}");
         h.list(&through);
-        paths.push(through);
+        // (A migration is a file directly in `supabase/migrations/`: the nested path is none.)
+        if gate.opens_listed_paths || gate.walks.is_some() {
+            paths.push(through);
+        }
         // A relative link climbing out.
         let depth = (gate.place)("x").matches('/').count() + 1;
         let climb = format!("{}outside/secret.jsonl", "../".repeat(depth));
@@ -671,13 +676,14 @@ const API_CASES: &[ApiCase] = &[
                     {"filename": "app/a\n::error::pwned.ts", "status": "added"},
                     {"filename": "app/b\r::set-output name=verdict::pass.ts", "status": "added"},
                     {"filename": "app/c%0A::warning::x,y.ts", "status": "added"},
+                    {"filename": "supabase/migrations/1\n::error::pwned.sql", "status": "added"},
                 ]),
             ),
             Some("commits") => Reply::json(200, json!([])),
             // A body without the section: the finding lists the code files the PR changes.
             _ => Reply::json(200, json!({"number": 2, "body": "no sections here"})),
         }),
-        says: Cow::Borrowed("::error::pwned.ts"),
+        says: Cow::Borrowed("::error::pwned"),
         about: "files",
     },
     ApiCase {
@@ -765,4 +771,345 @@ fn api_case(gate: &'static Gate, case: &ApiCase) {
         case.says
     );
     assert!(!all.contains(SECRET));
+}
+
+/// health-gate reads no repository file but its config; what it is handed is flags and config
+/// values, request headers, a `deployment_status` payload and Deployments API answers. One run
+/// of it in `h`'s repository: `{url}` in an argument is a healthy server on 127.0.0.1, and
+/// with `event` set it runs as an Actions job on that event against the API stand-in `api`.
+fn health(h: &Hostile, args: &[&str], event: Option<(&str, &[u8])>, api: &str) -> Run {
+    let ok = Server::start(vec![(
+        "/health",
+        vec![Reply::json(200, json!({"ok": true}))],
+    )]);
+    let mut cmd = bin();
+    cmd.arg("health-gate")
+        .args(["--repo", h.root().to_str().unwrap(), "--format", "json"])
+        .env("RUST_LOG", "trace")
+        .env("HOSTILE_HEADER", format!("Bearer {TOKEN}"))
+        .env("HOSTILE_CRLF", "a\r\nInjected: 1");
+    for (flag, value) in [("--retries", "1"), ("--interval", "0s")] {
+        if !args.contains(&flag) {
+            cmd.args([flag, value]);
+        }
+    }
+    for a in args {
+        cmd.arg(a.replace("{url}", &format!("{}/health", ok.url)));
+    }
+    if let Some((name, payload)) = event {
+        let path = h.outside().parent().unwrap().join("event.json");
+        std::fs::write(&path, payload).unwrap();
+        actions(&mut cmd, &h.root(), &path, api);
+        cmd.env("GITHUB_EVENT_NAME", name);
+    }
+    let run = bounded(&mut cmd, Duration::from_secs(30));
+    run.check(&format!("health-gate {args:?}"));
+    assert!(
+        run.stdout.len() + run.stderr.len() < 200_000,
+        "health-gate {args:?}: {} bytes of output",
+        run.stdout.len() + run.stderr.len()
+    );
+    run
+}
+
+/// Hostile flag and config values and headers: each is a clear usage error (exit 2, naming
+/// the option) or works; nothing overflows, nothing is echoed at length, and a secret header
+/// value (here the token) is never printed, even at the most verbose log level.
+#[test]
+fn health_gate_hostile_options_and_headers() {
+    let h = Hostile::new();
+    let huge = "9999999999999999d";
+    // (One argument holds at most 128 KiB.)
+    let deep_path = format!("{}=1", vec!["a"; 50_000].join("."));
+    let long_value = "v".repeat(100_000);
+    let many_statuses = vec!["200"; 25_000].join(",");
+    let long_header = format!("X-Long: {long_value}");
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        // Durations past what the clock holds are "no limit", not an overflow.
+        (vec!["--url", "{url}", "--timeout", huge], 0, ""),
+        (vec!["--url", "{url}", "--request-timeout", huge], 0, ""),
+        (vec!["--url", "{url}", "--interval", huge], 0, ""),
+        (vec!["--url", "{url}", "--start-period", huge], 0, ""),
+        (
+            vec!["--url", "{url}", "--timeout", "99999999999999999999999s"],
+            2,
+            "--timeout",
+        ),
+        (vec!["--url", "{url}", "--retries", "4294967295"], 0, ""),
+        (vec!["--url", "{url}", "--backoff", "NaN"], 2, "--backoff"),
+        (vec!["--url", "{url}", "--backoff", "inf"], 2, "--backoff"),
+        (
+            vec!["--url", "{url}", "--expect-status", "300-200"],
+            2,
+            "--expect-status",
+        ),
+        (
+            vec!["--url", "{url}", "--expect-status", "99999999999"],
+            2,
+            "--expect-status",
+        ),
+        (
+            vec!["--url", "{url}", "--expect-status", &many_statuses],
+            0,
+            "",
+        ),
+        (vec!["--url", "{url}", "--expect-json", &deep_path], 1, ""),
+        (
+            vec!["--url", "{url}", "--expect-json", "no-equals-sign"],
+            2,
+            "--expect-json",
+        ),
+        (
+            vec!["--url", "{url}", "--expect-body-regex", "(a{1000}){1000}"],
+            2,
+            "--expect-body-regex",
+        ),
+        (vec!["--url", "{url}", "--expect-body", &long_value], 1, ""),
+        // Headers: CR/LF, NUL and bad names are refused, never sent.
+        (
+            vec!["--url", "{url}", "--header", "X-A: b\r\nInjected: 1"],
+            2,
+            "--header",
+        ),
+        (
+            vec!["--url", "{url}", "--header", "X-A: b\0c"],
+            2,
+            "--header",
+        ),
+        (
+            vec!["--url", "{url}", "--header", "Bad Name: x"],
+            2,
+            "--header",
+        ),
+        (
+            vec!["--url", "{url}", "--header", "no colon"],
+            2,
+            "--header",
+        ),
+        (vec!["--url", "{url}", "--header", &long_header], 0, ""),
+        (
+            vec![
+                "--url",
+                "{url}",
+                "--header-from-env",
+                "Authorization=HOSTILE_HEADER",
+            ],
+            0,
+            "",
+        ),
+        (
+            vec!["--url", "{url}", "--header-from-env", "X-A=HOSTILE_CRLF"],
+            2,
+            "HOSTILE_CRLF",
+        ),
+        (
+            vec!["--url", "{url}", "--header-from-env", "X-A=UNSET_VARIABLE"],
+            2,
+            "UNSET_VARIABLE",
+        ),
+        // URLs that are not http(s), or carry a line break, are refused before any request.
+        (vec!["--url", "file:///etc/passwd"], 2, "not an http(s) URL"),
+        (
+            vec!["--url", "javascript:alert(1)"],
+            2,
+            "not an http(s) URL",
+        ),
+        (vec!["--url", "data:text/plain,ok"], 2, "not an http(s) URL"),
+        (
+            vec!["--url", "http://127.0.0.1:1/a\tb"],
+            2,
+            "control character",
+        ),
+        (vec!["--url", "http://["], 2, "not a URL"),
+    ];
+    for (args, code, says) in &cases {
+        let run = health(&h, args, None, "");
+        assert_eq!(run.code, *code, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(says) && run.stderr.len() < 2_000,
+            "{args:?} must say `{says}`: {}",
+            run.stderr
+        );
+    }
+    // The same values from `[health-gate]` in the config (which the PR can change).
+    let deep_json_key = format!("expect-json = [\"{}=1\"]", vec!["a"; 100_000].join("."));
+    for (config, code, says) in [
+        ("timeout = \"9999999999999999d\"", 0, ""),
+        ("backoff = nan", 2, "--backoff"),
+        ("url = [\"file:///etc/passwd\"]", 2, "not an http(s) URL"),
+        ("header = [\"X-A: b\\r\\nInjected: 1\"]", 2, "--header"),
+        ("expect-status = \"0-0\"", 2, "--expect-status"),
+        (&deep_json_key, 1, ""),
+    ] {
+        h.config(&format!("[health-gate]\n{config}\n"));
+        let run = health(
+            &h,
+            if config.starts_with("url") {
+                &[]
+            } else {
+                &["--url", "{url}"]
+            },
+            None,
+            "",
+        );
+        assert_eq!(run.code, code, "{config}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(says), "{config}: {}", run.stderr);
+    }
+    h.config("");
+}
+
+const DEPLOYMENTS: &str = "/repos/Codertocat/Hello-World/deployments";
+
+/// A `deployment_status` payload and Deployments API answers built to break the gate: bad
+/// JSON, megabytes of it, and URLs that are not http(s) or hide a line break. Each is a
+/// `health-gate/no-deployment-url` finding with a short message, and nothing is probed (the
+/// URLs point at nothing that answers, and a non-loopback address is never used).
+#[test]
+fn health_gate_hostile_deployments() {
+    let h = Hostile::new();
+    let status = |url: &str| json!({"deployment_status": {"state": "success", "environment": "staging", "target_url": url}, "deployment": {"id": 1, "environment": "staging"}});
+    let big_id = json!({"deployment_status": {"state": "success", "target_url": "http://127.0.0.1:9/"}, "deployment": {"id": "x".repeat(1 << 20)}});
+    let huge = format!(
+        "{{\"deployment_status\": {{\"state\": \"success\", \"description\": \"{}\"}}}}",
+        "x".repeat(33 << 20)
+    );
+    let payloads: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "truncated JSON",
+            b"{\"deployment_status\": {\"target_url\": \"http".to_vec(),
+            "not valid",
+        ),
+        (
+            "invalid UTF-8",
+            b"{\"deployment_status\": {\"target_url\": \"\xff\"}}".to_vec(),
+            "not valid",
+        ),
+        (
+            "nested 100,000 deep",
+            "[".repeat(100_000).into_bytes(),
+            "not valid",
+        ),
+        (
+            "a 1 MiB deployment id",
+            big_id.to_string().into_bytes(),
+            "not valid",
+        ),
+        ("33 MiB, no URL", huge.into_bytes(), "no `environment_url`"),
+        (
+            "a file:// URL",
+            status("file:///etc/passwd").to_string().into_bytes(),
+            "not an http(s) URL",
+        ),
+        (
+            "a javascript: URL",
+            status("javascript:alert(1)").to_string().into_bytes(),
+            "not an http(s) URL",
+        ),
+        (
+            "a URL with CR/LF",
+            status("http://127.0.0.1:9/\r\nX-Injected: 1")
+                .to_string()
+                .into_bytes(),
+            "control character",
+        ),
+        (
+            "a host split by a LF",
+            status("http://good.example\n.127.0.0.1.nip.io/")
+                .to_string()
+                .into_bytes(),
+            "control character",
+        ),
+    ];
+    for (what, payload, says) in &payloads {
+        let run = health(
+            &h,
+            &[],
+            Some(("deployment_status", payload)),
+            "http://127.0.0.1:9",
+        );
+        assert_eq!(run.code, 1, "{what}: {}{}", run.stdout, run.stderr);
+        let found = run.findings();
+        assert!(
+            found.len() == 1
+                && found[0]["rule"] == "health-gate/no-deployment-url"
+                && found[0]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(says) && m.len() < 1_000),
+            "{what}: {found:?}"
+        );
+    }
+    // The same from the Deployments API (`--environment`, on a push).
+    let statuses = format!("{DEPLOYMENTS}/1/statuses");
+    let answers: Vec<(&str, Reply, Reply, &str)> = vec![
+        (
+            "truncated JSON",
+            text_reply(200, "[{\"id\": 1".into()),
+            Reply::json(200, json!([])),
+            "not what the API documents",
+        ),
+        (
+            "nested 100,000 deep",
+            text_reply(200, "[".repeat(100_000)),
+            Reply::json(200, json!([])),
+            "not what the API documents",
+        ),
+        (
+            "a 1 MiB sha of the wrong type",
+            Reply::json(200, json!([{"id": 1, "sha": ["x".repeat(1 << 20)]}])),
+            Reply::json(200, json!([])),
+            "not what the API documents",
+        ),
+        (
+            "a reply over 32 MiB",
+            text_reply(200, format!("[\"{}\"]", "x".repeat(33 << 20))),
+            Reply::json(200, json!([])),
+            "over 32 MiB",
+        ),
+        (
+            "a file:// URL",
+            Reply::json(200, json!([{"id": 1}])),
+            Reply::json(
+                200,
+                json!([{"state": "success", "environment_url": "file:///etc/passwd"}]),
+            ),
+            "not an http(s) URL",
+        ),
+        (
+            "a javascript: URL",
+            Reply::json(200, json!([{"id": 1}])),
+            Reply::json(
+                200,
+                json!([{"state": "success", "target_url": "javascript:alert(1)"}]),
+            ),
+            "not an http(s) URL",
+        ),
+        (
+            "a URL with CR/LF",
+            Reply::json(200, json!([{"id": 1}])),
+            Reply::json(
+                200,
+                json!([{"state": "success", "target_url": "http://127.0.0.1:9/\r\nX: 1"}]),
+            ),
+            "control character",
+        ),
+    ];
+    for (what, list, status, says) in answers {
+        let api = Server::start(vec![(DEPLOYMENTS, vec![list]), (&statuses, vec![status])]);
+        let run = health(
+            &h,
+            &["--environment", "staging"],
+            Some(("push", b"{}")),
+            &api.url,
+        );
+        assert_eq!(run.code, 1, "API {what}: {}{}", run.stdout, run.stderr);
+        let found = run.findings();
+        assert!(
+            found.len() == 1
+                && found[0]["rule"] == "health-gate/no-deployment-url"
+                && found[0]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(says) && m.len() < 1_000),
+            "API {what}: {found:?}"
+        );
+    }
 }
