@@ -407,29 +407,15 @@ impl Scanner {
 }
 
 /// The text as the lexers read it, byte for byte as long as `text`, so offsets stay valid: a
-/// leading byte-order mark becomes spaces, and a lone CR (a line end for JavaScript and
-/// Python alike, which would otherwise leave the rest of a `//` or `#` comment's line hidden
-/// from the lexer) becomes LF.
+/// lone CR (a line end for JavaScript and Python alike, which would otherwise leave the rest
+/// of a `//` or `#` comment's line hidden from the lexer) becomes LF, and a leading
+/// byte-order mark becomes spaces.
 fn lexable(text: &str) -> std::borrow::Cow<'_, str> {
-    let bom = text.starts_with('\u{feff}');
-    let lone_cr = memchr::memchr_iter(b'\r', text.as_bytes())
-        .any(|i| text.as_bytes().get(i + 1) != Some(&b'\n'));
-    if !bom && !lone_cr {
-        return text.into();
+    let text = crate::text::lone_cr_as_lf(text);
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => format!("   {rest}").into(),
+        None => text,
     }
-    let mut b = text.as_bytes().to_vec();
-    if bom {
-        b[..3].copy_from_slice(b"   ");
-    }
-    for i in 0..b.len() {
-        if b[i] == b'\r' && b.get(i + 1) != Some(&b'\n') {
-            b[i] = b'\n';
-        }
-    }
-    // ASCII bytes replaced ASCII bytes and a whole 3-byte character: still UTF-8.
-    String::from_utf8(b)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-        .into()
 }
 
 fn skipped(path: &str, message: String) -> FileReport {

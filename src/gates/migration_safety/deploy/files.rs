@@ -375,6 +375,8 @@ pub fn procfile(text: &str) -> Vec<Command> {
 /// Every `run:` value of a workflow or action file: plain, quoted and block scalars.
 pub fn workflow(text: &str) -> Vec<Command> {
     let re = regex::Regex::new(r"^(\s*)(-\s+)?run\s*:(\s*)(.*)$").expect("regex");
+    // A lone CR ends a line in YAML: `on: push<CR>jobs: …` is a whole workflow.
+    let text = &*crate::text::lone_cr_as_lf(text);
     let ls = lines(text);
     let mut out = Vec::new();
     let mut i = 0;
