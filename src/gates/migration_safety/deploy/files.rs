@@ -122,6 +122,11 @@ pub fn fly(text: &str) -> Result<Fly, Invalid> {
 
 /// The `scripts` of a package.json, each at the offset of its value.
 pub fn package_json(text: &str) -> Result<Vec<Command>, Invalid> {
+    // npm skips a byte-order mark; three spaces keep the offsets.
+    let unmarked = text
+        .strip_prefix('\u{feff}')
+        .map(|rest| format!("   {rest}"));
+    let text = unmarked.as_deref().unwrap_or(text);
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| Invalid {
         // The position is the finding's; the message need not repeat it.
         message: e
