@@ -1113,3 +1113,179 @@ fn health_gate_hostile_deployments() {
         );
     }
 }
+
+/// migration-safety also reads deploy files and the Prisma schema: each hostile version of
+/// them is checked or named (a finding, or an error naming it), never a hang, a read outside
+/// the repository or memory that grows with it. A workflow, a `fly.toml` and a `package.json`
+/// with bad bytes, a 100 MB line, nesting 100,000 deep, special files and links out.
+#[test]
+fn migration_safety_hostile_deploy_files_and_prisma_schema() {
+    let gate = GATES.iter().find(|g| g.cmd == "migration-safety").unwrap();
+    let cmd = "npx prisma migrate reset --force";
+    let files: [(&str, String, String); 5] = [
+        (
+            "fly.toml",
+            format!("[deploy]\nrelease_command = \"{cmd}\"\n"),
+            format!("a = {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+        ),
+        (
+            "package.json",
+            format!("{{\"scripts\": {{\"start\": \"{cmd}\"}}}}\n"),
+            format!("{{\"x\": {}{}}}\n", "[".repeat(100_000), "]".repeat(100_000)),
+        ),
+        (
+            ".github/workflows/deploy.yml",
+            format!("on: push\njobs:\n  d:\n    runs-on: ubuntu-latest\n    steps:\n      - run: {cmd}\n"),
+            format!("x: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+        ),
+        (
+            "Dockerfile",
+            format!("FROM node:20\nRUN {cmd}\n"),
+            format!("RUN {}true\n", "\\\n".repeat(100_000)),
+        ),
+        (
+            "prisma/schema.prisma",
+            "model User {\n  id Int @id\n}\n".to_string(),
+            format!("model A {}\n", "{".repeat(100_000)),
+        ),
+    ];
+    for (rel, good, deep) in &files {
+        let mut h = Hostile::new();
+        h.list(rel);
+        let path = h.root().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let write = |bytes: &[u8]| std::fs::write(&path, bytes).unwrap();
+        let sparse = |len: u64| {
+            write(good.as_bytes());
+            let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            f.set_len(len).unwrap();
+        };
+        let link = |to: &std::path::Path| std::os::unix::fs::symlink(to, &path).unwrap();
+        let outside = h.outside();
+        let name = path.file_name().unwrap().to_owned();
+        let variants: Vec<(&str, Box<dyn Fn() + '_>)> = vec![
+            ("as it is", Box::new(|| write(good.as_bytes()))),
+            (
+                "invalid UTF-8",
+                Box::new(|| write(&[b"\xff\n", good.as_bytes()].concat())),
+            ),
+            (
+                "NUL",
+                Box::new(|| write(&[good.as_bytes(), b"\0\n"].concat())),
+            ),
+            (
+                "BOM and CRLF",
+                Box::new(|| write(format!("\u{feff}{}", good.replace('\n', "\r\n")).as_bytes())),
+            ),
+            (
+                "lone CR",
+                Box::new(|| write(good.replace('\n', "\r").as_bytes())),
+            ),
+            (
+                "nested 100,000 deep",
+                Box::new(|| write(format!("{deep}{good}").as_bytes())),
+            ),
+            ("a 100 MB line", Box::new(|| sparse(100 << 20))),
+            ("1 GB sparse", Box::new(|| sparse(1 << 30))),
+            ("a FIFO", Box::new(|| repo::mkfifo(&path))),
+            ("a /dev/zero link", Box::new(|| link("/dev/zero".as_ref()))),
+            (
+                "a link to a secret outside",
+                Box::new(|| link(&outside.join("secret.jsonl"))),
+            ),
+            (
+                "a link to a FIFO outside",
+                Box::new(|| link(&outside.join("trap.jsonl"))),
+            ),
+            ("a link to itself", Box::new(|| link(name.as_ref()))),
+        ];
+        for (what, make) in variants {
+            let _ = std::fs::remove_file(&path);
+            make();
+            let run = h.run(gate, &[]);
+            let what = format!("migration-safety: {rel} {what}");
+            run.check(&what).within(&what, Duration::from_secs(10));
+            // Docker reads a lone CR as part of one line (and refuses the FROM it spoils).
+            if rel == &"Dockerfile" && what.ends_with("lone CR") {
+                continue;
+            }
+            let named = match run.code {
+                2 => run.stderr.contains(rel) && run.stderr.len() < 2_000,
+                _ => !run.findings_for(rel).is_empty(),
+            };
+            assert!(
+                named,
+                "{what}: exit {}, not named:\n{}{}",
+                run.code, run.stdout, run.stderr
+            );
+        }
+    }
+}
+
+/// The SQL cases against the local PostgreSQL: the dry run gets the hostile migrations too
+/// (bad bytes, parentheses 100,000 deep, a statement that sleeps, a 1 GB file) and each is
+/// a finding at its file, bounded by the statement timeout, with no panic and no hang.
+#[test]
+fn migration_safety_dry_runs_hostile_sql() {
+    let gate = GATES.iter().find(|g| g.cmd == "migration-safety").unwrap();
+    let mut h = Hostile::new();
+    h.config(
+        "[migration-safety.dry-run]\nstatement-timeout = \"2s\"\ntimeout = \"9999999999999999d\"\n",
+    );
+    let paths = [
+        h.plant(
+            gate,
+            "20251021000001_utf8",
+            b"CREATE TABLE a (id bigint); -- \xff\xfe\n",
+        ),
+        h.plant(
+            gate,
+            "20251021000002_nul",
+            b"CREATE TABLE b (id bigint); -- a\0b\n",
+        ),
+        h.plant(
+            gate,
+            "20251021000003_bom",
+            "\u{feff}CREATE TABLE c (id bigint);\r\n".as_bytes(),
+        ),
+        h.plant(
+            gate,
+            "20251021000004_cr",
+            // (PostgreSQL ends the comment at the CR: the DROP is a statement.)
+            b"-- c\rDROP TABLE users;\n",
+        ),
+        h.plant(
+            gate,
+            "20251021000005_deep",
+            format!("SELECT {}1{};\n", "(".repeat(100_000), ")".repeat(100_000)).as_bytes(),
+        ),
+        h.plant_sparse(gate, "20251021000007_huge", b"SELECT 1;", 1 << 30),
+    ];
+    let run = h.run(
+        gate,
+        &[
+            "--database-url",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        ],
+    );
+    run.check("migration-safety dry run")
+        .within("migration-safety dry run", Duration::from_secs(20));
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    for p in &paths {
+        run.names(p, None);
+    }
+    // A statement that would run for a minute is cut off by the statement timeout (the dry
+    // run stops at the first failing migration, so this one runs alone).
+    let mut h = Hostile::new();
+    h.config("[migration-safety.dry-run]\nstatement-timeout = \"2s\"\n");
+    let sleep = h.plant(gate, "20251021000006_sleep", b"SELECT pg_sleep(60);\n");
+    let run = h.run(gate, &["--database-url", DATABASE]);
+    run.check("migration-safety dry run of a sleep").within(
+        "migration-safety dry run of a sleep",
+        Duration::from_secs(15),
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    run.names(&sleep, None);
+}
+
+const DATABASE: &str = "postgres://postgres@127.0.0.1:5432/postgres";
