@@ -152,4 +152,25 @@ impl GateOutput {
     pub fn push(&mut self, finding: Finding) {
         self.findings.push(finding);
     }
+
+    /// Keep the first `max` findings of each rule, and for a rule with more, one finding that
+    /// says how many were left out: a 1 MiB PR body lists 60,000 paths, and 60,000 findings
+    /// of one kind help no one (their report took over 200 MB).
+    pub fn cap_per_rule(&mut self, max: usize) {
+        let mut seen = std::collections::BTreeMap::<crate::rules::Rule, usize>::new();
+        self.findings.retain(|f| {
+            let n = seen.entry(f.rule).or_default();
+            *n += 1;
+            *n <= max
+        });
+        for (rule, n) in seen.into_iter().filter(|(_, n)| *n > max) {
+            self.findings.push(Finding::new(
+                rule,
+                format!(
+                    "{} more `{rule}` findings are not listed (at most {max})",
+                    crate::text::thousands((n - max) as u64)
+                ),
+            ));
+        }
+    }
 }

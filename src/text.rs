@@ -34,3 +34,19 @@ pub fn thousands(n: u64) -> String {
     }
     out
 }
+
+/// `text` with every lone CR (one not followed by LF) made an LF, byte for byte as long, so
+/// offsets into it stay offsets into `text`: for readers of formats in which a lone CR ends a
+/// line (JavaScript, Python, YAML, SQL) but that split lines at LF.
+pub fn lone_cr_as_lf(text: &str) -> std::borrow::Cow<'_, str> {
+    let b = text.as_bytes();
+    let lone = |i: usize| b[i] == b'\r' && b.get(i + 1) != Some(&b'\n');
+    if !memchr::memchr_iter(b'\r', b).any(lone) {
+        return text.into();
+    }
+    let out: String = text
+        .char_indices()
+        .map(|(i, c)| if c == '\r' && lone(i) { '\n' } else { c })
+        .collect();
+    out.into()
+}

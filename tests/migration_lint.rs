@@ -543,3 +543,64 @@ fn prisma_migrations_get_fixes_in_prisma_terms() {
     );
     assert!(helps.iter().any(|h| h.contains("@db.Timestamptz(3)")));
 }
+
+/// A migration over 256 KiB is parsed and linted a piece of statements at a time (its whole
+/// tree would take ~200 times its size): the findings, lines and columns are those of a
+/// whole-file parse, state carries across pieces (`lock_timeout` set once at the top), and a
+/// syntax error in the last piece still means nothing in the file is linted.
+#[test]
+fn a_large_migration_is_linted_in_pieces_with_the_same_findings() {
+    let mut sql = String::from("SET lock_timeout = '2s';\n");
+    let n = 12_000;
+    for i in 0..n {
+        // Names with `;` inside quotes and comments: the scanner, not a `;` split, cuts pieces.
+        sql.push_str(&format!(
+            "/* x; */ CREATE TABLE \"t;{i}\" (id int);\nALTER TABLE users RENAME COLUMN a{i} TO b{i}; -- ;\n"
+        ));
+    }
+    assert!(sql.len() > 512 << 10);
+    let dir = repo(&[("supabase/migrations/20251021000000_big.sql", &sql)]);
+    let (_, gate) = lint(dir.path(), &["--all"]);
+    let f = found(&gate);
+    let at = |rule: &str| {
+        f.iter()
+            .filter(|(r, _)| r == rule)
+            .map(|(_, l)| *l)
+            .collect::<Vec<_>>()
+    };
+    let ints = at("int-id-column");
+    let renames = at("rename-column");
+    assert_eq!(ints.len(), n);
+    assert_eq!(renames.len(), n);
+    assert!(ints
+        .iter()
+        .zip(renames.iter())
+        .all(|(a, b)| b == &(a + 1) && a % 2 == 0));
+    assert_eq!((ints[0], *renames.last().unwrap()), (2, 2 * n as u64 + 1));
+    assert!(at("missing-lock-timeout").is_empty(), "{f:?}");
+    let last = gate["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["rule"] == "migration-safety/int-id-column" && x["line"] == 2 * n as u64)
+        .unwrap()
+        .clone();
+    let col = format!("/* x; */ CREATE TABLE \"t;{}\" (id ", n - 1)
+        .chars()
+        .count() as u64
+        + 1;
+    assert_eq!(last["column"], col, "{last}");
+
+    sql.push_str("SELEC 1;\n");
+    let dir = repo(&[("supabase/migrations/20251021000000_big.sql", &sql)]);
+    let (_, gate) = lint(dir.path(), &["--all"]);
+    let f: Vec<_> = found(&gate)
+        .into_iter()
+        .filter(|(r, _)| r != "dry-run-skipped")
+        .collect();
+    assert_eq!(
+        f,
+        [("syntax-error".to_string(), 2 * n as u64 + 2)],
+        "{gate}"
+    );
+}

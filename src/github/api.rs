@@ -346,9 +346,10 @@ impl Api {
         if (200..300).contains(&status) {
             return match serde_json::from_slice::<T>(&body) {
                 Ok(v) => Attempt::Done((v, header("link"))),
+                // serde quotes the offending value, which may be megabytes long.
                 Err(e) => Attempt::Fail(ApiError::Malformed {
                     what: what.into(),
-                    message: self.scrub(e.to_string()),
+                    message: crate::text::excerpt(&self.scrub(e.to_string()), 300),
                 }),
             };
         }

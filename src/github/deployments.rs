@@ -60,7 +60,13 @@ impl Status {
 /// Read a `deployment_status` event payload.
 pub fn from_event(payload: &[u8]) -> Result<EventDeployment, String> {
     let p: Payload = serde_json::from_slice(payload)
-        .map_err(|e| format!("the deployment_status payload is not valid: {e}"))?;
+        // serde quotes the offending value, which may be megabytes long.
+        .map_err(|e| {
+            format!(
+                "the deployment_status payload is not valid: {}",
+                crate::text::excerpt(&e.to_string(), 300)
+            )
+        })?;
     let status = p
         .deployment_status
         .ok_or("the deployment_status payload has no `deployment_status` object")?;

@@ -40,6 +40,18 @@ pub struct Gate {
     /// The PR's GitHub API endpoints the gate reads in an Actions job: `pull` (the body),
     /// `files`, `commits`.
     pub api: &'static [&'static str],
+    /// A line (without its newline) the gate must flag at that line, with `bytes` inside it
+    /// where they can hide something: a string's contents, a trailing comment.
+    pub flagged: fn(&[u8]) -> Vec<u8>,
+    /// The gate streams a file line by line, so with `unlimited` a 1 GB file is read through
+    /// (a finding at line 1); otherwise it reads whole files up to a cap and refuses larger
+    /// ones by name, without reading them.
+    pub streams: bool,
+    /// For a gate that walks the tree rather than reading the files it is given: the flag that
+    /// makes it read only the changed files, where every planted path must be named.
+    pub walks: Option<&'static str>,
+    /// The gate opens the paths the PR body lists (so a `../` or absolute one must be named).
+    pub opens_listed_paths: bool,
 }
 
 pub const GATES: &[Gate] = &[
@@ -48,6 +60,10 @@ pub const GATES: &[Gate] = &[
         place: |stem| format!("artifacts/eng/2025-10-21/mcp/{stem}.jsonl"),
         config_names_file: Some(|rel| format!("[verify-mcp-evidence]\nschema = \"{rel}\"\n")),
         api: &["pull", "files"],
+        flagged: |bytes| [br#"{"tool":""#.as_slice(), bytes, b"\"}"].concat(),
+        streams: true,
+        walks: None,
+        opens_listed_paths: true,
         body: |paths| section("MCP Evidence", paths),
         unlimited: "[verify-mcp-evidence]\nmax-file-size = \"2GiB\"\n",
         entry: |i| {
@@ -64,6 +80,10 @@ pub const GATES: &[Gate] = &[
         place: |stem| format!("artifacts/eng/2025-10-21/{stem}.ndjson"),
         config_names_file: None,
         api: &["pull", "files", "commits"],
+        flagged: |bytes| [br#"{"tool":""#.as_slice(), bytes, b"\"}"].concat(),
+        streams: true,
+        walks: None,
+        opens_listed_paths: true,
         body: |paths| section("Heartbeat", paths),
         unlimited: "[verify-heartbeat]\nmax-file-size = \"2GiB\"\n",
         // Tasks still `doing`, with gaps: every kind of per-task finding, many times over.
@@ -78,7 +98,44 @@ pub const GATES: &[Gate] = &[
             )
         },
     },
-    // dev-mcp-ban, migration-safety and health-gate go here when they land.
+    Gate {
+        cmd: "dev-mcp-ban",
+        place: |stem| format!("app/{stem}.ts"),
+        config_names_file: None,
+        api: &[],
+        body: |_| String::new(),
+        // Files are read whole: lifted far enough for the 100 MB line, not for the 1 GB file.
+        unlimited: "[dev-mcp-ban]\nmax-file-size = \"128MiB\"\n",
+        // A relative path holding a banned name's text: lexed (the pre-filter matches), not
+        // banned (not a package).
+        entry: |i| format!(r#"import a{i} from "./dev-mcp-notes/a{i}"; // {i}"#),
+        flagged: |bytes| {
+            [
+                br#"import m from "@shopify/dev-mcp"; // "#.as_slice(),
+                bytes,
+            ]
+            .concat()
+        },
+        streams: false,
+        walks: Some("--changed-only"),
+        opens_listed_paths: false,
+    },
+    Gate {
+        cmd: "migration-safety",
+        place: |stem| format!("supabase/migrations/{stem}.sql"),
+        config_names_file: None,
+        api: &["files"],
+        body: |_| String::new(),
+        // Migrations are read whole, at most 16 MiB: there is no limit to lift.
+        unlimited: "",
+        entry: |i| format!("CREATE TABLE t{i} (id bigint PRIMARY KEY); -- {i}"),
+        flagged: |bytes| [b"DROP TABLE users; -- ".as_slice(), bytes].concat(),
+        streams: false,
+        walks: None,
+        opens_listed_paths: false,
+    },
+    // health-gate reads no repository file but its config: `tests/hostile.rs` covers its
+    // config values, headers, event payload and Deployments API answers in cases of its own.
 ];
 
 fn section(title: &str, paths: &[String]) -> String {

@@ -230,6 +230,10 @@ impl Scanner {
         path: &Path,
         buf: &mut Vec<u8>,
     ) -> Option<FileReport> {
+        // A file over the limit is refused by its size, not read up to the limit first.
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > self.max_file) {
+            return Some(self.too_large(rel));
+        }
         buf.clear();
         let read =
             std::fs::File::open(path).and_then(|f| f.take(self.max_file + 1).read_to_end(buf));
@@ -251,7 +255,7 @@ impl Scanner {
         )
     }
 
-    /// Check one file's contents: pre-filter, binary test, lexing, policy.
+    /// Check one file's contents: pre-filter, lexing, policy, binary test.
     fn check(&self, path: &str, kind: FileKind, bytes: &[u8]) -> Option<FileReport> {
         self.counts.files.fetch_add(1, Ordering::Relaxed);
         if let Some(pre) = &self.policy.prefilter {
@@ -259,14 +263,10 @@ impl Scanner {
                 return None;
             }
         }
-        if memchr::memchr(0, bytes).is_some() {
-            return Some(skipped(
-                path,
-                format!(
-                    "`{path}` looks binary (it contains NUL bytes) and was not checked for imports"
-                ),
-            ));
-        }
+        // A NUL byte does not stop a runtime from loading the file (one in a comment is valid
+        // JavaScript), so a file that has one is lexed like any other; it is only called
+        // binary when no banned import was found in it.
+        let binary = memchr::memchr(0, bytes).is_some();
         self.counts.lexed.fetch_add(1, Ordering::Relaxed);
         let text = String::from_utf8_lossy(bytes);
         let mut report = FileReport {
@@ -275,8 +275,8 @@ impl Scanner {
             suppressions: Vec::new(),
         };
         let (imports, markers): (Vec<Import>, &[&str]) = match kind {
-            FileKind::Js => (scan_js::imports(&text), &["//"]),
-            FileKind::Python => (scan_py::imports(&text), &["#"]),
+            FileKind::Js => (scan_js::imports(&lexable(&text)), &["//"]),
+            FileKind::Python => (scan_py::imports(&lexable(&text)), &["#"]),
             FileKind::Manifest => match manifest::dependencies(&text) {
                 Ok(deps) => (deps, &[]),
                 Err(e) => {
@@ -316,6 +316,14 @@ impl Scanner {
                 )
                 .at(Location::file(path)),
             );
+        }
+        if binary && report.findings.is_empty() {
+            return Some(skipped(
+                path,
+                format!(
+                    "`{path}` looks binary (it contains NUL bytes) and no banned import was found in it"
+                ),
+            ));
         }
         if !markers.is_empty() {
             report.suppressions = crate::suppress::scan(path, &text, markers)
@@ -395,6 +403,18 @@ impl Scanner {
         } else {
             finding
         })
+    }
+}
+
+/// The text as the lexers read it, byte for byte as long as `text`, so offsets stay valid: a
+/// lone CR (a line end for JavaScript and Python alike, which would otherwise leave the rest
+/// of a `//` or `#` comment's line hidden from the lexer) becomes LF, and a leading
+/// byte-order mark becomes spaces.
+fn lexable(text: &str) -> std::borrow::Cow<'_, str> {
+    let text = crate::text::lone_cr_as_lf(text);
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => format!("   {rest}").into(),
+        None => text,
     }
 }
 

@@ -7,10 +7,12 @@
 //! it, as engines do. Over the tokens, the import forms are recognised: `import … from "x"` (on
 //! any number of lines), `import "x"`, `export … from "x"`, `import("x")`, `require("x")` and
 //! TypeScript's `import x = require("x")`. Text inside strings, comments, templates and JSX is
-//! never an import, and identifiers such as `devMCPBan` are just identifiers. Malformed input
+//! never an import, and identifiers such as `devMCPBan` are just identifiers. The lexer runs a
+//! bounded window ahead of the matcher, so memory does not grow with the file. Malformed input
 //! (unterminated strings, stray braces) never panics: the lexer recovers at the next line.
 
 use super::Import;
+use std::collections::VecDeque;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -55,7 +57,8 @@ const BEFORE_REGEX: &[&[u8]] = &[
 struct Lexer<'a> {
     src: &'a [u8],
     pos: usize,
-    tokens: Vec<Token>,
+    /// The tokens not yet forgotten (see `Window`).
+    tokens: VecDeque<Token>,
     /// One entry per open `{`: `true` when it is a template's `${`.
     braces: Vec<bool>,
     newline: bool,
@@ -75,7 +78,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn push(&mut self, kind: Kind, start: usize) {
-        self.tokens.push(Token {
+        self.tokens.push_back(Token {
             kind,
             start,
             end: self.pos,
@@ -85,7 +88,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn regex_allowed(&self) -> bool {
-        match self.tokens.last() {
+        match self.tokens.back() {
             None => true,
             Some(t) => match t.kind {
                 Kind::Punct(b')' | b']' | b'P') => false,
@@ -96,11 +99,31 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn run(mut self) -> Vec<Token> {
-        if self.src.starts_with(b"#!") {
-            self.skip_line();
+    fn new(src: &'a [u8]) -> Self {
+        let mut lexer = Lexer {
+            src,
+            pos: 0,
+            tokens: VecDeque::new(),
+            braces: Vec::new(),
+            newline: false,
+        };
+        if src.starts_with(b"#!") {
+            lexer.skip_line();
         }
-        while self.pos < self.src.len() {
+        lexer
+    }
+
+    /// Lex until `want` tokens (counting forgotten ones) exist or the source ends; how many do.
+    fn fill(&mut self, want: usize, forgotten: usize) -> usize {
+        while forgotten + self.tokens.len() < want && self.pos < self.src.len() {
+            self.step();
+        }
+        forgotten + self.tokens.len()
+    }
+
+    /// One token, or a stretch of white space or a comment.
+    fn step(&mut self) {
+        {
             let b = self.src[self.pos];
             let start = self.pos;
             match b {
@@ -109,6 +132,12 @@ impl<'a> Lexer<'a> {
                     self.pos += 1;
                 }
                 b' ' | b'\t' | b'\r' | 0x0b | 0x0c => self.pos += 1,
+                // U+2028 and U+2029 end a line, U+FEFF is white space.
+                0xe2 if self.peek(1) == 0x80 && matches!(self.peek(2), 0xa8 | 0xa9) => {
+                    self.newline = true;
+                    self.pos += 3;
+                }
+                0xef if self.peek(1) == 0xbb && self.peek(2) == 0xbf => self.pos += 3,
                 b'/' if self.peek(1) == b'/' => self.skip_line(),
                 b'/' if self.peek(1) == b'*' => self.skip_block_comment(),
                 b'/' if self.regex_allowed() => {
@@ -170,12 +199,16 @@ impl<'a> Lexer<'a> {
                 }
             }
         }
-        self.tokens
     }
 
+    /// To the end of a `//` comment: LF, or U+2028 / U+2029, which end a line in JavaScript
+    /// too (a lone CR was made an LF before lexing).
     fn skip_line(&mut self) {
-        self.pos =
-            memchr::memchr(b'\n', &self.src[self.pos..]).map_or(self.src.len(), |i| self.pos + i);
+        let rest = &self.src[self.pos..];
+        let lf = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let sep = memchr::memmem::find_iter(&rest[..lf], b"\xe2\x80")
+            .find(|&i| matches!(rest.get(i + 2), Some(0xa8 | 0xa9)));
+        self.pos += sep.unwrap_or(lf);
     }
 
     fn skip_block_comment(&mut self) {
@@ -280,17 +313,46 @@ impl<'a> Lexer<'a> {
     }
 }
 
+/// The tokens around the one being matched: the matcher looks back one token and ahead at most
+/// `LOOKAHEAD`, so the lexer runs that far ahead and tokens behind are forgotten. Memory stays
+/// flat however many tokens a file has (a 16 MiB line of `;` is 16 million of them).
+struct Window<'a> {
+    lexer: Lexer<'a>,
+    /// Tokens forgotten so far: the global index of `lexer.tokens[0]`.
+    base: usize,
+}
+
+/// How far past the current token the matcher may look: a whole clause, `from` and its string.
+const LOOKAHEAD: usize = MAX_CLAUSE_TOKENS + 4;
+
+impl Window<'_> {
+    fn get(&self, i: usize) -> Option<&Token> {
+        self.lexer.tokens.get(i.checked_sub(self.base)?)
+    }
+}
+
 /// Every module specifier of `src` that names a module by a string literal.
 pub fn imports(src: &str) -> Vec<Import> {
-    let bytes = src.as_bytes();
-    let toks = Lexer {
-        src: bytes,
-        pos: 0,
-        tokens: Vec::new(),
-        braces: Vec::new(),
-        newline: false,
+    let mut toks = Window {
+        lexer: Lexer::new(src.as_bytes()),
+        base: 0,
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while toks.lexer.fill(i + LOOKAHEAD, toks.base) > i {
+        match_at(&toks, src, i, &mut out);
+        while toks.base + 1 < i {
+            toks.lexer.tokens.pop_front();
+            toks.base += 1;
+        }
+        i += 1;
     }
-    .run();
+    out
+}
+
+/// The import form starting at token `i`, if any.
+fn match_at(toks: &Window<'_>, src: &str, i: usize, out: &mut Vec<Import>) {
+    let bytes = src.as_bytes();
     let text = |t: &Token| &bytes[t.start..t.end];
     let ident = |i: usize, word: &[u8]| {
         toks.get(i)
@@ -299,11 +361,11 @@ pub fn imports(src: &str) -> Vec<Import> {
     let punct = |i: usize, c: u8| toks.get(i).is_some_and(|t| t.kind == Kind::Punct(c));
     let string = |i: usize| toks.get(i).filter(|t| t.kind == Kind::Str);
     // `import`/`export` declarations stand at the start of a statement.
-    let statement_start = |i: usize| match i.checked_sub(1).map(|p| &toks[p]) {
+    let statement_start = |i: usize| match i.checked_sub(1).and_then(|p| toks.get(p)) {
         None => true,
         Some(prev) => {
             matches!(prev.kind, Kind::Punct(b';' | b'{' | b'}'))
-                || (toks[i].newline_before
+                || (toks.get(i).is_some_and(|t| t.newline_before)
                     && matches!(
                         prev.kind,
                         Kind::Ident
@@ -316,7 +378,6 @@ pub fn imports(src: &str) -> Vec<Import> {
         }
     };
     let after_dot = |i: usize| i > 0 && punct(i - 1, b'.');
-    let mut out = Vec::new();
     let mut found = |t: &Token, form: &'static str| {
         // The contents, without the quotes (an unterminated string has no closing one).
         let (start, mut end) = (t.start + 1, t.end);
@@ -332,11 +393,14 @@ pub fn imports(src: &str) -> Vec<Import> {
             });
         }
     };
-    for i in 0..toks.len() {
-        if toks[i].kind != Kind::Ident || after_dot(i) {
-            continue;
-        }
-        match text(&toks[i]) {
+    let Some(tok) = toks
+        .get(i)
+        .filter(|t| t.kind == Kind::Ident && !after_dot(i))
+    else {
+        return;
+    };
+    {
+        match text(tok) {
             b"import" if punct(i + 1, b'(') => {
                 if let Some(t) = string(i + 2) {
                     found(t, "import()");
@@ -346,14 +410,14 @@ pub fn imports(src: &str) -> Vec<Import> {
             b"import" if statement_start(i) => {
                 if let Some(t) = string(i + 1) {
                     found(t, "import");
-                } else if let Some(j) = clause_then_from(&toks, bytes, i + 1, false) {
+                } else if let Some(j) = clause_then_from(toks, bytes, i + 1, false) {
                     if let Some(t) = string(j) {
                         found(t, "import … from");
                     }
                 }
             }
             b"export" if statement_start(i) => {
-                if let Some(j) = clause_then_from(&toks, bytes, i + 1, true) {
+                if let Some(j) = clause_then_from(toks, bytes, i + 1, true) {
                     if let Some(t) = string(j) {
                         found(t, "export … from");
                     }
@@ -367,7 +431,6 @@ pub fn imports(src: &str) -> Vec<Import> {
             _ => {}
         }
     }
-    out
 }
 
 /// The longest import or export clause read, in tokens.
@@ -376,7 +439,7 @@ const MAX_CLAUSE_TOKENS: usize = 20_000;
 /// After `import`/`export` at `i`: skip an import or export clause (`type`, names, `* as x`,
 /// `{ … }` on any number of lines) and return the index of the token after `from`, when the
 /// clause is followed by `from`. `export` takes only `*` or `{ … }` clauses (re-exports).
-fn clause_then_from(toks: &[Token], src: &[u8], mut i: usize, export: bool) -> Option<usize> {
+fn clause_then_from(toks: &Window<'_>, src: &[u8], mut i: usize, export: bool) -> Option<usize> {
     let word = |i: usize| {
         toks.get(i)
             .filter(|t| t.kind == Kind::Ident)

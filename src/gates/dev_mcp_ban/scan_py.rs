@@ -29,6 +29,8 @@ struct Lexer<'a> {
     pos: usize,
     depth: usize,
     stmt_start: bool,
+    /// The current statement is an `import` or `from` statement: its tokens are kept.
+    keep: bool,
     tokens: Vec<Token>,
 }
 
@@ -45,12 +47,20 @@ fn is_string_prefix(word: &[u8]) -> bool {
 
 impl<'a> Lexer<'a> {
     fn push(&mut self, kind: Kind, start: usize) {
-        self.tokens.push(Token {
-            kind,
-            start,
-            end: self.pos,
-            stmt_start: self.stmt_start,
-        });
+        // Only `import` and `from` statements are matched, so the tokens of other statements
+        // are not kept: memory follows the imports, not the size of the file.
+        if self.stmt_start {
+            self.keep =
+                kind == Kind::Name && matches!(&self.src[start..self.pos], b"import" | b"from");
+        }
+        if self.keep {
+            self.tokens.push(Token {
+                kind,
+                start,
+                end: self.pos,
+                stmt_start: self.stmt_start,
+            });
+        }
         self.stmt_start = false;
     }
 
@@ -207,6 +217,7 @@ pub fn imports(src: &str) -> Vec<Import> {
         pos: 0,
         depth: 0,
         stmt_start: true,
+        keep: false,
         tokens: Vec::new(),
     }
     .run();

@@ -50,7 +50,10 @@ impl StatusSet {
             let code = |t: &str| -> Result<u16, String> {
                 match t.trim().parse::<u16>() {
                     Ok(n) if (100..=599).contains(&n) => Ok(n),
-                    _ => Err(format!("`{t}` is not an HTTP status (100-599)")),
+                    _ => Err(format!(
+                        "`{}` is not an HTTP status (100-599)",
+                        excerpt(t, 40)
+                    )),
                 }
             };
             let range = if let Some(class) = part.strip_suffix("xx").or(part.strip_suffix("XX")) {
@@ -59,7 +62,7 @@ impl StatusSet {
             } else if let Some((a, b)) = part.split_once('-') {
                 let (a, b) = (code(a)?, code(b)?);
                 if a > b {
-                    return Err(format!("`{part}`: the range is reversed"));
+                    return Err(format!("`{}`: the range is reversed", excerpt(part, 40)));
                 }
                 (a, b)
             } else {
@@ -93,12 +96,18 @@ pub struct JsonExpect {
 
 impl JsonExpect {
     pub fn parse(s: &str) -> Result<JsonExpect, String> {
-        let (path, want) = s
-            .split_once('=')
-            .ok_or_else(|| format!("`{s}`: write `dotted.path=value`, e.g. `status=healthy`"))?;
+        let (path, want) = s.split_once('=').ok_or_else(|| {
+            format!(
+                "`{}`: write `dotted.path=value`, e.g. `status=healthy`",
+                excerpt(s, 80)
+            )
+        })?;
         let path: Vec<String> = path.trim().split('.').map(str::to_string).collect();
         if path.iter().any(String::is_empty) {
-            return Err(format!("`{s}`: the path has an empty segment"));
+            return Err(format!(
+                "`{}`: the path has an empty segment",
+                excerpt(s, 80)
+            ));
         }
         Ok(JsonExpect {
             path,
@@ -116,7 +125,8 @@ impl JsonExpect {
                 Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
                 _ => None,
             };
-            v = next.ok_or_else(|| format!("`{}` is missing", self.path.join(".")))?;
+            v =
+                next.ok_or_else(|| format!("`{}` is missing", excerpt(&self.path.join("."), 80)))?;
         }
         let got = match v {
             Value::String(s) => s.clone(),
@@ -127,7 +137,7 @@ impl JsonExpect {
         } else {
             Err(format!(
                 "`{}` is `{}`, expected `{}`",
-                self.path.join("."),
+                excerpt(&self.path.join("."), 80),
                 excerpt(&got, 80),
                 excerpt(&self.want, 80)
             ))
@@ -156,7 +166,7 @@ impl Expectations {
             let mut msg = format!(
                 "HTTP {} is not in the expected statuses `{}`",
                 a.status_line(),
-                self.status.as_str()
+                excerpt(self.status.as_str(), 80)
             );
             if (300..400).contains(&a.status) {
                 msg.push_str(&match &a.location {

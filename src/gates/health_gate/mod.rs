@@ -32,6 +32,8 @@ use tokio::time::Instant;
 /// Whether this build implements the gate.
 pub const IMPLEMENTED: bool = true;
 
+/// The deadline of a timeout too long for the clock: thirty years, as tokio's own far future.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
 /// Attempts listed per URL in the notes; the rest are counted.
 const MAX_ATTEMPT_NOTES: usize = 100;
 /// Attempts listed per URL in a finding's message.
@@ -232,6 +234,14 @@ impl Options {
 
 /// An http(s) URL, or why it is not one.
 fn parse_url(s: &str) -> Result<Url, String> {
+    // The URL parser drops tabs and line breaks anywhere in the text, so
+    // `https://good.example<LF>.evil.example/` would probe `good.example.evil.example`.
+    if s.trim().contains(char::is_control) {
+        return Err(format!(
+            "`{}` contains a line break or another control character",
+            excerpt(s.trim(), 200)
+        ));
+    }
     let u = Url::parse(s.trim()).map_err(|e| format!("`{}` is not a URL: {e}", excerpt(s, 200)))?;
     match u.scheme() {
         "http" | "https" if u.host_str().is_some() => Ok(u),
@@ -359,7 +369,10 @@ async fn targets(
 pub async fn run(ctx: &Context<'_>, args: &HealthGateArgs) -> Result<GateOutput> {
     let start = Instant::now();
     let opts = Options::load(ctx, args)?;
-    let deadline = start + opts.timeout;
+    // `--timeout 9999999999999999d` is "no deadline", not an overflow panic.
+    let deadline = start
+        .checked_add(opts.timeout)
+        .unwrap_or_else(|| start + FAR_FUTURE);
     let mut out = GateOutput::default();
     let urls = targets(ctx, &opts, deadline, &mut out).await?;
     if urls.is_empty() {

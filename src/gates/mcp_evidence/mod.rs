@@ -217,6 +217,7 @@ pub fn run(ctx: &Context<'_>) -> Result<GateOutput> {
         mentions.len(),
         crate::text::thousands(lines_checked as u64)
     ));
+    out.cap_per_rule(jsonl::MAX_FINDINGS_PER_FILE);
     Ok(out)
 }
 

@@ -95,11 +95,17 @@ pub fn find(
     };
     for path in paths {
         match ctx.workspace.read_capped(&path, MAX_MIGRATION_BYTES) {
-            Ok(Some(bytes)) => found.migrations.push(Migration {
-                rollback: rollbacks.is_match(&path),
-                text: String::from_utf8_lossy(&bytes).into_owned(),
-                path,
-            }),
+            Ok(Some(bytes)) => match String::from_utf8(bytes) {
+                Ok(text) => found.migrations.push(Migration {
+                    rollback: rollbacks.is_match(&path),
+                    text,
+                    path,
+                }),
+                // PostgreSQL refuses bytes that are not UTF-8 ("invalid byte sequence"), even
+                // in a comment: linting or dry-running a repaired text would pass a migration
+                // that cannot be applied.
+                Err(e) => out.push(not_utf8(&path, e.as_bytes(), e.utf8_error().valid_up_to())),
+            },
             Ok(None) => out.push(
                 Finding::new(
                     Rule::MigFileUnreadable,
@@ -126,6 +132,21 @@ pub fn find(
         }
     ));
     Ok(found)
+}
+
+/// The finding for a migration whose bytes stop being UTF-8 at `at`, located there.
+fn not_utf8(path: &str, bytes: &[u8], at: usize) -> Finding {
+    let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+    let line = memchr::memchr_iter(b'\n', &bytes[..start]).count() + 1;
+    let col = String::from_utf8_lossy(&bytes[start..at]).chars().count() + 1;
+    Finding::new(
+        Rule::MigFileUnreadable,
+        format!(
+            "`{path}` is not UTF-8 text (byte 0x{:02x} at line {line}, column {col}), which PostgreSQL refuses to run, so it was not checked",
+            bytes[at]
+        ),
+    )
+    .at(Location::span(path, line, col, col))
 }
 
 /// Every file under the repository root that `keep` accepts, honouring ignore files; symlinks

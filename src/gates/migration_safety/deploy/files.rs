@@ -122,6 +122,11 @@ pub fn fly(text: &str) -> Result<Fly, Invalid> {
 
 /// The `scripts` of a package.json, each at the offset of its value.
 pub fn package_json(text: &str) -> Result<Vec<Command>, Invalid> {
+    // npm skips a byte-order mark; three spaces keep the offsets.
+    let unmarked = text
+        .strip_prefix('\u{feff}')
+        .map(|rest| format!("   {rest}"));
+    let text = unmarked.as_deref().unwrap_or(text);
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| Invalid {
         // The position is the finding's; the message need not repeat it.
         message: e
@@ -375,6 +380,8 @@ pub fn procfile(text: &str) -> Vec<Command> {
 /// Every `run:` value of a workflow or action file: plain, quoted and block scalars.
 pub fn workflow(text: &str) -> Vec<Command> {
     let re = regex::Regex::new(r"^(\s*)(-\s+)?run\s*:(\s*)(.*)$").expect("regex");
+    // A lone CR ends a line in YAML: `on: push<CR>jobs: …` is a whole workflow.
+    let text = &*crate::text::lone_cr_as_lf(text);
     let ls = lines(text);
     let mut out = Vec::new();
     let mut i = 0;

@@ -68,7 +68,10 @@ fn classify(path: &str, scripts: &globset::GlobSet) -> Option<Kind> {
 }
 
 /// The repository's files that `classify` accepts, honouring ignore files; `node_modules` and
-/// `.git` are never entered, symlinks never followed.
+/// `.git` are never entered, symlinks never followed while walking. A symlink or special file
+/// with a deploy file's name is taken too: deploy tools follow a `fly.toml` link, so reading
+/// it through the workspace (inside the repository only, regular files only) either checks
+/// it or says why not.
 fn deploy_files(ctx: &Context<'_>, scripts: &globset::GlobSet) -> Vec<(String, Kind)> {
     let root = ctx.workspace.root();
     let mut out = Vec::new();
@@ -79,7 +82,7 @@ fn deploy_files(ctx: &Context<'_>, scripts: &globset::GlobSet) -> Vec<(String, K
         .filter_entry(|e| !matches!(e.file_name().to_str(), Some("node_modules" | ".git")))
         .build();
     for entry in walker.flatten() {
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
+        if entry.depth() == 0 || entry.file_type().is_none_or(|t| t.is_dir()) {
             continue;
         }
         let Some(rel) = entry

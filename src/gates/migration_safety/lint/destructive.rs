@@ -237,7 +237,11 @@ fn rename(l: &mut Linter, s: &Stmt, r: &RenameStmt) {
     if !l.existing(&table) {
         return;
     }
-    let span = l.keyword_to_end(s, usize::try_from(rv.location).unwrap_or(0), "rename");
+    let span = l.keyword_to_end(
+        s,
+        usize::try_from(l.shift(rv.location)).unwrap_or(0),
+        "rename",
+    );
     let sql = l.sql(span);
     match ObjectType::try_from(r.rename_type) {
         Ok(ObjectType::ObjectTable) => l.report(

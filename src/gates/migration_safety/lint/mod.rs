@@ -97,7 +97,7 @@ const POLICY: &[Rule] = &[
 ];
 
 /// What the PR's migrations created so far: objects that did not exist before the PR.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Created {
     tables: HashSet<Table>,
     indexes: HashSet<String>,
@@ -136,6 +136,8 @@ pub struct Linter<'a> {
     lines: parse::Lines<'a>,
     rollback: bool,
     statements: usize,
+    /// Where the text of the tree being linted starts in the file (a piece of a large file).
+    base: usize,
     created: &'a mut Created,
     /// Line of the explicit `BEGIN` whose transaction is open.
     open_begin: Option<usize>,
@@ -158,8 +160,27 @@ pub fn run(
     let mut created = Created::default();
     let mut statements = 0usize;
     // Parse a batch in parallel, lint it in order, drop its trees: memory stays bounded by
-    // the batch, whatever the number of files.
-    for batch in found.migrations.chunks(workers * 8) {
+    // the batch, whatever the number of files. A tree takes ~200 times the size of its text
+    // (2.7 GB for 12 MB of short statements), so a batch holds at most `PIECE_BYTES` of text
+    // and a larger file is parsed and linted a piece of whole statements at a time.
+    for batch in batches(&found.migrations, workers * 8) {
+        if let [m] = batch {
+            if m.text.len() > PIECE_BYTES {
+                out.suppressions
+                    .extend(crate::suppress::scan(&m.path, &m.text, &["--"]));
+                if found.all {
+                    created = Created::default();
+                }
+                match lint_in_pieces(&opts, m, &mut created) {
+                    Ok((n, findings)) => {
+                        statements += n;
+                        out.findings.extend(findings);
+                    }
+                    Err(e) => out.push(syntax_error(m, &e)),
+                }
+                continue;
+            }
+        }
         for (m, tree) in batch.iter().zip(parse_all(batch, workers)) {
             out.suppressions
                 .extend(crate::suppress::scan(&m.path, &m.text, &["--"]));
@@ -183,6 +204,56 @@ pub fn run(
         opts.pg
     ));
     Ok(())
+}
+
+/// Text parsed at once: a batch of files, or a piece of a larger file.
+const PIECE_BYTES: usize = 256 << 10;
+
+/// Consecutive files, at most `max` of them and `PIECE_BYTES` of text together; a larger
+/// file is a batch of its own.
+fn batches(migrations: &[Migration], max: usize) -> Vec<&[Migration]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, m) in migrations.iter().enumerate() {
+        if i > start && (i - start == max || bytes + m.text.len() > PIECE_BYTES) {
+            out.push(&migrations[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += m.text.len();
+    }
+    if start < migrations.len() {
+        out.push(&migrations[start..]);
+    }
+    out
+}
+
+/// Lint a large file a piece of whole statements at a time: the statements it holds and the
+/// findings, or its syntax error (then nothing it creates is recorded, as for a whole file).
+fn lint_in_pieces(
+    opts: &Options,
+    m: &Migration,
+    created: &mut Created,
+) -> Result<(usize, Vec<Finding>), parse::SyntaxError> {
+    let Some((count, pieces)) = parse::pieces(&m.text, PIECE_BYTES) else {
+        // The scanner cannot split it: the whole parse says why.
+        let tree = parse::parse(&m.text)?;
+        return Ok((tree.stmts.len(), lint_file(opts, m, &tree, created)));
+    };
+    let before = created.clone();
+    let mut l = Linter::new(opts, m, count, created);
+    for piece in pieces {
+        match parse::parse_piece(&m.text, piece) {
+            Ok(tree) => {
+                l.base = piece.0;
+                l.lint(&tree);
+            }
+            Err(e) => {
+                *l.created = before;
+                return Err(e);
+            }
+        }
+    }
+    Ok((count, l.findings))
 }
 
 /// Parse each file of a batch once, on all cores: libpg_query is thread-safe and parsing
@@ -257,44 +328,63 @@ fn lint_file(
     tree: &pg_query::protobuf::ParseResult,
     created: &mut Created,
 ) -> Vec<Finding> {
-    let mut l = Linter {
-        opts,
-        path: &m.path,
-        text: &m.text,
-        lines: parse::Lines::new(&m.text),
-        rollback: m.rollback,
-        statements: tree.stmts.len(),
-        created,
-        open_begin: None,
-        lock_timeout: false,
-        lock_timeout_reported: false,
-        tokens: None,
-        findings: Vec::new(),
-    };
-    for raw in &tree.stmts {
-        let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) else {
-            continue;
-        };
-        let loc = usize::try_from(raw.stmt_location)
-            .unwrap_or(0)
-            .min(m.text.len());
-        let end = match usize::try_from(raw.stmt_len) {
-            Ok(0) | Err(_) => m.text.len(),
-            Ok(n) => (loc + n).min(m.text.len()),
-        };
-        let start = parse::skip_trivia(&m.text, loc).min(end);
-        let end = start + m.text[start..end].trim_end().len();
-        let stmt = Stmt { node, start, end };
-        // Order matters only for state: the rules see the state before the statement, then
-        // `record` adds what the statement creates.
-        transaction::check(&mut l, &stmt);
-        destructive::check(&mut l, &stmt);
-        locking::check(&mut l, &stmt);
-        types::check(&mut l, &stmt);
-        locking::record(&mut l, &stmt);
-        transaction::record(&mut l, &stmt);
-    }
+    let mut l = Linter::new(opts, m, tree.stmts.len(), created);
+    l.lint(tree);
     l.findings
+}
+
+impl<'a> Linter<'a> {
+    fn new(
+        opts: &'a Options,
+        m: &'a Migration,
+        statements: usize,
+        created: &'a mut Created,
+    ) -> Self {
+        Linter {
+            opts,
+            path: &m.path,
+            text: &m.text,
+            lines: parse::Lines::new(&m.text),
+            rollback: m.rollback,
+            statements,
+            base: 0,
+            created,
+            open_begin: None,
+            lock_timeout: false,
+            lock_timeout_reported: false,
+            tokens: None,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Lint the statements of a tree whose locations are offsets into the file.
+    fn lint(&mut self, tree: &pg_query::protobuf::ParseResult) {
+        let l = self;
+        let text = l.text;
+        for raw in &tree.stmts {
+            let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) else {
+                continue;
+            };
+            let loc = usize::try_from(raw.stmt_location)
+                .unwrap_or(0)
+                .min(text.len());
+            let end = match usize::try_from(raw.stmt_len) {
+                Ok(0) | Err(_) => text.len(),
+                Ok(n) => (loc + n).min(text.len()),
+            };
+            let start = parse::skip_trivia(text, loc).min(end);
+            let end = start + text[start..end].trim_end().len();
+            let stmt = Stmt { node, start, end };
+            // Order matters only for state: the rules see the state before the statement, then
+            // `record` adds what the statement creates.
+            transaction::check(l, &stmt);
+            destructive::check(l, &stmt);
+            locking::check(l, &stmt);
+            types::check(l, &stmt);
+            locking::record(l, &stmt);
+            transaction::record(l, &stmt);
+        }
+    }
 }
 
 impl<'a> Linter<'a> {
@@ -315,7 +405,15 @@ impl<'a> Linter<'a> {
     ) -> Option<(Table, i32)> {
         let rv = rv.as_ref()?;
         let t = Table::of(rv);
-        self.existing(&t).then_some((t, rv.location))
+        self.existing(&t).then_some((t, self.shift(rv.location)))
+    }
+
+    /// A location of the tree being linted as an offset into the file (`-1`, unknown, stays).
+    pub fn shift(&self, location: i32) -> i32 {
+        match location < 0 {
+            true => location,
+            false => location.saturating_add(i32::try_from(self.base).unwrap_or(i32::MAX)),
+        }
     }
 
     /// 1-based line of a byte offset.
@@ -471,6 +569,7 @@ impl<'a> Linter<'a> {
 
     /// A type name at `location`: its words and an optional parenthesised modifier.
     pub fn type_at(&mut self, s: &Stmt, location: i32) -> Span {
+        let location = self.shift(location);
         const STOP: &[&str] = &[
             "not",
             "null",

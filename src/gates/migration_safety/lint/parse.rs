@@ -89,6 +89,46 @@ pub fn parse(text: &str) -> Result<ParseResult, SyntaxError> {
     }
 }
 
+/// The file cut after whole statements into pieces of about `max` bytes, as byte ranges that
+/// cover it, with the number of statements; `None` when PostgreSQL's scanner cannot split it.
+pub fn pieces(text: &str, max: usize) -> Option<(usize, Vec<(usize, usize)>)> {
+    let stmts = pg_query::split_with_scanner(text).ok()?;
+    let mut out = Vec::new();
+    let mut start = 0;
+    for s in &stmts {
+        let end = (s.as_ptr() as usize - text.as_ptr() as usize) + s.len();
+        if end - start >= max {
+            out.push((start, end));
+            start = end;
+        }
+    }
+    if start < text.len() || out.is_empty() {
+        out.push((start, text.len()));
+    }
+    Some((stmts.len(), out))
+}
+
+/// Parse `text[start..end]`, a piece of whole statements: statement locations and a syntax
+/// error's offset become offsets into the whole text (the locations inside the tree stay
+/// relative to the piece: `Linter::shift`), the first statement starts at the piece, and
+/// the last ends with it.
+pub fn parse_piece(text: &str, (start, end): (usize, usize)) -> Result<ParseResult, SyntaxError> {
+    let mut tree = parse(&text[start..end]).map_err(|e| SyntaxError {
+        offset: e.offset.map(|o| o + start),
+        ..e
+    })?;
+    for s in &mut tree.stmts {
+        let loc = usize::try_from(s.stmt_location).unwrap_or(0);
+        let len = match usize::try_from(s.stmt_len) {
+            Ok(0) | Err(_) => end - start - loc.min(end - start),
+            Ok(n) => n,
+        };
+        s.stmt_location = i32::try_from(loc + start).unwrap_or(i32::MAX);
+        s.stmt_len = i32::try_from(len).unwrap_or(i32::MAX);
+    }
+    Ok(tree)
+}
+
 /// PostgreSQL's cursor position is a 1-based character count (0 = none).
 fn char_to_byte(text: &str, cursorpos: c_int) -> Option<usize> {
     let n = usize::try_from(cursorpos).ok()?.checked_sub(1)?;
