@@ -40,11 +40,12 @@ ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2])
 # every row reads the same way. Tabs and newlines in the descriptions become spaces.
 bench_result() {
   local gate=$1 input=$2 ours_ms=$3 peer=$4 peer_ms=$5 ours_kb=$6 peer_kb=$7 r ours_mb peer_mb
-  r=$(python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$ours_ms" "$peer_ms")
+  r=$(python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / b:.2f}' if b > 0 else 'n/a')" \
+    "$ours_ms" "$peer_ms")
   ours_mb=$(mb "$ours_kb")
   peer_mb=$(mb "$peer_kb")
-  printf 'RESULT %s | %s | merge-gates %s ms, %s MB | %s %s ms, %s MB | ratio %sx\n' \
-    "$gate" "$input" "$ours_ms" "$ours_mb" "$peer" "$peer_ms" "$peer_mb" "$r"
+  printf 'RESULT %s | %s | merge-gates %s ms, %s MB | %s %s ms, %s MB | ratio %s\n' \
+    "$gate" "$input" "$ours_ms" "$ours_mb" "$peer" "$peer_ms" "$peer_mb" "$([ "$r" = n/a ] && echo n/a || echo "${r}x")"
   if [ -n "${BENCH_RESULTS:-}" ]; then
     local fields=("$gate" "$input" "$ours_ms" "$peer" "$peer_ms" "$r" "$ours_mb" "$peer_mb")
     (IFS=$'\t'; printf '%s\n' "${fields[*]//[$'\t\n']/ }") >> "$BENCH_RESULTS"
