@@ -159,7 +159,7 @@ ALTER TABLE public.orders ADD COLUMN priority integer NOT NULL DEFAULT 0;"
 "CREATE INDEX orders_status_idx ON public.orders (status);"
 "ALTER TABLE public.line_items
   ADD CONSTRAINT line_items_product_fk FOREIGN KEY (product_id) REFERENCES public.products (id);"
-"ALTER TABLE public.orders ALTER COLUMN total TYPE numeric(14, 2);"
+"ALTER TABLE public.line_items ALTER COLUMN quantity TYPE bigint;"
 "UPDATE public.customers SET email = 'unknown-' || id || '@example.com' WHERE email IS NULL;
 ALTER TABLE public.customers ALTER COLUMN email SET NOT NULL;"
 "ALTER TABLE public.products ADD CONSTRAINT products_price_ck CHECK (price >= 0) NOT VALID;
@@ -185,22 +185,26 @@ user=${SERVER#postgres://}; user=${user%%@*}
 cat > "$work/eugene-run.sh" <<EOF
 #!/usr/bin/env bash
 set -eu
+# With MEASURE=FILE, the peak RSS of the tool itself (not of psql creating the database).
+time=\${MEASURE:+/usr/bin/time -f %M -o \$MEASURE}
 db=eugene_bench_\$\$
 psql -q -X "$SERVER" -c "CREATE DATABASE \$db TEMPLATE template0" >/dev/null
 trap 'psql -q -X "$SERVER" -c "DROP DATABASE IF EXISTS \$db WITH (FORCE)" >/dev/null' EXIT
 cd "$repo"
-PGPASS=\${PGPASS:-postgres} "$EUGENE" trace --disable-temporary -H "$host" -p "$port" -U "$user" -d "\$db" \
-  --commit --git-diff base --accept-failures --format json supabase/migrations
+PGPASS=\${PGPASS:-postgres} \$time "$EUGENE" trace --disable-temporary -H "$host" -p "$port" -U "$user" -d "\$db" \
+  --commit --git-diff base --sort-mode name --accept-failures --format json supabase/migrations
 EOF
 cat > "$work/psql-run.sh" <<EOF
 #!/usr/bin/env bash
 set -eu
+# With MEASURE=FILE, the peak RSS of the tool itself (not of psql creating the database).
+time=\${MEASURE:+/usr/bin/time -f %M -o \$MEASURE}
 db=psql_bench_\$\$
 psql -q -X "$SERVER" -c "CREATE DATABASE \$db TEMPLATE template0" >/dev/null
 trap 'psql -q -X "$SERVER" -c "DROP DATABASE IF EXISTS \$db WITH (FORCE)" >/dev/null' EXIT
 cd "$repo"
 # CREATE INDEX CONCURRENTLY cannot run inside -1's transaction: apply it plainly.
-sed 's/ CONCURRENTLY//' supabase/migrations/*.sql | psql -q -X -v ON_ERROR_STOP=1 -1 -f - "${SERVER%/*}/\$db" >/dev/null
+sed 's/ CONCURRENTLY//' supabase/migrations/*.sql | \$time psql -q -X -v ON_ERROR_STOP=1 -1 -f - "${SERVER%/*}/\$db" >/dev/null
 EOF
 chmod +x "$work/eugene-run.sh" "$work/psql-run.sh"
 
@@ -247,7 +251,8 @@ fi
 t_mg=$(median_ms $(mg))
 t_peer=$(median_ms "${peer_cmd[@]}")
 m_mg=$(peak_kb $(mg))
-m_peer=$(peak_kb "${peer_cmd[@]}")
+MEASURE=$work/peer.kb "${peer_cmd[@]}" > /dev/null || true
+m_peer=$(tail -n 1 "$work/peer.kb")
 printf '\nmigration dry run, %s existing + %s PR migrations (%s statements, %s orders), median of %s runs, %s cores\n' \
   "$EXISTING" "${#pr[@]}" "$statements" "$ROWS" "${RUNS:-5}" "$(nproc)"
 printf '%-44s %12s %14s\n' "tool" "wall (ms)" "peak RSS (MB)"
