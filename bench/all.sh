@@ -32,7 +32,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 os=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}")
 commit=$(git rev-parse --short HEAD)
-git diff --quiet HEAD -- src Cargo.toml Cargo.lock bench || commit="$commit (with local changes)"
+git diff --quiet HEAD -- src Cargo.toml Cargo.lock bench ':!bench/RESULTS.md' || commit="$commit (with local changes)"
 report=$(
   printf '# Benchmark results\n\n'
   printf 'Latest run of `bash bench/all.sh` (how to run it and what each row compares:\n'

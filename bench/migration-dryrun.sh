@@ -179,34 +179,29 @@ done
 (cd "$repo" && git add -A && git -c user.name=bench -c user.email=bench@localhost commit -qm pr)
 statements=$(cat "$repo"/supabase/migrations/*.sql | grep -c ';$' || true)
 
-# The peer: eugene into a fresh database, created and dropped around it as merge-gates does.
+# The peers run in a fresh database, created and dropped around them as merge-gates does.
 host=${SERVER#*@}; host=${host%%/*}; port=${host##*:}; host=${host%%:*}
 user=${SERVER#postgres://}; user=${user%%@*}
-cat > "$work/eugene-run.sh" <<EOF
+peer_script() { # NAME COMMAND: run in the repository; the database is $db, the tool follows $time
+  cat > "$work/$1-run.sh" <<EOF
 #!/usr/bin/env bash
 set -eu
 # With MEASURE=FILE, the peak RSS of the tool itself (not of psql creating the database).
 time=\${MEASURE:+/usr/bin/time -f %M -o \$MEASURE}
-db=eugene_bench_\$\$
+db=$1_bench_\$\$
 psql -q -X "$SERVER" -c "CREATE DATABASE \$db TEMPLATE template0" >/dev/null
 trap 'psql -q -X "$SERVER" -c "DROP DATABASE IF EXISTS \$db WITH (FORCE)" >/dev/null' EXIT
 cd "$repo"
-PGPASS=\${PGPASS:-postgres} \$time "$EUGENE" trace --disable-temporary -H "$host" -p "$port" -U "$user" -d "\$db" \
-  --commit --git-diff base --sort-mode name --accept-failures --format json supabase/migrations
+$2
 EOF
-cat > "$work/psql-run.sh" <<EOF
-#!/usr/bin/env bash
-set -eu
-# With MEASURE=FILE, the peak RSS of the tool itself (not of psql creating the database).
-time=\${MEASURE:+/usr/bin/time -f %M -o \$MEASURE}
-db=psql_bench_\$\$
-psql -q -X "$SERVER" -c "CREATE DATABASE \$db TEMPLATE template0" >/dev/null
-trap 'psql -q -X "$SERVER" -c "DROP DATABASE IF EXISTS \$db WITH (FORCE)" >/dev/null' EXIT
-cd "$repo"
-# CREATE INDEX CONCURRENTLY cannot run inside -1's transaction: apply it plainly.
-sed 's/ CONCURRENTLY//' supabase/migrations/*.sql | \$time psql -q -X -v ON_ERROR_STOP=1 -1 -f - "${SERVER%/*}/\$db" >/dev/null
-EOF
-chmod +x "$work/eugene-run.sh" "$work/psql-run.sh"
+  chmod +x "$work/$1-run.sh"
+}
+peer_script eugene "PGPASS=\${PGPASS:-postgres} \$time \"$EUGENE\" trace --disable-temporary -H \"$host\" \\
+  -p \"$port\" -U \"$user\" -d \"\$db\" --commit --git-diff base --sort-mode name --accept-failures \\
+  --format json supabase/migrations"
+# CREATE INDEX CONCURRENTLY cannot run inside -1's transaction: psql applies it plainly.
+peer_script psql "sed 's/ CONCURRENTLY//' supabase/migrations/*.sql |
+  \$time psql -q -X -v ON_ERROR_STOP=1 -1 -f - \"${SERVER%/*}/\$db\" >/dev/null"
 
 mg() { echo "$BIN" migration-safety --repo "$repo" --base base --database-url "$SERVER" --format json; }
 # Sanity: merge-gates traces the PR's migrations and reports the locks and the rewrite.
