@@ -91,3 +91,5 @@ printf 'merge-gates peak RSS on %s files: %s MB, on all %s: %s MB (largest check
   "$(( ${largest%% *} / 1048576 ))" "${largest#* }"
 rg_version=$(rg --version)
 printf 'rg: %s\n' "${rg_version%%$'\n'*}"
+bench_result dev-mcp-ban "$files files ($size) of ${#PACKAGES[@]} npm packages" "$t_mg" \
+  "rg -i, original pattern" "$t_rg" "$m_mg" "$m_rg"

@@ -5,7 +5,8 @@
 #   2. the marginal cost of one more probe inside a run: (50 probes − 1 probe) / 49, for
 #      merge-gates (`--success-threshold 50 --interval 0ms`) and for curl (50 URLs in one
 #      process, a fresh connection each, as merge-gates makes).
-# Prints median wall times and the ratios. BIN=… benchmarks another build.
+# Prints median wall times, peak memory and the ratios. BIN=… benchmarks another build;
+# PROBES=… sets the number of probes of the second figure (default 50).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -49,7 +50,7 @@ URL="http://127.0.0.1:$(cat "$work/port")/health"
 "$BIN" health-gate --url "$URL" --expect-json status=healthy --format json > /dev/null
 curl -fsS -o /dev/null "$URL"
 
-N=50
+N=${PROBES:-50}
 urls=()
 for _ in $(seq $N); do urls+=(-o /dev/null "$URL"); done
 # `Connection: close`: curl would reuse one connection; merge-gates connects afresh per attempt.
@@ -59,6 +60,11 @@ mgN=$(median_ms "$BIN" health-gate --url "$URL" --expect-json status=healthy --f
 c1=$(median_ms curl -fsS -o /dev/null "$URL")
 cN=$(median_ms curl -fsS -H 'Connection: close' "${urls[@]}")
 per() { python3 -c "import sys; print(round((float(sys.argv[1])-float(sys.argv[2]))/(int(sys.argv[3])-1), 2))" "$1" "$2" "$N"; }
+m_mg1=$(peak_kb "$BIN" health-gate --url "$URL" --expect-json status=healthy --format json)
+m_mgN=$(peak_kb "$BIN" health-gate --url "$URL" --expect-json status=healthy --format json \
+  --success-threshold $N --interval 0ms --timeout 1m)
+m_c1=$(peak_kb curl -fsS -o /dev/null "$URL")
+m_cN=$(peak_kb curl -fsS -H 'Connection: close' "${urls[@]}")
 mg_per=$(per "$mgN" "$mg1")
 c_per=$(per "$cN" "$c1")
 
@@ -67,3 +73,5 @@ printf '%-44s %14s %14s %8s\n' "" "merge-gates" "curl" "ratio"
 printf '%-44s %14s %14s %8s\n' "one probe, whole process (ms)" "$mg1" "$c1" "$(ratio "$mg1" "$c1")"
 printf '%-44s %14s %14s %8s\n' "one more probe within a run (ms)" "$mg_per" "$c_per" "$(ratio "$mg_per" "$c_per")"
 printf '(merge-gates also checks the JSON body, records every attempt and writes a JSON report.)\n'
+bench_result health-gate "one probe, whole process" "$mg1" "curl -fsS" "$c1" "$m_mg1" "$m_c1"
+bench_result health-gate "one more probe in a run of $N" "$mg_per" "curl, $N URLs" "$c_per" "$m_mgN" "$m_cN"

@@ -51,3 +51,5 @@ printf '%-34s %12s %14s\n' "merge-gates verify-mcp-evidence" "$t_mg" "$((m_mg / 
 printf '%-34s %12s %14s\n' "node original guard" "$t_node" "$((m_node / 1024))"
 printf 'speed-up: %sx   merge-gates memory at %s lines: %s MB (flat: %s MB at %s)\n' \
   "$(ratio "$t_node" "$t_mg")" "$((LINES / 10))" "$((m_mg_small / 1024))" "$((m_mg / 1024))" "$LINES"
+bench_result verify-mcp-evidence "evidence file of $LINES lines ($size)" "$t_mg" \
+  "node, original guard's behaviour" "$t_node" "$m_mg" "$m_node"

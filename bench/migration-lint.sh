@@ -128,5 +128,8 @@ m_sq=$(peak_kb $(sq))
 printf '\nmigration lint, %s files (%s lines), median of %s runs, %s cores\n' "$count" "$lines" "${RUNS:-5}" "$(nproc)"
 printf '%-34s %12s %14s %12s\n' "tool" "wall (ms)" "peak RSS (MB)" "findings"
 printf '%-34s %12s %14s %12s\n' "merge-gates migration-safety" "$t_mg" "$((m_mg / 1024))" "$findings"
-printf '%-34s %12s %14s %12s\n' "squawk $(squawk --version | cut -d' ' -f2)" "$t_sq" "$((m_sq / 1024))" "$squawk_violations"
+squawk_version=$(squawk --version | cut -d' ' -f2)
+printf '%-34s %12s %14s %12s\n' "squawk $squawk_version" "$t_sq" "$((m_sq / 1024))" "$squawk_violations"
 printf 'ratio: merge-gates takes %sx the time of squawk (< 1 is faster)\n' "$(python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$t_mg" "$t_sq")"
+bench_result "migration-safety lint" "$count migrations ($lines lines)" "$t_mg" \
+  "squawk $squawk_version" "$t_sq" "$m_mg" "$m_sq"
