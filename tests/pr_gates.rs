@@ -734,3 +734,77 @@ fn a_large_evidence_file_streams_in_bounded_memory() {
         .unwrap()
         .contains("400,000 entries"));
 }
+
+/// The built-in schema's quick check must find exactly what the full schema check finds: the
+/// same file is checked with the built-in schema (quick path) and with the same schema given
+/// as the repository's own (full path, no quick check), and the findings must be identical.
+#[test]
+fn the_quick_check_of_the_built_in_schema_finds_what_the_full_check_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let rel = "artifacts/eng/2025-10-21/mcp/mixed.jsonl";
+    let lines = [
+        GOOD_LINE,
+        r#"{"tool":"context7","timestamp":"2025-10-21T14:30:00Z","extra":[1,{"a":null}]}"#,
+        r#"{"tool":"c","timestamp":"2025-10-21T14:30:00\u005a","doc_ref":"https://x.dev/\u00e9"}"#,
+        r#"["context7","2025-10-21T14:30:00Z"]"#,
+        r#"{"tool":"context7"}"#,
+        r#"{"tool":"","timestamp":"2025-10-21T14:30:00Z"}"#,
+        r#"{"tool":null,"timestamp":"2025-10-21T14:30:00Z"}"#,
+        r#"{"tool":"c","timestamp":"2025-10-21T14:30:00Z","doc_ref":null}"#,
+        r#"{"tool":"c","timestamp":"2025-10-21T14:30:00Z","doc_ref":"localhost modal"}"#,
+        r#"{"tool":"c","timestamp":"2025-10-21T14:30:00Z","purpose":7}"#,
+        r#"{"tool":"c","timestamp":"2025-10-21T14:30:00Z","tool":"d"}"#,
+        r#"{"tool":"c","timestamp":"2025-10-21 14:30"}"#,
+        r#"{"tool":"c","timestamp":"2025-13-45T99:99:99Z"}"#,
+        r#"{"tool":"c","timestamp":"2030-01-01T00:00:00Z"}"#,
+        r#"{"tool":"c","timestamp":"2025-10-19T23:00:00-02:00"}"#,
+        r#"{"tool":"c","timestamp":"2025-10-21T14:30:00Z"} trailing"#,
+        r#"{"tool":"c","timestamp":"2025-10-21T14:30:00Z""#,
+        r#"{"tool":"c","timestamp":42}"#,
+    ];
+    std::fs::create_dir_all(dir.path().join("artifacts/eng/2025-10-21/mcp")).unwrap();
+    std::fs::write(dir.path().join(rel), lines.join("\n") + "\n").unwrap();
+    std::fs::write(
+        dir.path().join("body.md"),
+        format!("## MCP Evidence\n- {rel}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("changed.txt"), format!("app/a.ts\n{rel}\n")).unwrap();
+    let check = || {
+        let out = run(bin().args([
+            "verify-mcp-evidence",
+            "--repo",
+            dir.path().to_str().unwrap(),
+            "--pr-body-file",
+            dir.path().join("body.md").to_str().unwrap(),
+            "--changed-files",
+            dir.path().join("changed.txt").to_str().unwrap(),
+            "--format",
+            "json",
+            "--now",
+            "2025-10-22T00:00:00Z",
+        ]));
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        out.json()["gates"][0]["findings"].clone()
+    };
+    let quick = check();
+    let schema = run(bin().args(["schema", "evidence"])).stdout;
+    config(
+        dir.path(),
+        "[verify-mcp-evidence]\nschema = \".github/evidence.schema.json\"\n",
+    );
+    std::fs::write(dir.path().join(".github/evidence.schema.json"), schema).unwrap();
+    let full = check();
+    assert_eq!(quick, full);
+    // Every broken line above is found; a key given twice is no finding (JSON Schema sees the
+    // last value, and serde_json keeps it).
+    let lines_found: std::collections::BTreeSet<u64> = quick
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["line"].as_u64())
+        .collect();
+    for n in [3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 16, 17, 18] {
+        assert!(lines_found.contains(&n), "line {n} not found: {quick}");
+    }
+}

@@ -98,7 +98,10 @@ const BLOCK_BYTES: usize = 1 << 20;
 /// lines are skipped;
 /// everything else that is not one JSON object is an `invalid_json` finding.
 ///
-/// `visit(line, raw, object, findings)` may run on worker threads and may return a value;
+/// `quick(line, raw, findings)`, when it returns `Some`, decides a line from its raw text
+/// without building a JSON tree (a gate's fast path for lines of the shape it knows); otherwise
+/// `visit(line, raw, object, findings)` sees the line parsed. Both may run on worker threads and
+/// may return a value;
 /// `fold(line, value)` receives those values on the calling thread, in line order. Memory stays
 /// bounded: a few blocks are in flight at a time, and findings are capped per file.
 /// Returns the number of non-blank lines.
@@ -108,6 +111,7 @@ pub fn scan_objects<T: Send>(
     rules: &FileRules,
     limits: &Limits,
     out: &mut GateOutput,
+    quick: impl Fn(usize, &str, &mut Vec<Finding>) -> Option<Option<T>> + Sync,
     visit: impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync,
     mut fold: impl FnMut(usize, T),
 ) -> usize {
@@ -132,11 +136,11 @@ pub fn scan_objects<T: Send>(
     // 10,000 small listed files cost more than reading them.
     let read_error = if file.len < BLOCK_BYTES as u64 {
         read_blocks(file, limits, |block| {
-            take(check_block(block, path, rules, limits, &visit));
+            take(check_block(block, path, rules, limits, (&quick, &visit)));
             true
         })
     } else {
-        scan_parallel(file, path, rules, limits, &visit, &mut take)
+        scan_parallel(file, path, rules, limits, (&quick, &visit), &mut take)
     };
     if let Some(e) = read_error {
         out.push(
@@ -171,7 +175,10 @@ fn scan_parallel<T: Send>(
     path: &str,
     rules: &FileRules,
     limits: &Limits,
-    visit: &(impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync),
+    (quick, visit): (
+        &(impl Fn(usize, &str, &mut Vec<Finding>) -> Option<Option<T>> + Sync),
+        &(impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync),
+    ),
     take: &mut impl FnMut(Done<T>),
 ) -> Option<std::io::Error> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
@@ -188,7 +195,7 @@ fn scan_parallel<T: Send>(
                     _ => return,
                 };
                 if done_tx
-                    .send(check_block(block, path, rules, limits, visit))
+                    .send(check_block(block, path, rules, limits, (quick, visit)))
                     .is_err()
                 {
                     return;
@@ -291,7 +298,10 @@ fn check_block<T>(
     path: &str,
     rules: &FileRules,
     limits: &Limits,
-    visit: &(impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync),
+    (quick, visit): (
+        &(impl Fn(usize, &str, &mut Vec<Finding>) -> Option<Option<T>> + Sync),
+        &(impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync),
+    ),
 ) -> Done<T> {
     let mut done = Done {
         seq: block.seq,
@@ -345,6 +355,12 @@ fn check_block<T>(
                 continue;
             }
         };
+        if let Some(decided) = quick(n, text, &mut done.findings) {
+            if let Some(v) = decided {
+                done.values.push((n, v));
+            }
+            continue;
+        }
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => {
                 if let Some(v) = visit(n, text, map, &mut done.findings) {

@@ -186,6 +186,7 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
             &FILE_RULES,
             &opts.limits,
             &mut out,
+            |_, _, _| None,
             |n, raw, obj, findings| {
                 let beat = read_beat(&shared, n, raw, &obj, (now, skew), findings)?;
                 let task = match obj.get("task") {

@@ -5,6 +5,8 @@
 //!
 //! Every problem is reported — every line of every file — not just the first.
 
+mod quick;
+
 use super::body::{self, BodyRules, Listing, SectionSpec};
 use super::jsonl::{self, FileRules, Limits};
 use super::Context;
@@ -50,6 +52,9 @@ struct Options {
     section: String,
     root: PathPattern,
     validator: jsonschema::Validator,
+    /// The `doc_ref` property of the built-in schema, for the quick check of lines; `None` when
+    /// the repository's own schema replaces the built-in one.
+    quick: Option<jsonschema::Validator>,
     limits: Limits,
     future_skew: Duration,
     require_in_pr: bool,
@@ -84,7 +89,22 @@ impl Options {
             .map_err(|e| {
                 anyhow::anyhow!("evidence schema {source} is not a valid JSON Schema: {e}")
             })?;
+        // The quick check stands for the built-in schema only; its `doc_ref` format check is
+        // the schema's own property, validated by the same library.
+        let quick = match c.schema {
+            Some(_) => None,
+            None => Some(
+                jsonschema::options()
+                    .should_validate_formats(true)
+                    .build(&serde_json::json!({
+                        "$schema": schema["$schema"],
+                        "allOf": [schema["properties"]["doc_ref"]],
+                    }))
+                    .map_err(|e| anyhow::anyhow!("built-in evidence schema: {e}"))?,
+            ),
+        };
         Ok(Options {
+            quick,
             section: c.section.clone().unwrap_or_else(|| "MCP Evidence".into()),
             root: PathPattern::new(c.evidence_path.as_deref().unwrap_or(DEFAULT_EVIDENCE_PATH))?,
             validator,
@@ -194,6 +214,18 @@ pub fn run(ctx: &Context<'_>) -> Result<GateOutput> {
             &FILE_RULES,
             &opts.limits,
             &mut out,
+            |n, raw, findings| {
+                let doc_ref = opts.quick.as_ref()?;
+                let ts = quick::valid_timestamp(raw, doc_ref)?;
+                Some(check_timestamp(
+                    &opts,
+                    now,
+                    (path, n, raw),
+                    &ts,
+                    path_date,
+                    findings,
+                ))
+            },
             |n, raw, obj, findings| {
                 check_line(&opts, now, (path, n, raw), obj, path_date, findings)
             },
@@ -305,6 +337,24 @@ fn check_line(
     if ts.is_empty() {
         return None; // already a schema finding
     }
+    check_timestamp(opts, now, at, ts, path_date, out)
+}
+
+/// The timestamp of one evidence line: RFC 3339, not in the future. Returns `Some(())` when
+/// its date differs from the path's date.
+fn check_timestamp(
+    opts: &Options,
+    now: DateTime<Utc>,
+    at: (&str, usize, &str),
+    ts: &str,
+    path_date: Option<NaiveDate>,
+    out: &mut Vec<Finding>,
+) -> Option<()> {
+    let (path, n, raw) = at;
+    let at_key = |key: &str| {
+        let col = jsonl::key_column(raw, key);
+        Location::span(path, n, col, col)
+    };
     let t = match crate::timestamp::parse_with_offset(ts) {
         Ok(t) => t,
         Err(msg) => {
