@@ -98,7 +98,7 @@ const BLOCK_BYTES: usize = 1 << 20;
 /// lines are skipped;
 /// everything else that is not one JSON object is an `invalid_json` finding.
 ///
-/// `quick(line, raw, findings)`, when it returns `Some`, decides a line from its raw text
+/// `(quick, visit)`: `quick(line, raw, findings)`, when it returns `Some`, decides a line from its raw text
 /// without building a JSON tree (a gate's fast path for lines of the shape it knows); otherwise
 /// `visit(line, raw, object, findings)` sees the line parsed. Both may run on worker threads and
 /// may return a value;
@@ -111,8 +111,10 @@ pub fn scan_objects<T: Send>(
     rules: &FileRules,
     limits: &Limits,
     out: &mut GateOutput,
-    quick: impl Fn(usize, &str, &mut Vec<Finding>) -> Option<Option<T>> + Sync,
-    visit: impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync,
+    (quick, visit): (
+        impl Fn(usize, &str, &mut Vec<Finding>) -> Option<Option<T>> + Sync,
+        impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync,
+    ),
     mut fold: impl FnMut(usize, T),
 ) -> usize {
     let mut count = 0;

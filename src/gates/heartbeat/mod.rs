@@ -186,16 +186,18 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
             &FILE_RULES,
             &opts.limits,
             &mut out,
-            |_, _, _| None,
-            |n, raw, obj, findings| {
-                let beat = read_beat(&shared, n, raw, &obj, (now, skew), findings)?;
-                let task = match obj.get("task") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Null) | None => "(no task)".into(),
-                    Some(other) => other.to_string(),
-                };
-                Some((task, beat))
-            },
+            (
+                |_, _, _| None,
+                |n, raw, obj, findings| {
+                    let beat = read_beat(&shared, n, raw, &obj, (now, skew), findings)?;
+                    let task = match obj.get("task") {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::Null) | None => "(no task)".into(),
+                        Some(other) => other.to_string(),
+                    };
+                    Some((task, beat))
+                },
+            ),
             |_, (task, beat)| tasks.entry(task).or_default().push(beat),
         );
     }

@@ -214,21 +214,23 @@ pub fn run(ctx: &Context<'_>) -> Result<GateOutput> {
             &FILE_RULES,
             &opts.limits,
             &mut out,
-            |n, raw, findings| {
-                let doc_ref = opts.quick.as_ref()?;
-                let ts = quick::valid_timestamp(raw, doc_ref)?;
-                Some(check_timestamp(
-                    &opts,
-                    now,
-                    (path, n, raw),
-                    &ts,
-                    path_date,
-                    findings,
-                ))
-            },
-            |n, raw, obj, findings| {
-                check_line(&opts, now, (path, n, raw), obj, path_date, findings)
-            },
+            (
+                |n, raw, findings| {
+                    let doc_ref = opts.quick.as_ref()?;
+                    let ts = quick::valid_timestamp(raw, doc_ref)?;
+                    Some(check_timestamp(
+                        &opts,
+                        now,
+                        (path, n, raw),
+                        &ts,
+                        path_date,
+                        findings,
+                    ))
+                },
+                |n, raw, obj, findings| {
+                    check_line(&opts, now, (path, n, raw), obj, path_date, findings)
+                },
+            ),
             |n, ()| {
                 dates.mismatches += 1;
                 dates.first_mismatch.get_or_insert(n);
