@@ -152,6 +152,15 @@ pub mod fuzzing {
         crate::gates::dev_mcp_ban::manifest::dependencies(text).map(spans)
     }
 
+    /// The workflow command (annotation) the GitHub reporter writes for a finding at
+    /// `path`:`line` with this message and fix hint.
+    pub fn annotation(path: &str, line: usize, message: &str, help: &str) -> String {
+        let f = Finding::new(crate::rules::Rule::ALL[0], message)
+            .help(help)
+            .at(Location::line(path, line));
+        crate::report::github::command(&f)
+    }
+
     /// verify-mcp-evidence's check of one listed file's bytes (default options).
     pub fn check_evidence(
         bytes: &[u8],

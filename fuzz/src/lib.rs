@@ -1,0 +1,101 @@
+//! What the fuzz targets share: the "a finding points inside its input" invariant, the check
+//! that a scanner's spans are real byte ranges of the text, and the structured generators of
+//! JavaScript and Python sources whose real imports are known (`js`, `py`).
+
+pub mod js;
+pub mod py;
+
+use merge_gates::fuzzing::Finding;
+
+/// The lines of `text` as a location counts them: split at `\n` (a trailing `\r` is part of
+/// the line, which only makes the bound looser), in characters.
+fn line_lengths(text: &str) -> Vec<usize> {
+    text.split('\n').map(|l| l.chars().count()).collect()
+}
+
+/// Panics unless every finding's line and columns lie inside `text`: lines 1..=number of
+/// lines, columns 1..=length of that line + 1 (one past the end points at the end of a line),
+/// and the end not before the start.
+pub fn assert_inside(text: &str, findings: &[Finding]) {
+    let lines = line_lengths(text);
+    for f in findings {
+        let Some(l) = &f.location else { continue };
+        let Some(line) = l.line else {
+            assert!(
+                l.column.is_none() && l.end_line.is_none() && l.end_column.is_none(),
+                "a column without a line: {f:?}"
+            );
+            continue;
+        };
+        let line = line as usize;
+        assert!(
+            (1..=lines.len()).contains(&line),
+            "line {line} is outside the input ({} lines): {f:?}",
+            lines.len()
+        );
+        if let Some(c) = l.column {
+            let c = c as usize;
+            assert!(
+                (1..=lines[line - 1] + 1).contains(&c),
+                "column {c} is outside line {line} ({} chars): {f:?}",
+                lines[line - 1]
+            );
+        }
+        let end_line = l.end_line.map_or(line, |e| e as usize);
+        assert!(
+            (line..=lines.len()).contains(&end_line),
+            "end line {end_line} is outside the input or before line {line}: {f:?}"
+        );
+        if let Some(e) = l.end_column {
+            let e = e as usize;
+            assert!(
+                (1..=lines[end_line - 1] + 1).contains(&e),
+                "end column {e} is outside line {end_line}: {f:?}"
+            );
+            if end_line == line {
+                assert!(
+                    l.column.is_none_or(|c| c as usize <= e),
+                    "the span ends before it starts: {f:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Panics unless every `(start, end, _)` is a non-empty-or-empty byte range of `text` on
+/// character boundaries.
+pub fn assert_spans(text: &str, spans: &[(usize, usize, String)]) {
+    for (start, end, value) in spans {
+        assert!(
+            start <= end && *end <= text.len(),
+            "span {start}..{end} of {value:?} is outside the input ({} bytes)",
+            text.len()
+        );
+        assert!(
+            text.is_char_boundary(*start) && text.is_char_boundary(*end),
+            "span {start}..{end} of {value:?} splits a character"
+        );
+    }
+}
+
+/// The input as text: libFuzzer's bytes, lossily decoded (the gates decode with the same rules
+/// or report non-UTF-8 themselves).
+pub fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(data)
+}
+
+/// A deploy file of `kind` through the migration-safety deploy scanner: its findings, or the
+/// place of its parse error, lie inside `text`.
+pub fn check_deploy(kind: &str, text: &str) {
+    match merge_gates::fuzzing::scan_deploy_file(kind, text) {
+        Ok(findings) => assert_inside(text, &findings),
+        Err((line, col)) => {
+            let lines = line_lengths(text);
+            assert!((1..=lines.len()).contains(&line), "error line {line}");
+            assert!(
+                (1..=lines[line - 1] + 1).contains(&col),
+                "error column {col}"
+            );
+        }
+    }
+}
