@@ -6,7 +6,8 @@ use merge_gates::fuzzing::Body;
 
 fuzz_target!(|data: &[u8]| {
     let raw = merge_gates_fuzz::text(data);
-    let lines = raw.split('\n').count();
+    // The body's lines: CRLF, LF and a lone CR each end one (as browsers submit a textarea).
+    let lines = raw.replace("\r\n", "\n").split(['\n', '\r']).count();
     let body = Body::parse(&raw);
     for title in ["MCP Evidence", "Heartbeat", "Migrations"] {
         let Some(section) = body.section(title) else {

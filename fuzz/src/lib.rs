@@ -5,7 +5,53 @@
 pub mod js;
 pub mod py;
 
+use arbitrary::Arbitrary;
 use merge_gates::fuzzing::Finding;
+
+/// Text for inside a comment or string: characters of an alphabet and whole decoys.
+#[derive(Arbitrary, Debug)]
+pub enum Bit {
+    Char(u8),
+    Decoy(u8),
+}
+
+/// The raw text of `bits` (at most 64), before the place it lands in escapes it.
+pub fn bits_text(bits: &[Bit], chars: &[u8], decoys: &[&str]) -> String {
+    let mut raw = String::new();
+    for b in bits.iter().take(64) {
+        match b {
+            Bit::Char(c) => raw.push(chars[*c as usize % chars.len()] as char),
+            Bit::Decoy(d) => raw.push_str(decoys[*d as usize % decoys.len()]),
+        }
+    }
+    raw
+}
+
+/// A generated source and its real imports: (byte span of the module name, name).
+#[derive(Default)]
+pub struct Source {
+    pub text: String,
+    pub imports: Vec<(usize, usize, String)>,
+}
+
+impl Source {
+    /// Render at most 64 statements, one per line.
+    pub fn of<P>(pieces: &[P], mut piece: impl FnMut(&mut Source, &P)) -> Source {
+        let mut s = Source::default();
+        for p in pieces.iter().take(64) {
+            piece(&mut s, p);
+            s.text.push('\n');
+        }
+        s
+    }
+
+    /// Append a module name that the scanner must report, recording its span.
+    pub fn import(&mut self, value: String) {
+        let start = self.text.len();
+        self.text.push_str(&value);
+        self.imports.push((start, self.text.len(), value));
+    }
+}
 
 /// The lines of `text` as a location counts them: split at `\n` (a trailing `\r` is part of
 /// the line, which only makes the bound looser), in characters.
@@ -62,9 +108,15 @@ pub fn assert_inside(text: &str, findings: &[Finding]) {
     }
 }
 
-/// Panics unless every `(start, end, _)` is a non-empty-or-empty byte range of `text` on
-/// character boundaries.
+/// Panics unless every `(start, end, _)` is a byte range of `text` on character boundaries and
+/// no two overlap. (Order is not checked: in broken code such as `import { x = require("a")
+/// } from "b"` the statement's module is reported before the call inside it.)
 pub fn assert_spans(text: &str, spans: &[(usize, usize, String)]) {
+    let mut sorted: Vec<_> = spans.iter().collect();
+    sorted.sort();
+    for w in sorted.windows(2) {
+        assert!(w[0].1 <= w[1].0, "spans overlap: {w:?}");
+    }
     for (start, end, value) in spans {
         assert!(
             start <= end && *end <= text.len(),

@@ -6,6 +6,7 @@
 //! `import` / `from … import` statements (also indented, after `;`, with parentheses and line
 //! continuations) name modules whose byte spans are recorded while rendering.
 
+use crate::{Bit, Source};
 use arbitrary::Arbitrary;
 
 const NAMES: &[&str] = &[
@@ -37,12 +38,6 @@ impl Dotted {
     }
 }
 
-#[derive(Arbitrary, Debug)]
-pub enum Bit {
-    Char(u8),
-    Decoy(u8),
-}
-
 const FILL_CHARS: &[u8] = b"ab #'\"\\{}()[]:;\n\t=.,!x";
 const DECOYS: &[&str] = &[
     "import shopify_dev_mcp",
@@ -66,13 +61,7 @@ enum Place {
 }
 
 fn fill(bits: &[Bit], place: Place) -> String {
-    let mut raw = String::new();
-    for b in bits.iter().take(64) {
-        match b {
-            Bit::Char(c) => raw.push(FILL_CHARS[*c as usize % FILL_CHARS.len()] as char),
-            Bit::Decoy(d) => raw.push_str(DECOYS[*d as usize % DECOYS.len()]),
-        }
-    }
+    let raw = crate::bits_text(bits, FILL_CHARS, DECOYS);
     let mut out = String::new();
     for c in raw.chars() {
         match (place, c) {
@@ -115,11 +104,6 @@ const CODE: &[&str] = &[
     "class C:\n    pass",
 ];
 
-pub struct Source {
-    pub text: String,
-    pub imports: Vec<(usize, usize, String)>,
-}
-
 #[derive(Arbitrary, Debug)]
 pub struct Program {
     pieces: Vec<Piece>,
@@ -127,24 +111,20 @@ pub struct Program {
 
 impl Program {
     pub fn render(&self) -> Source {
-        let mut s = Source {
-            text: String::new(),
-            imports: Vec::new(),
-        };
-        for p in self.pieces.iter().take(64) {
-            s.piece(p);
-            s.text.push('\n');
-        }
-        s
+        Source::of(&self.pieces, |s, p| s.piece(p))
     }
 }
 
-impl Source {
+/// The rendering of a program's parts into a `Source`.
+trait Render {
+    fn piece(&mut self, p: &Piece);
+    fn module(&mut self, d: &Dotted);
+    fn statement(&mut self, form: u8, names: &[Dotted]);
+}
+
+impl Render for Source {
     fn module(&mut self, d: &Dotted) {
-        let value = d.render();
-        let start = self.text.len();
-        self.text.push_str(&value);
-        self.imports.push((start, self.text.len(), value));
+        self.import(d.render());
     }
 
     fn piece(&mut self, p: &Piece) {
@@ -191,12 +171,12 @@ impl Source {
                 self.text.push('}');
                 self.text.push(q);
             }
-            Piece::Import(form, names) => self.import(*form, names),
+            Piece::Import(form, names) => self.statement(*form, names),
             Piece::Code(c) => self.text.push_str(CODE[*c as usize % CODE.len()]),
         }
     }
 
-    fn import(&mut self, form: u8, names: &[Dotted]) {
+    fn statement(&mut self, form: u8, names: &[Dotted]) {
         let first = Dotted(Vec::new());
         let mut names: Vec<&Dotted> = names.iter().take(4).collect();
         if names.is_empty() {
