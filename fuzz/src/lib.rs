@@ -27,6 +27,23 @@ pub fn bits_text(bits: &[Bit], chars: &[u8], decoys: &[&str]) -> String {
     raw
 }
 
+/// A generated program: up to 64 statements of one language, one per line.
+#[derive(Arbitrary, Debug)]
+pub struct Program<P> {
+    pieces: Vec<P>,
+}
+
+/// A statement that renders itself into a `Source`.
+pub trait Statement {
+    fn render_into(&self, s: &mut Source);
+}
+
+impl<P: Statement> Program<P> {
+    pub fn render(&self) -> Source {
+        Source::of(&self.pieces, |s, p| p.render_into(s))
+    }
+}
+
 /// A generated source and its real imports: (byte span of the module name, name).
 #[derive(Default)]
 pub struct Source {

@@ -104,14 +104,11 @@ const CODE: &[&str] = &[
     "class C:\n    pass",
 ];
 
-#[derive(Arbitrary, Debug)]
-pub struct Program {
-    pieces: Vec<Piece>,
-}
+pub type Program = crate::Program<Piece>;
 
-impl Program {
-    pub fn render(&self) -> Source {
-        Source::of(&self.pieces, |s, p| s.piece(p))
+impl crate::Statement for Piece {
+    fn render_into(&self, s: &mut Source) {
+        s.piece(self);
     }
 }
 
