@@ -118,8 +118,60 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::config::Config;
-    pub use crate::pr_body::Body;
+    pub use crate::finding::{Finding, Location};
+    use crate::gates::dev_mcp_ban::Import;
+    pub use crate::gates::health_gate::expect::{Expectations, JsonExpect, Kind, StatusSet};
+    pub use crate::gates::health_gate::probe::{retry_after, Answer};
+    pub use crate::gates::migration_safety::deploy::scan_text as scan_deploy_file;
+    pub use crate::gates::migration_safety::lint::lint_text as lint_sql;
+    pub use crate::pr_body::{Body, Mention, Section};
     pub use crate::report::github::{escape_data, escape_property};
     pub use crate::timestamp::parse as parse_timestamp;
     pub use crate::units::{bytes as parse_bytes, duration as parse_duration};
+    use chrono::{DateTime, NaiveDate, Utc};
+
+    fn spans(found: Vec<Import>) -> Vec<(usize, usize, String)> {
+        found
+            .into_iter()
+            .map(|i| (i.start, i.end, i.value))
+            .collect()
+    }
+
+    /// Module specifiers of a JS/TS source: byte span of the string's contents, and its value.
+    pub fn scan_js(text: &str) -> Vec<(usize, usize, String)> {
+        spans(crate::gates::dev_mcp_ban::scan_js::imports(text))
+    }
+
+    /// Absolute modules a Python source imports: byte span of the dotted name, and its value.
+    pub fn scan_py(text: &str) -> Vec<(usize, usize, String)> {
+        spans(crate::gates::dev_mcp_ban::scan_py::imports(text))
+    }
+
+    /// Runtime dependencies of a `package.json`: byte span of the key's contents, package name.
+    pub fn scan_manifest(text: &str) -> Result<Vec<(usize, usize, String)>, String> {
+        crate::gates::dev_mcp_ban::manifest::dependencies(text).map(spans)
+    }
+
+    /// The workflow command (annotation) the GitHub reporter writes for a finding at
+    /// `path`:`line` with this message and fix hint.
+    pub fn annotation(path: &str, line: usize, message: &str, help: &str) -> String {
+        let f = Finding::new(crate::rules::Rule::ALL[0], message)
+            .help(help)
+            .at(Location::line(path, line));
+        crate::report::github::command(&f)
+    }
+
+    /// verify-mcp-evidence's check of one listed file's bytes (default options).
+    pub fn check_evidence(
+        bytes: &[u8],
+        now: DateTime<Utc>,
+        path_date: Option<NaiveDate>,
+    ) -> Vec<Finding> {
+        crate::gates::mcp_evidence::check_file_bytes(bytes, now, path_date)
+    }
+
+    /// verify-heartbeat's check of one listed file's bytes (default skew).
+    pub fn check_heartbeat(bytes: &[u8], now: DateTime<Utc>) -> Vec<Finding> {
+        crate::gates::heartbeat::check_file_bytes(bytes, now)
+    }
 }

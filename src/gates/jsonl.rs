@@ -10,6 +10,7 @@ use crate::rules::Rule;
 use crate::workspace::{PathError, RepoFile};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::sync::{mpsc, Mutex};
 
 pub struct FileRules {
@@ -115,6 +116,33 @@ pub fn scan_objects<T: Send>(
         impl Fn(usize, &str, &mut Vec<Finding>) -> Option<Option<T>> + Sync,
         impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync,
     ),
+    fold: impl FnMut(usize, T),
+) -> usize {
+    scan_source(
+        file.file,
+        file.len,
+        path,
+        rules,
+        limits,
+        out,
+        (quick, visit),
+        fold,
+    )
+}
+
+/// `scan_objects` over any byte source of `len` bytes (the fuzz targets feed it memory).
+#[allow(clippy::too_many_arguments)]
+pub fn scan_source<T: Send>(
+    source: impl Read + Send,
+    len: u64,
+    path: &str,
+    rules: &FileRules,
+    limits: &Limits,
+    out: &mut GateOutput,
+    (quick, visit): (
+        impl Fn(usize, &str, &mut Vec<Finding>) -> Option<Option<T>> + Sync,
+        impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync,
+    ),
     mut fold: impl FnMut(usize, T),
 ) -> usize {
     let mut count = 0;
@@ -136,13 +164,13 @@ pub fn scan_objects<T: Send>(
     };
     // A file of one block is checked right here: spawning a reader and workers for each of
     // 10,000 small listed files cost more than reading them.
-    let read_error = if file.len < BLOCK_BYTES as u64 {
-        read_blocks(file, limits, |block| {
+    let read_error = if len < BLOCK_BYTES as u64 {
+        read_blocks(source, limits, |block| {
             take(check_block(block, path, rules, limits, (&quick, &visit)));
             true
         })
     } else {
-        scan_parallel(file, path, rules, limits, (&quick, &visit), &mut take)
+        scan_parallel(source, path, rules, limits, (&quick, &visit), &mut take)
     };
     if let Some(e) = read_error {
         out.push(
@@ -173,7 +201,7 @@ pub fn scan_objects<T: Send>(
 /// The reader thread cuts the file into blocks, every core checks blocks, and `take` receives
 /// the results in file order on the calling thread. Returns a read error, if any.
 fn scan_parallel<T: Send>(
-    file: RepoFile,
+    source: impl Read + Send,
     path: &str,
     rules: &FileRules,
     limits: &Limits,
@@ -188,7 +216,7 @@ fn scan_parallel<T: Send>(
     let block_rx = Mutex::new(block_rx);
     let (done_tx, done_rx) = mpsc::sync_channel::<Done<T>>(workers * 2);
     std::thread::scope(|s| {
-        let reader = s.spawn(move || read_blocks(file, limits, |b| block_tx.send(b).is_ok()));
+        let reader = s.spawn(move || read_blocks(source, limits, |b| block_tx.send(b).is_ok()));
         for _ in 0..workers {
             let (done_tx, block_rx) = (done_tx.clone(), &block_rx);
             s.spawn(move || loop {
@@ -248,14 +276,11 @@ struct Done<T> {
 /// Cut the file into blocks of whole lines and hand each to `sink` (which returns false to
 /// stop). Returns a read error, if any.
 fn read_blocks(
-    file: RepoFile,
+    source: impl Read,
     limits: &Limits,
     mut sink: impl FnMut(Block) -> bool,
 ) -> Option<std::io::Error> {
-    let reader = std::io::BufReader::with_capacity(
-        256 << 10,
-        std::io::Read::take(file.file, limits.max_file),
-    );
+    let reader = std::io::BufReader::with_capacity(256 << 10, source.take(limits.max_file));
     let mut lines = LineReader::new(reader, limits.max_line);
     let new_block = |seq| Block {
         seq,

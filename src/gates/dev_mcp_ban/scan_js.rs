@@ -483,7 +483,12 @@ fn clause_then_from(toks: &Window<'_>, src: &[u8], mut i: usize, export: bool) -
                         _ => i += 1,
                     }
                 }
+                // Only `from` follows the braces: in `export { a }export * from "x"` the
+                // second `export` starts a statement of its own, which reports "x" itself.
                 i += 1;
+                let from = word(i) == Some(b"from".as_slice())
+                    && toks.get(i + 1).is_some_and(|n| n.kind == Kind::Str);
+                return from.then_some(i + 1);
             }
             _ => return None,
         }
@@ -612,6 +617,21 @@ function require(name) {}
 const meta = import.meta.url;
 "#;
         assert_eq!(values(src), ["after-division"]);
+    }
+
+    #[test]
+    fn a_statement_right_after_a_clause_is_reported_once() {
+        // Found by the fuzzer (scan_js, crash-2b9edaba): the first clause read on through the
+        // second statement, so the same string was reported twice.
+        let src =
+            "export { searchDocs }export * from \"@shopify/dev-mcp\";\nimport { a }import \"b\"";
+        assert_eq!(
+            specs(src),
+            [
+                ("@shopify/dev-mcp".to_string(), "export … from"),
+                ("b".into(), "import")
+            ]
+        );
     }
 
     #[test]

@@ -269,6 +269,33 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
     Ok(out)
 }
 
+/// The line check of the gate on `bytes` as one listed file, with the clock at `now` and the
+/// default skew (for the fuzz targets).
+#[doc(hidden)]
+pub fn check_file_bytes(bytes: &[u8], now: DateTime<Utc>) -> Vec<Finding> {
+    let path: Arc<str> = Arc::from("heartbeat.ndjson");
+    let limits = Limits {
+        max_file: 64 << 20,
+        max_line: 1 << 20,
+    };
+    let skew = ChronoDuration::minutes(5);
+    let mut out = GateOutput::default();
+    jsonl::scan_source(
+        bytes,
+        bytes.len() as u64,
+        &path,
+        &FILE_RULES,
+        &limits,
+        &mut out,
+        (
+            |_, _, _| None,
+            |n, raw, obj, findings| read_beat(&path, n, raw, &obj, (now, skew), findings).map(drop),
+        ),
+        |_, ()| {},
+    );
+    out.findings
+}
+
 /// One heartbeat line → a `Beat`, or `None` when it has no usable time. `clock` is the check's
 /// clock and the allowed future skew.
 fn read_beat(

@@ -63,11 +63,16 @@ struct Options {
 
 impl Options {
     fn load(ctx: &Context<'_>) -> Result<Options> {
-        let c = &ctx.settings.config.verify_mcp_evidence;
+        Options::from_config(&ctx.settings.config.verify_mcp_evidence, ctx.workspace)
+    }
+
+    fn from_config(
+        c: &crate::config::McpEvidenceConfig,
+        workspace: &crate::workspace::Workspace,
+    ) -> Result<Options> {
         let schema_text = match &c.schema {
             Some(rel) => {
-                let bytes = ctx
-                    .workspace
+                let bytes = workspace
                     .read_capped(rel, 1 << 20)
                     .map_err(|e| anyhow::anyhow!("config verify-mcp-evidence.schema `{rel}` {e}"))?
                     .with_context(|| {
@@ -215,18 +220,7 @@ pub fn run(ctx: &Context<'_>) -> Result<GateOutput> {
             &opts.limits,
             &mut out,
             (
-                |n, raw, findings| {
-                    let doc_ref = opts.quick.as_ref()?;
-                    let ts = quick::valid_timestamp(raw, doc_ref)?;
-                    Some(check_timestamp(
-                        &opts,
-                        now,
-                        (path, n, raw),
-                        &ts,
-                        path_date,
-                        findings,
-                    ))
-                },
+                |n, raw, findings| quick_line(&opts, now, (path, n, raw), path_date, findings),
                 |n, raw, obj, findings| {
                     check_line(&opts, now, (path, n, raw), obj, path_date, findings)
                 },
@@ -342,6 +336,19 @@ fn check_line(
     check_timestamp(opts, now, at, ts, path_date, out)
 }
 
+/// The quick check of a line in the built-in shape (see `quick`): `None` when the full check
+/// must decide; else the timestamp's verdict, as `check_line` would give it.
+fn quick_line(
+    opts: &Options,
+    now: DateTime<Utc>,
+    at: (&str, usize, &str),
+    path_date: Option<NaiveDate>,
+    out: &mut Vec<Finding>,
+) -> Option<Option<()>> {
+    let ts = quick::valid_timestamp(at.2, opts.quick.as_ref()?)?;
+    Some(check_timestamp(opts, now, at, &ts, path_date, out))
+}
+
 /// The timestamp of one evidence line: RFC 3339, not in the future. Returns `Some(())` when
 /// its date differs from the path's date.
 fn check_timestamp(
@@ -382,6 +389,37 @@ fn check_timestamp(
     // The folder's date may be the writer's local date or the UTC date: either matches.
     let d = path_date?;
     (utc.date_naive() != d && t.date_naive() != d).then_some(())
+}
+
+/// The evidence-line check of the gate on `bytes` as one listed file, with the default options,
+/// the clock at `now` and the path's date `path_date` (for the fuzz targets).
+#[doc(hidden)]
+pub fn check_file_bytes(
+    bytes: &[u8],
+    now: DateTime<Utc>,
+    path_date: Option<NaiveDate>,
+) -> Vec<Finding> {
+    static OPTS: std::sync::OnceLock<Options> = std::sync::OnceLock::new();
+    let opts = OPTS.get_or_init(|| {
+        let ws = crate::workspace::Workspace::new(&std::env::temp_dir()).expect("temp dir");
+        Options::from_config(&Default::default(), &ws).expect("default options")
+    });
+    let path = "evidence.jsonl";
+    let mut out = GateOutput::default();
+    jsonl::scan_source(
+        bytes,
+        bytes.len() as u64,
+        path,
+        &FILE_RULES,
+        &opts.limits,
+        &mut out,
+        (
+            |n, raw, findings| quick_line(opts, now, (path, n, raw), path_date, findings),
+            |n, raw, obj, findings| check_line(opts, now, (path, n, raw), obj, path_date, findings),
+        ),
+        |_, ()| {},
+    );
+    out.findings
 }
 
 /// The evidence root: a path pattern with `<agent>`, `<date>`, `*` and `**`.

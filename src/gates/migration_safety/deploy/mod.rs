@@ -318,24 +318,66 @@ impl Checker<'_> {
     }
 
     fn check(&self, path: &str, idx: &LineIndex<'_>, commands: &[Command], out: &mut GateOutput) {
-        for cmd in commands {
-            let words = shell::commands(&cmd.snippet, cmd.form);
-            for hit in shell::find(&words, &self.patterns) {
-                out.push(
-                    Finding::new(
-                        Rule::MigDeployRunsMigration,
-                        format!(
-                            "{} {} `{}`: deploys and automation must never run migrations or destructive schema commands",
-                            cmd.what,
-                            if hit.command.starts_with('-') { "passes" } else { "runs" },
-                            crate::text::excerpt(&hit.command, 120)
-                        ),
-                    )
-                    .at(location(path, idx, hit.start, hit.end)),
-                );
-            }
+        check_commands(&self.patterns, path, idx, commands, out);
+    }
+}
+
+/// A finding for every forbidden command that `commands` of file `path` run.
+fn check_commands(
+    patterns: &[Pattern],
+    path: &str,
+    idx: &LineIndex<'_>,
+    commands: &[Command],
+    out: &mut GateOutput,
+) {
+    for cmd in commands {
+        let words = shell::commands(&cmd.snippet, cmd.form);
+        for hit in shell::find(&words, patterns) {
+            out.push(
+                Finding::new(
+                    Rule::MigDeployRunsMigration,
+                    format!(
+                        "{} {} `{}`: deploys and automation must never run migrations or destructive schema commands",
+                        cmd.what,
+                        if hit.command.starts_with('-') { "passes" } else { "runs" },
+                        crate::text::excerpt(&hit.command, 120)
+                    ),
+                )
+                .at(location(path, idx, hit.start, hit.end)),
+            );
         }
     }
+}
+
+/// The findings of one deploy file of kind `kind` (`fly`, `package.json`, `dockerfile`,
+/// `procfile`, `workflow`, `script`) with the built-in patterns, for the fuzz targets; `Err`
+/// holds the line and column of a file that does not parse.
+#[doc(hidden)]
+pub fn scan_text(kind: &str, text: &str) -> Result<Vec<Finding>, (usize, usize)> {
+    let patterns: Vec<Pattern> = shell::BUILTIN_PATTERNS
+        .iter()
+        .filter_map(|p| Pattern::parse(p))
+        .collect();
+    let idx = LineIndex::new(text);
+    let invalid = |e: files::Invalid| idx.pos(e.offset);
+    let commands = match kind {
+        "fly" => {
+            let fly = files::fly(text).map_err(invalid)?;
+            fly.release
+                .into_iter()
+                .map(|(_, c)| c)
+                .chain(fly.commands)
+                .collect()
+        }
+        "package.json" => files::package_json(text).map_err(invalid)?,
+        "dockerfile" => files::dockerfile(text).commands,
+        "procfile" => files::procfile(text),
+        "workflow" => files::workflow(text),
+        _ => vec![files::script(text, "the entrypoint script".into())],
+    };
+    let mut out = GateOutput::default();
+    check_commands(&patterns, kind, &idx, &commands, &mut out);
+    Ok(out.findings)
 }
 
 /// `dir` + a relative path, without `./` segments.

@@ -322,6 +322,26 @@ fn syntax_error(m: &Migration, e: &parse::SyntaxError) -> Finding {
     }
 }
 
+/// The whole lint of one file, `text`, for PostgreSQL `pg` (for the fuzz targets): its
+/// suppressions are not applied, and nothing was created before it.
+#[doc(hidden)]
+pub fn lint_text(text: &str, pg: u32) -> Vec<Finding> {
+    let m = Migration {
+        path: "migration.sql".into(),
+        rollback: false,
+        text: text.to_string(),
+    };
+    let opts = Options {
+        pg,
+        additive_only: true,
+        transaction: TransactionMode::OneQuery,
+    };
+    match parse::parse(&m.text) {
+        Ok(tree) => lint_file(&opts, &m, &tree, &mut Created::default()),
+        Err(e) => vec![syntax_error(&m, &e)],
+    }
+}
+
 fn lint_file(
     opts: &Options,
     m: &Migration,

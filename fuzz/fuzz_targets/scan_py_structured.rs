@@ -1,0 +1,11 @@
+//! The Python import scanner on generated sources (see `merge_gates_fuzz::py`): exactly the real
+//! imports are found, at their spans, and nothing inside comments or strings.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use merge_gates_fuzz::py::Program;
+
+fuzz_target!(|p: Program| {
+    let src = p.render();
+    let found = merge_gates::fuzzing::scan_py(&src.text);
+    assert_eq!(found, src.imports, "source:\n{}", src.text);
+});
