@@ -50,3 +50,30 @@ pub fn lone_cr_as_lf(text: &str) -> std::borrow::Cow<'_, str> {
         .collect();
     out.into()
 }
+
+/// Byte offsets of one text → 1-based line and column (columns count characters). Built once
+/// per file; each lookup is a binary search. An offset inside a character counts as that
+/// character's start; one past the end is the end of the last line.
+pub struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        LineIndex { text, starts }
+    }
+
+    /// (line, column) of a byte offset, both 1-based.
+    pub fn pos(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let idx = self.starts.partition_point(|&s| s <= offset) - 1;
+        let col = self.text[self.starts[idx]..offset].chars().count() + 1;
+        (idx + 1, col)
+    }
+}

@@ -5,30 +5,7 @@
 use pg_query::protobuf::TransactionStmtKind;
 use pg_query::NodeEnum;
 
-/// Byte offsets → 1-based line and column (columns count characters).
-pub struct LineIndex<'a> {
-    text: &'a str,
-    starts: Vec<usize>,
-}
-
-impl<'a> LineIndex<'a> {
-    pub fn new(text: &'a str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        LineIndex { text, starts }
-    }
-
-    pub fn pos(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let line = self.starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.starts[line - 1];
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(1, |s| s.chars().count() + 1);
-        (line, col)
-    }
-}
+pub use crate::text::LineIndex;
 
 /// What the dry run must know about a statement before running it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -133,7 +133,7 @@ pub struct Linter<'a> {
     opts: &'a Options,
     path: &'a str,
     text: &'a str,
-    lines: parse::Lines<'a>,
+    lines: crate::text::LineIndex<'a>,
     rollback: bool,
     statements: usize,
     /// Where the text of the tree being linted starts in the file (a piece of a large file).
@@ -305,7 +305,7 @@ fn syntax_error(m: &Migration, e: &parse::SyntaxError) -> Finding {
     };
     match e.offset {
         Some(off) => {
-            let (line, col) = parse::Lines::new(&m.text).at(off);
+            let (line, col) = crate::text::LineIndex::new(&m.text).pos(off);
             Finding::new(
                 Rule::MigSyntaxError,
                 format!("PostgreSQL cannot parse this migration: {message} (line {line}, column {col}); nothing in the file was linted"),
@@ -364,7 +364,7 @@ impl<'a> Linter<'a> {
             opts,
             path: &m.path,
             text: &m.text,
-            lines: parse::Lines::new(&m.text),
+            lines: crate::text::LineIndex::new(&m.text),
             rollback: m.rollback,
             statements,
             base: 0,
@@ -438,7 +438,7 @@ impl<'a> Linter<'a> {
 
     /// 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
-        self.lines.at(offset).0
+        self.lines.pos(offset).0
     }
 
     /// The statement's SQL for a message: whitespace collapsed, at most 80 characters.
@@ -455,7 +455,7 @@ impl<'a> Linter<'a> {
         if policy && self.rollback {
             return;
         }
-        let (line, column) = self.lines.at(span.start);
+        let (line, column) = self.lines.pos(span.start);
         let last = self
             .text
             .get(..span.end.max(span.start))
@@ -463,7 +463,7 @@ impl<'a> Linter<'a> {
             .trim_end()
             .len()
             .max(span.start + 1);
-        let (end_line, end_column) = self.lines.at(last - 1);
+        let (end_line, end_column) = self.lines.pos(last - 1);
         let mut f = Finding::new(rule, message).at(Location {
             path: self.path.to_string(),
             line: u32::try_from(line).ok(),

@@ -135,35 +135,6 @@ fn char_to_byte(text: &str, cursorpos: c_int) -> Option<usize> {
     Some(text.char_indices().nth(n).map_or(text.len(), |(b, _)| b))
 }
 
-/// Byte offsets → 1-based line and character column, for one file.
-pub struct Lines<'a> {
-    text: &'a str,
-    starts: Vec<usize>,
-}
-
-impl<'a> Lines<'a> {
-    pub fn new(text: &'a str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        Lines { text, starts }
-    }
-
-    /// (line, column) of a byte offset, both 1-based; the column counts characters.
-    pub fn at(&self, offset: usize) -> (usize, usize) {
-        let offset = floor_char(self.text, offset.min(self.text.len()));
-        let idx = self.starts.partition_point(|&s| s <= offset) - 1;
-        let col = self.text[self.starts[idx]..offset].chars().count() + 1;
-        (idx + 1, col)
-    }
-}
-
-fn floor_char(text: &str, mut i: usize) -> usize {
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
 /// The offset of the first token at or after `from`: whitespace, `-- …` and (nested)
 /// `/* … */` comments are skipped. Statement locations start right after the previous `;`.
 pub fn skip_trivia(text: &str, from: usize) -> usize {
@@ -207,9 +178,9 @@ mod tests {
         let text = "SELECT 1;\n-- é\nALTER TABL t ADD x int;\n";
         let e = parse(text).unwrap_err();
         assert!(e.message.contains("TABL"), "{}", e.message);
-        let lines = Lines::new(text);
-        assert_eq!(lines.at(e.offset.unwrap()), (3, 7));
-        assert_eq!(lines.at(text.find('é').unwrap() + 2), (2, 5));
+        let lines = crate::text::LineIndex::new(text);
+        assert_eq!(lines.pos(e.offset.unwrap()), (3, 7));
+        assert_eq!(lines.pos(text.find('é').unwrap() + 2), (2, 5));
         assert!(parse("a\0b").unwrap_err().message.contains("NUL"));
         assert!(parse("").unwrap().stmts.is_empty());
         assert_eq!(skip_trivia("  /* a /* b */ c */ -- x\n  DROP", 0), 27);
