@@ -8,17 +8,7 @@
 mod support;
 
 use std::path::Path;
-use support::{bin, run, Output};
-
-fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    dir
-}
+use support::{bin, repo, run, Output};
 
 fn gate(dir: &Path, args: &[&str]) -> Output {
     run(bin()

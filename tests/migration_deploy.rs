@@ -6,7 +6,7 @@
 mod support;
 
 use std::path::Path;
-use support::{bin, root, run, Output};
+use support::{bin, repo, root, run, Output};
 
 fn check(dir: &Path, extra: &[&str]) -> Output {
     let list = dir.join("changed.txt");
@@ -55,16 +55,6 @@ fn fixture(rule: &str, kind: &str) -> tempfile::TempDir {
         tmp.path(),
     );
     tmp
-}
-
-fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    dir
 }
 
 #[test]

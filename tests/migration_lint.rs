@@ -9,18 +9,7 @@ mod support;
 
 use serde_json::Value;
 use std::path::Path;
-use support::{bin, run};
-
-/// A repository with these files (path, contents).
-fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    dir
-}
+use support::{bin, repo, run};
 
 /// Run `migration-safety` with `args` on `dir`; returns exit code and the gate's JSON.
 fn lint(dir: &Path, args: &[&str]) -> (i32, Value) {

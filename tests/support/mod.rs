@@ -353,3 +353,14 @@ pub fn assert_only_our_workflow_commands(stdout: &str) -> usize {
     assert!(token.is_none(), "stop-commands block never closed");
     annotations
 }
+
+/// A repository in a temporary directory holding these files (path, contents).
+pub fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
