@@ -77,3 +77,38 @@ impl<'a> LineIndex<'a> {
         (idx + 1, col)
     }
 }
+
+/// The offset of the first SQL token in `text[from..to]`, or `to` when there is none:
+/// whitespace, `-- …` line comments and (nested) `/* … */` comments are skipped.
+pub fn skip_sql_trivia(text: &str, from: usize, to: usize) -> usize {
+    let b = text.as_bytes();
+    let to = to.min(b.len());
+    let mut i = from;
+    while i < to {
+        match b[i] {
+            c if c.is_ascii_whitespace() => i += 1,
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                i = memchr::memchr(b'\n', &b[i..to]).map_or(to, |n| i + n + 1)
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let mut depth = 0usize;
+                while i < to {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            _ => return i,
+        }
+    }
+    to
+}

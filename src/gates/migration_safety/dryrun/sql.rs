@@ -99,40 +99,12 @@ pub fn first_token(text: &str) -> usize {
     skip_trivia(text, 0, text.len())
 }
 
-/// The offset of the first token in `text[from..to]`: whitespace, `-- …` and (nested)
-/// `/* … */` comments are skipped.
+/// The offset of the first token in `text[from..to]`; `from` when it is all trivia.
 fn skip_trivia(text: &str, from: usize, to: usize) -> usize {
-    let b = text.as_bytes();
-    let mut i = from;
-    while i < to {
-        match b[i] {
-            c if c.is_ascii_whitespace() => i += 1,
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < to && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 0usize;
-                while i < to {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            _ => return i,
-        }
+    match crate::text::skip_sql_trivia(text, from, to) {
+        i if i >= to => from,
+        i => i,
     }
-    from
 }
 
 /// The apply order of a migration: the version prefix of its name. For tools that name the

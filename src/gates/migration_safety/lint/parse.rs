@@ -138,35 +138,7 @@ fn char_to_byte(text: &str, cursorpos: c_int) -> Option<usize> {
 /// The offset of the first token at or after `from`: whitespace, `-- …` and (nested)
 /// `/* … */` comments are skipped. Statement locations start right after the previous `;`.
 pub fn skip_trivia(text: &str, from: usize) -> usize {
-    let b = text.as_bytes();
-    let mut i = from;
-    while i < b.len() {
-        match b[i] {
-            c if c.is_ascii_whitespace() => i += 1,
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n + 1)
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 0usize;
-                while i < b.len() {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            _ => break,
-        }
-    }
-    i.min(b.len())
+    crate::text::skip_sql_trivia(text, from, text.len())
 }
 
 #[cfg(test)]
