@@ -17,7 +17,7 @@ use repo::{bounded, Gate, Hostile, Run, GATES, SECRET};
 use serde_json::json;
 use std::borrow::Cow;
 use std::time::Duration;
-use support::{actions, bin, event_file, Reply, Server, TOKEN};
+use support::{actions, bin, pull_request_event, Reply, Server, TOKEN};
 
 /// A file of one valid entry.
 fn valid(gate: &Gate) -> Vec<u8> {
@@ -745,7 +745,7 @@ fn api_case(gate: &'static Gate, case: &ApiCase) {
     let mut h = Hostile::new();
     let listed = h.plant(gate, "good", &valid(gate));
     h.config("[github]\napi-timeout = \"2s\"\n");
-    let event = event_file(&h.root(), &(gate.body)(&[listed]));
+    let event = pull_request_event(&h.root(), &(gate.body)(&[listed]));
     let api = Server::start(vec![]);
     for route in [
         PULL.to_string(),

@@ -8,7 +8,7 @@ mod support;
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{actions, bin, event_file, root, run, Reply, Server};
+use support::{actions, bin, pull_request_event, root, run, Reply, Server};
 
 const PR: &str = "/repos/Codertocat/Hello-World/pulls/2";
 const GOOD_LINE: &str = r#"{"tool":"context7","doc_ref":"https://reactrouter.com/start","request_id":"mcp-2025-10-21-01","timestamp":"2025-10-21T14:30:00.123Z","purpose":"Verify RR7 loaders"}"#;
@@ -55,7 +55,7 @@ const BODY_EXEMPT: &str = "## MCP Evidence\nNo MCP usage - non-code change\n";
 #[test]
 fn the_fresh_body_from_the_api_wins_over_the_payload() {
     let repo = repo();
-    let event = event_file(repo.path(), BODY_EXEMPT);
+    let event = pull_request_event(repo.path(), BODY_EXEMPT);
     let api = Server::start(vec![
         (PR, vec![pull_reply(BODY_BAD)]),
         (
@@ -90,7 +90,7 @@ fn the_fresh_body_from_the_api_wins_over_the_payload() {
 #[test]
 fn a_500_is_retried() {
     let repo = repo();
-    let event = event_file(repo.path(), BODY_EXEMPT);
+    let event = pull_request_event(repo.path(), BODY_EXEMPT);
     let api = Server::start(vec![
         (
             PR,
@@ -118,7 +118,7 @@ fn a_500_is_retried() {
 #[test]
 fn a_rate_limit_403_with_retry_after_is_waited_out() {
     let repo = repo();
-    let event = event_file(repo.path(), BODY_EXEMPT);
+    let event = pull_request_event(repo.path(), BODY_EXEMPT);
     let limited = Reply::json(
         403,
         json!({"message": "API rate limit exceeded for installation"}),
@@ -152,7 +152,7 @@ fn a_rate_limit_403_with_retry_after_is_waited_out() {
 fn a_retry_after_beyond_the_budget_gives_up_in_time_and_falls_back() {
     let repo = repo();
     config(repo.path(), "[github]\napi-timeout = \"2s\"\n");
-    let event = event_file(repo.path(), BODY_BAD);
+    let event = pull_request_event(repo.path(), BODY_BAD);
     let limited = Reply::json(429, json!({"message": "slow down"})).header("retry-after", "3600");
     let api = Server::start(vec![
         (PR, vec![limited.clone()]),
@@ -182,7 +182,7 @@ fn a_retry_after_beyond_the_budget_gives_up_in_time_and_falls_back() {
 fn an_unreachable_api_falls_back_to_the_payload_with_a_warning() {
     let repo = repo();
     config(repo.path(), "[github]\napi-timeout = \"3s\"\n");
-    let event = event_file(repo.path(), BODY_BAD);
+    let event = pull_request_event(repo.path(), BODY_BAD);
     // Nothing listens on port 9 (discard) of 127.0.0.1 here: connection refused.
     let mut cmd = bin();
     actions(&mut cmd, repo.path(), &event, "http://127.0.0.1:9");
@@ -211,7 +211,7 @@ fn an_unreachable_api_falls_back_to_the_payload_with_a_warning() {
 fn changed_files_are_paginated() {
     let repo = repo();
     let body = "## MCP Evidence\n- artifacts/eng/2025-10-21/mcp/good.jsonl\n";
-    let event = event_file(repo.path(), body);
+    let event = pull_request_event(repo.path(), body);
     let files = format!("{PR}/files");
     let api = Server::start(vec![(PR, vec![pull_reply(body)])]);
     // Page 1 links to page 2, the last. (A Link that loops is in tests/hostile.rs.)
@@ -239,7 +239,7 @@ fn changed_files_are_paginated() {
 fn a_next_link_to_another_host_is_not_followed() {
     let repo = repo();
     let body = "## MCP Evidence\n- artifacts/eng/2025-10-21/mcp/good.jsonl\n";
-    let event = event_file(repo.path(), body);
+    let event = pull_request_event(repo.path(), body);
     let elsewhere = Server::start(vec![]);
     let api = Server::start(vec![
         (PR, vec![pull_reply(body)]),
@@ -294,7 +294,7 @@ fn a_merge_group_finds_its_pr_from_the_queue_branch() {
 #[test]
 fn a_push_event_skips_the_body_gates_with_a_notice() {
     let repo = repo();
-    let event = event_file(repo.path(), BODY_BAD);
+    let event = pull_request_event(repo.path(), BODY_BAD);
     let mut cmd = bin();
     actions(&mut cmd, repo.path(), &event, "http://127.0.0.1:9");
     let out = run(cmd
@@ -314,7 +314,7 @@ fn hostile_text_never_becomes_a_workflow_command() {
     let hostile_name = "x%0A::error::x:y.jsonl";
     std::fs::write(mcp.join(hostile_name), "::set-output name=verdict::pass\n{\"tool\":\"%0A::error::pwned\",\"timestamp\":\"2025-10-21T14:30:00Z\\n::warning::x\"}\n").unwrap();
     let body = format!("## MCP Evidence\n- artifacts/eng/2025-10-21/mcp/{hostile_name}\n- artifacts/eng/2025-10-21/mcp/%0A::error::injected.jsonl\n::set-output name=verdict::pass\n");
-    let event = event_file(repo.path(), &body);
+    let event = pull_request_event(repo.path(), &body);
     let summary = repo.path().join("summary.md");
     let outputs = repo.path().join("outputs.txt");
     let api = Server::start(vec![
@@ -361,7 +361,7 @@ fn the_github_reporter_caps_annotations_and_writes_summary_outputs_and_report() 
         .collect();
     std::fs::write(mcp.join("many.jsonl"), many).unwrap();
     let body = "## MCP Evidence\n- artifacts/eng/2025-10-21/mcp/many.jsonl\n";
-    let event = event_file(repo.path(), body);
+    let event = pull_request_event(repo.path(), body);
     let (summary, outputs) = (
         repo.path().join("summary.md"),
         repo.path().join("outputs.txt"),

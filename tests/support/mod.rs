@@ -300,19 +300,6 @@ pub fn actions(cmd: &mut Command, repo: &Path, event: &Path, api: &str) {
         .env("GITHUB_WORKSPACE", repo);
 }
 
-/// The real `pull_request.opened` payload with its body replaced, written to `dir/event.json`.
-pub fn event_file(dir: &Path, body: &str) -> PathBuf {
-    let mut payload: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("tests/fixtures/events/pull_request.opened.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    payload["pull_request"]["body"] = serde_json::json!(body);
-    let path = dir.join("event.json");
-    std::fs::write(&path, payload.to_string()).unwrap();
-    path
-}
-
 /// Check that `--format github` output starts no workflow command we did not write: outside the
 /// `::stop-commands::<token>` block every line is one of our annotations (`::error `, `::warning `,
 /// `::notice ` titled merge-gates) whose properties are escaped, and the block is closed with the
