@@ -26,7 +26,9 @@ prereqs_build() {
   command -v cc >/dev/null || apt_install build-essential
   # tests/hostile.rs measures each child's peak memory with GNU time.
   [ -x /usr/bin/time ] || apt_install time
-  if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
+  # bindgen loads libclang itself (libclang.so / libclang-N.so.*); libclang-cpp, which other
+  # packages bring, is not it.
+  if ! ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/x86_64-linux-gnu/libclang-[0-9]*.so* >/dev/null 2>&1; then
     echo "prereqs: installing libclang-dev and clang (for pg_query)"
     apt_install libclang-dev clang
   fi

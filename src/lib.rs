@@ -167,7 +167,17 @@ pub mod fuzzing {
         now: DateTime<Utc>,
         path_date: Option<NaiveDate>,
     ) -> Vec<Finding> {
-        crate::gates::mcp_evidence::check_file_bytes(bytes, now, path_date)
+        crate::gates::mcp_evidence::check_file_bytes(bytes, now, path_date, true)
+    }
+
+    /// `check_evidence` without the quick check of built-in-shape lines: every line parsed
+    /// into a JSON tree and validated by the schema (the findings must be the same).
+    pub fn check_evidence_full_way(
+        bytes: &[u8],
+        now: DateTime<Utc>,
+        path_date: Option<NaiveDate>,
+    ) -> Vec<Finding> {
+        crate::gates::mcp_evidence::check_file_bytes(bytes, now, path_date, false)
     }
 
     /// verify-heartbeat's check of one listed file's bytes (default skew).

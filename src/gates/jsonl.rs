@@ -4,7 +4,7 @@
 
 use super::Context;
 use crate::finding::{Finding, GateOutput, Location};
-use crate::lines::{Line, LineReader};
+use crate::lines::{Chunk, ChunkReader, Line};
 use crate::pr_body::Mention;
 use crate::rules::Rule;
 use crate::workspace::{PathError, RepoFile};
@@ -99,8 +99,9 @@ const BLOCK_BYTES: usize = 1 << 20;
 /// lines are skipped;
 /// everything else that is not one JSON object is an `invalid_json` finding.
 ///
-/// `(quick, visit)`: `quick(line, raw, findings)`, when it returns `Some`, decides a line from its raw text
-/// without building a JSON tree (a gate's fast path for lines of the shape it knows); otherwise
+/// `(quick, visit)`: `quick(line, bytes, findings)`, when it returns `Some`, decides a line from
+/// its bytes (not yet known to be UTF-8) without building a JSON tree (a gate's fast path for
+/// lines of the shape it knows); otherwise
 /// `visit(line, raw, object, findings)` sees the line parsed. Both may run on worker threads and
 /// may return a value;
 /// `fold(line, value)` receives those values on the calling thread, in line order. Memory stays
@@ -113,7 +114,7 @@ pub fn scan_objects<T: Send>(
     limits: &Limits,
     out: &mut GateOutput,
     (quick, visit): (
-        impl Fn(usize, &str, &mut Vec<Finding>) -> Option<Option<T>> + Sync,
+        impl Fn(usize, &[u8], &mut Vec<Finding>) -> Option<Option<T>> + Sync,
         impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync,
     ),
     fold: impl FnMut(usize, T),
@@ -140,7 +141,7 @@ pub fn scan_source<T: Send>(
     limits: &Limits,
     out: &mut GateOutput,
     (quick, visit): (
-        impl Fn(usize, &str, &mut Vec<Finding>) -> Option<Option<T>> + Sync,
+        impl Fn(usize, &[u8], &mut Vec<Finding>) -> Option<Option<T>> + Sync,
         impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync,
     ),
     mut fold: impl FnMut(usize, T),
@@ -165,10 +166,11 @@ pub fn scan_source<T: Send>(
     // A file of one block is checked right here: spawning a reader and workers for each of
     // 10,000 small listed files cost more than reading them.
     let read_error = if len < BLOCK_BYTES as u64 {
-        read_blocks(source, limits, |block| {
+        let mut blocks = Blocks::new(source, limits);
+        while let Some(block) = blocks.next() {
             take(check_block(block, path, rules, limits, (&quick, &visit)));
-            true
-        })
+        }
+        blocks.error
     } else {
         scan_parallel(source, path, rules, limits, (&quick, &visit), &mut take)
     };
@@ -198,31 +200,29 @@ pub fn scan_source<T: Send>(
     count
 }
 
-/// The reader thread cuts the file into blocks, every core checks blocks, and `take` receives
-/// the results in file order on the calling thread. Returns a read error, if any.
+/// Every core takes the next block of the file in turn (reading it under a lock, so blocks
+/// are cut in order) and checks it; `take` receives the results in file order on the calling
+/// thread. Returns a read error, if any.
 fn scan_parallel<T: Send>(
     source: impl Read + Send,
     path: &str,
     rules: &FileRules,
     limits: &Limits,
     (quick, visit): (
-        &(impl Fn(usize, &str, &mut Vec<Finding>) -> Option<Option<T>> + Sync),
+        &(impl Fn(usize, &[u8], &mut Vec<Finding>) -> Option<Option<T>> + Sync),
         &(impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync),
     ),
     take: &mut impl FnMut(Done<T>),
 ) -> Option<std::io::Error> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let (block_tx, block_rx) = mpsc::sync_channel::<Block>(workers * 2);
-    let block_rx = Mutex::new(block_rx);
+    let reader = Mutex::new(Blocks::new(source, limits));
     let (done_tx, done_rx) = mpsc::sync_channel::<Done<T>>(workers * 2);
     std::thread::scope(|s| {
-        let reader = s.spawn(move || read_blocks(source, limits, |b| block_tx.send(b).is_ok()));
         for _ in 0..workers {
-            let (done_tx, block_rx) = (done_tx.clone(), &block_rx);
+            let (done_tx, reader) = (done_tx.clone(), &reader);
             s.spawn(move || loop {
-                let block = match block_rx.lock().map(|rx| rx.recv()) {
-                    Ok(Ok(b)) => b,
-                    _ => return,
+                let Some(block) = reader.lock().ok().and_then(|mut r| r.next()) else {
+                    return;
                 };
                 if done_tx
                     .send(check_block(block, path, rules, limits, (quick, visit)))
@@ -243,27 +243,14 @@ fn scan_parallel<T: Send>(
                 take(done);
             }
         }
-        reader.join().unwrap_or(None)
-    })
+    });
+    reader.into_inner().ok().and_then(|r| r.error)
 }
 
-/// Whole lines of a file, with their numbers.
+/// Whole lines of a file, in file order.
 struct Block {
     seq: usize,
-    data: Vec<u8>,
-    items: Vec<Item>,
-}
-
-enum Item {
-    Text {
-        line: usize,
-        start: usize,
-        end: usize,
-    },
-    TooLong {
-        line: usize,
-        len: u64,
-    },
+    chunk: Chunk,
 }
 
 struct Done<T> {
@@ -273,50 +260,39 @@ struct Done<T> {
     values: Vec<(usize, T)>,
 }
 
-/// Cut the file into blocks of whole lines and hand each to `sink` (which returns false to
-/// stop). Returns a read error, if any.
-fn read_blocks(
-    source: impl Read,
-    limits: &Limits,
-    mut sink: impl FnMut(Block) -> bool,
-) -> Option<std::io::Error> {
-    let reader = std::io::BufReader::with_capacity(256 << 10, source.take(limits.max_file));
-    let mut lines = LineReader::new(reader, limits.max_line);
-    let new_block = |seq| Block {
-        seq,
-        data: Vec::with_capacity(BLOCK_BYTES + 4096),
-        items: Vec::new(),
-    };
-    let mut block = new_block(0);
-    loop {
-        match lines.next_line() {
-            Ok(Some((line, Line::Text(bytes)))) => {
-                let start = block.data.len();
-                block.data.extend_from_slice(bytes);
-                block.items.push(Item::Text {
-                    line,
-                    start,
-                    end: block.data.len(),
-                });
-            }
-            Ok(Some((line, Line::TooLong { len }))) => {
-                block.items.push(Item::TooLong { line, len })
-            }
-            Ok(None) => break,
-            Err(e) => {
-                sink(block);
-                return Some(e);
-            }
+/// The file cut into numbered blocks of whole lines; a read error ends it and is kept.
+struct Blocks<R> {
+    chunks: ChunkReader<std::io::Take<R>>,
+    seq: usize,
+    error: Option<std::io::Error>,
+}
+
+impl<R: Read> Blocks<R> {
+    fn new(source: R, limits: &Limits) -> Self {
+        let source = source.take(limits.max_file);
+        Blocks {
+            chunks: ChunkReader::new(source, BLOCK_BYTES, limits.max_line),
+            seq: 0,
+            error: None,
         }
-        if block.data.len() >= BLOCK_BYTES {
-            let seq = block.seq + 1;
-            if !sink(std::mem::replace(&mut block, new_block(seq))) {
-                return None;
+    }
+
+    fn next(&mut self) -> Option<Block> {
+        if self.error.is_some() {
+            return None;
+        }
+        match self.chunks.next_chunk() {
+            Ok(chunk) => {
+                let seq = self.seq;
+                self.seq += 1;
+                Some(Block { seq, chunk: chunk? })
+            }
+            Err(e) => {
+                self.error = Some(e);
+                None
             }
         }
     }
-    sink(block);
-    None
 }
 
 /// A worker's share: parse and visit every line of one block.
@@ -326,7 +302,7 @@ fn check_block<T>(
     rules: &FileRules,
     limits: &Limits,
     (quick, visit): (
-        &(impl Fn(usize, &str, &mut Vec<Finding>) -> Option<Option<T>> + Sync),
+        &(impl Fn(usize, &[u8], &mut Vec<Finding>) -> Option<Option<T>> + Sync),
         &(impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync),
     ),
 ) -> Done<T> {
@@ -336,9 +312,14 @@ fn check_block<T>(
         findings: Vec::new(),
         values: Vec::new(),
     };
-    for item in &block.items {
-        let (n, bytes) = match *item {
-            Item::TooLong { line, len } => {
+    let (first_line, data, skipped) = match block.chunk {
+        Chunk::Lines { first_line, data } => (first_line, data, None),
+        Chunk::TooLong { line, len } => (line, Vec::new(), Some((line, Line::TooLong { len }))),
+    };
+    let lines = crate::lines::lines(first_line, &data, limits.max_line);
+    for (n, line) in skipped.into_iter().chain(lines) {
+        let bytes = match line {
+            Line::TooLong { len } => {
                 done.count += 1;
                 done.findings.push(
                     Finding::new(
@@ -349,11 +330,11 @@ fn check_block<T>(
                             crate::text::thousands(limits.max_line as u64)
                         ),
                     )
-                    .at(Location::line(path, line)),
+                    .at(Location::line(path, n)),
                 );
                 continue;
             }
-            Item::Text { line, start, end } => (line, &block.data[start..end]),
+            Line::Text(bytes) => bytes,
         };
         let bytes = if n == 1 {
             bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
@@ -364,6 +345,12 @@ fn check_block<T>(
             continue;
         }
         done.count += 1;
+        if let Some(decided) = quick(n, bytes, &mut done.findings) {
+            if let Some(v) = decided {
+                done.values.push((n, v));
+            }
+            continue;
+        }
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
@@ -382,12 +369,6 @@ fn check_block<T>(
                 continue;
             }
         };
-        if let Some(decided) = quick(n, text, &mut done.findings) {
-            if let Some(v) = decided {
-                done.values.push((n, v));
-            }
-            continue;
-        }
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => {
                 if let Some(v) = visit(n, text, map, &mut done.findings) {

@@ -333,7 +333,7 @@ fn check_line(
     if ts.is_empty() {
         return None; // already a schema finding
     }
-    check_timestamp(opts, now, at, ts, path_date, out)
+    check_timestamp(opts, now, (path, n, raw.as_bytes()), ts, path_date, out)
 }
 
 /// The quick check of a line in the built-in shape (see `quick`): `None` when the full check
@@ -341,7 +341,7 @@ fn check_line(
 fn quick_line(
     opts: &Options,
     now: DateTime<Utc>,
-    at: (&str, usize, &str),
+    at: (&str, usize, &[u8]),
     path_date: Option<NaiveDate>,
     out: &mut Vec<Finding>,
 ) -> Option<Option<()>> {
@@ -354,14 +354,14 @@ fn quick_line(
 fn check_timestamp(
     opts: &Options,
     now: DateTime<Utc>,
-    at: (&str, usize, &str),
+    at: (&str, usize, &[u8]),
     ts: &str,
     path_date: Option<NaiveDate>,
     out: &mut Vec<Finding>,
 ) -> Option<()> {
     let (path, n, raw) = at;
     let at_key = |key: &str| {
-        let col = jsonl::key_column(raw, key);
+        let col = jsonl::key_column(&String::from_utf8_lossy(raw), key);
         Location::span(path, n, col, col)
     };
     let t = match crate::timestamp::parse_with_offset(ts) {
@@ -392,12 +392,14 @@ fn check_timestamp(
 }
 
 /// The evidence-line check of the gate on `bytes` as one listed file, with the default options,
-/// the clock at `now` and the path's date `path_date` (for the fuzz targets).
+/// the clock at `now` and the path's date `path_date` (for the fuzz targets). `quick: false`
+/// turns the quick check of built-in-shape lines off, so that the fuzzer can compare the two.
 #[doc(hidden)]
 pub fn check_file_bytes(
     bytes: &[u8],
     now: DateTime<Utc>,
     path_date: Option<NaiveDate>,
+    quick: bool,
 ) -> Vec<Finding> {
     static OPTS: std::sync::OnceLock<Options> = std::sync::OnceLock::new();
     let opts = OPTS.get_or_init(|| {
@@ -414,7 +416,12 @@ pub fn check_file_bytes(
         &opts.limits,
         &mut out,
         (
-            |n, raw, findings| quick_line(opts, now, (path, n, raw), path_date, findings),
+            |n, raw, findings| {
+                // Off, it must not even run: it would add the timestamp's findings.
+                quick
+                    .then(|| quick_line(opts, now, (path, n, raw), path_date, findings))
+                    .flatten()
+            },
             |n, raw, obj, findings| check_line(opts, now, (path, n, raw), obj, path_date, findings),
         ),
         |_, ()| {},
