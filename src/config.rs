@@ -5,6 +5,10 @@
 //! `schemas/merge-gates.schema.json` is generated from these types (`merge-gates schema config`)
 //! and a test keeps the committed file in step.
 
+pub use crate::diff_filter::DiffFilter;
+pub use crate::finding::FailOn;
+pub use crate::gates::health_gate::ProbeMethod;
+pub use crate::gates::heartbeat::Reference;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -48,30 +52,6 @@ pub struct Config {
 
     #[serde(default)]
     pub health_gate: HealthGateConfig,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum FailOn {
-    Error,
-    Warning,
-    Never,
-}
-
-/// Diff filter modes (reviewdog's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum DiffFilter {
-    /// Findings on lines the PR adds or changes.
-    Added,
-    /// Findings within the diff's hunks, context lines included.
-    #[value(name = "diff_context", alias = "diff-context")]
-    #[serde(alias = "diff-context")]
-    DiffContext,
-    /// Findings in files the PR changes.
-    File,
-    /// Every finding (default).
-    Nofilter,
 }
 
 /// How findings are reported on GitHub.
@@ -145,13 +125,6 @@ pub struct HeartbeatConfig {
     pub max_file_size: Option<String>,
     /// Require every listed heartbeat log to be added or changed by the PR (default true).
     pub require_in_pr: Option<bool>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Reference {
-    Now,
-    HeadCommit,
 }
 
 // ---- dev-mcp-ban ----
@@ -315,17 +288,6 @@ pub struct HealthGateConfig {
 pub enum UrlList {
     One(String),
     Many(Vec<String>),
-}
-
-/// The probe's HTTP method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
-pub enum ProbeMethod {
-    #[serde(rename = "GET", alias = "get")]
-    #[value(name = "GET")]
-    Get,
-    #[serde(rename = "HEAD", alias = "head")]
-    #[value(name = "HEAD")]
-    Head,
 }
 
 // ---- end of gate sections ----

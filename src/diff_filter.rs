@@ -9,11 +9,28 @@
 //! list of changed files) counts as changed on every line. Findings without a file are never
 //! filtered, and nothing is filtered when the changed files are unknown.
 
-use crate::config::DiffFilter;
 use crate::finding::{Finding, Severity};
-use crate::github::ChangedFile;
+use crate::pr::ChangedFile;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
+
+/// Diff filter modes (reviewdog's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffFilter {
+    /// Findings on lines the PR adds or changes.
+    Added,
+    /// Findings within the diff's hunks, context lines included.
+    #[value(name = "diff_context", alias = "diff-context")]
+    #[serde(alias = "diff-context")]
+    DiffContext,
+    /// Findings in files the PR changes.
+    File,
+    /// Every finding (default).
+    Nofilter,
+}
 
 /// The new-file side of one file's patch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,7 +111,7 @@ impl DiffIndex {
         DiffIndex {
             files: files
                 .iter()
-                .filter(|f| f.status != "removed")
+                .filter(|f| f.status.exists())
                 .map(|f| (f.path.clone(), f.patch.as_deref().map(parse_patch)))
                 .collect(),
         }

@@ -5,25 +5,17 @@
 //! here knows how findings are printed; nothing in the reporters knows what a rule checks.
 
 use crate::rules::Rule;
-use serde::Serialize;
+pub use crate::rules::Severity;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-/// How bad a finding is. Ordered: `Notice < Warning < Error`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Notice,
-    Warning,
+/// The lowest severity that fails a gate (`fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailOn {
     Error,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Notice => "notice",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
+    Warning,
+    Never,
 }
 
 /// A place in a repository file. Lines and columns are 1-based; columns count characters.
@@ -125,12 +117,31 @@ impl Finding {
     }
 }
 
+/// A `merge-gates-allow` comment a gate read (`suppress` finds and applies them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    pub path: String,
+    /// 1-based line of the comment; it covers this line and the next.
+    pub line: u32,
+    pub column: u32,
+    /// Rule ids or gate names as written.
+    pub targets: Vec<String>,
+    pub reason: Option<String>,
+}
+
+/// A finding that a suppression silenced, kept for the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suppressed {
+    pub finding: Finding,
+    pub reason: String,
+}
+
 /// What one gate produced.
 #[derive(Debug, Clone, Default)]
 pub struct GateOutput {
     pub findings: Vec<Finding>,
     /// Suppression comments the gate read in the files it scanned; applied centrally.
-    pub suppressions: Vec<crate::suppress::Suppression>,
+    pub suppressions: Vec<Suppression>,
     /// Short facts for the summary ("3 evidence files, 1,204 lines checked").
     pub notes: Vec<String>,
     /// Gate-specific values exposed as step outputs (e.g. `healthy=true`).

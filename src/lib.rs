@@ -7,9 +7,12 @@ mod config;
 mod diff_filter;
 mod finding;
 mod gates;
+mod git;
 mod github;
+mod globs;
 mod init;
 mod lines;
+mod pr;
 mod pr_body;
 mod report;
 mod rules;
@@ -23,7 +26,8 @@ mod workspace;
 
 use clap::Parser;
 use cli::{Cli, Command, SchemaKind};
-use rules::{Gate, Rule};
+use rules::{GateId, Rule};
+use settings::{Flags, Settings};
 use std::process::ExitCode;
 
 /// The whole program: parse the command line, run, and map the result to the exit code.
@@ -39,8 +43,8 @@ pub fn main() -> ExitCode {
 }
 
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
-    let mut args = gates::GateArgs::default();
-    let gates: Vec<Gate> = match cli.command {
+    let mut flags = Flags::default();
+    let selected: Option<GateId> = match cli.command {
         Command::Rules => {
             let mut s = String::new();
             for r in Rule::ALL {
@@ -76,38 +80,33 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Run(a) => {
-            args.migration_safety.database_url = a.database_url;
-            Vec::new()
+            flags.migration_safety.database_url = a.database_url;
+            None
         }
-        Command::VerifyMcpEvidence => vec![Gate::McpEvidence],
+        Command::VerifyMcpEvidence => Some(GateId::McpEvidence),
         Command::VerifyHeartbeat(a) => {
-            args.heartbeat = a;
-            vec![Gate::Heartbeat]
+            flags.heartbeat = a;
+            Some(GateId::Heartbeat)
         }
         Command::DevMcpBan(a) => {
-            args.dev_mcp_ban = a;
-            vec![Gate::DevMcpBan]
+            flags.dev_mcp_ban = a;
+            Some(GateId::DevMcpBan)
         }
         Command::MigrationSafety(a) => {
-            args.migration_safety = a;
-            vec![Gate::MigrationSafety]
+            flags.migration_safety = a;
+            Some(GateId::MigrationSafety)
         }
         Command::HealthGate(a) => {
-            args.health_gate = a;
-            vec![Gate::HealthGate]
+            flags.health_gate = a;
+            Some(GateId::HealthGate)
         }
     };
-    let settings = settings::Settings::from_cli(&cli.common)?;
-    let gates = if gates.is_empty() {
-        settings.enabled_gates()
-    } else {
-        gates
-    };
+    let settings = Settings::new(&cli.common, selected, &flags)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let report = runtime.block_on(run::execute(&settings, &gates, &args))?;
+    let report = runtime.block_on(run::execute(&settings))?;
     Ok(match report.verdict {
         report::Verdict::Pass => ExitCode::SUCCESS,
         report::Verdict::Fail => ExitCode::from(1),
@@ -120,8 +119,9 @@ pub mod fuzzing {
     pub use crate::config::Config;
     pub use crate::finding::{Finding, Location};
     use crate::gates::dev_mcp_ban::Import;
+    pub use crate::gates::health_gate::expect::Answer;
     pub use crate::gates::health_gate::expect::{Expectations, JsonExpect, Kind, StatusSet};
-    pub use crate::gates::health_gate::probe::{retry_after, Answer};
+    pub use crate::gates::health_gate::probe::retry_after;
     pub use crate::gates::migration_safety::deploy::scan_text as scan_deploy_file;
     pub use crate::gates::migration_safety::lint::lint_text as lint_sql;
     pub use crate::pr_body::{Body, Mention, Section};

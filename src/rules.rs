@@ -6,11 +6,30 @@
 
 use serde::{Serialize, Serializer};
 
+/// How bad a finding is. Ordered: `Notice < Warning < Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Notice,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Notice => "notice",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
 /// The gates. `cli_name` is the subcommand, the config section and the action directory.
 // `HealthGate` is the gate's own name (`health-gate`), not a repetition of the enum's.
 #[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Gate {
+pub enum GateId {
     McpEvidence,
     Heartbeat,
     DevMcpBan,
@@ -18,22 +37,22 @@ pub enum Gate {
     HealthGate,
 }
 
-impl Gate {
-    pub const ALL: [Gate; 5] = [
-        Gate::McpEvidence,
-        Gate::Heartbeat,
-        Gate::DevMcpBan,
-        Gate::MigrationSafety,
-        Gate::HealthGate,
+impl GateId {
+    pub const ALL: [GateId; 5] = [
+        GateId::McpEvidence,
+        GateId::Heartbeat,
+        GateId::DevMcpBan,
+        GateId::MigrationSafety,
+        GateId::HealthGate,
     ];
 
     pub fn cli_name(self) -> &'static str {
         match self {
-            Gate::McpEvidence => "verify-mcp-evidence",
-            Gate::Heartbeat => "verify-heartbeat",
-            Gate::DevMcpBan => "dev-mcp-ban",
-            Gate::MigrationSafety => "migration-safety",
-            Gate::HealthGate => "health-gate",
+            GateId::McpEvidence => "verify-mcp-evidence",
+            GateId::Heartbeat => "verify-heartbeat",
+            GateId::DevMcpBan => "dev-mcp-ban",
+            GateId::MigrationSafety => "migration-safety",
+            GateId::HealthGate => "health-gate",
         }
     }
 
@@ -44,20 +63,20 @@ impl Gate {
             .unwrap_or(self.cli_name())
     }
 
-    pub fn from_name(name: &str) -> Option<Gate> {
-        Gate::ALL
+    pub fn from_name(name: &str) -> Option<GateId> {
+        GateId::ALL
             .into_iter()
             .find(|g| g.cli_name() == name || g.rule_prefix() == name)
     }
 }
 
-impl std::fmt::Display for Gate {
+impl std::fmt::Display for GateId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.cli_name())
     }
 }
 
-impl Serialize for Gate {
+impl Serialize for GateId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.cli_name())
     }
@@ -80,8 +99,8 @@ macro_rules! rules {
                 match self { $( Rule::$variant => $id, )* }
             }
 
-            pub fn default_severity(self) -> crate::finding::Severity {
-                match self { $( Rule::$variant => crate::finding::Severity::$sev, )* }
+            pub fn default_severity(self) -> Severity {
+                match self { $( Rule::$variant => Severity::$sev, )* }
             }
 
             /// The generic fix hint; a finding may carry a more specific one.
@@ -315,9 +334,9 @@ impl Rule {
     }
 
     /// The gate this rule belongs to; `None` for the shared `core/…` rules.
-    pub fn gate(self) -> Option<Gate> {
+    pub fn gate(self) -> Option<GateId> {
         let prefix = self.id().split('/').next().unwrap_or_default();
-        Gate::ALL.into_iter().find(|g| g.rule_prefix() == prefix)
+        GateId::ALL.into_iter().find(|g| g.rule_prefix() == prefix)
     }
 
     /// The rule's name without the gate prefix (`file-not-found`).

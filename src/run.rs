@@ -7,42 +7,39 @@ use crate::cli::Format;
 use crate::config::{DiffFilter, Reporter};
 use crate::diff_filter::{self, DiffIndex};
 use crate::finding::Finding;
-use crate::gates::{self, Context, GateArgs};
-use crate::github;
+use crate::gates::Context;
+use crate::github::{self, PrSource};
+use crate::pr::Needs;
 use crate::report::{self, GateReport, Report};
-use crate::rules::Gate;
-use crate::settings::{PrSource, Settings};
+use crate::settings::Settings;
 use crate::suppress;
 use crate::workspace::Workspace;
 use anyhow::{Context as _, Result};
 use std::io::Write;
 use std::path::PathBuf;
 
-pub async fn run(settings: &Settings, gates: &[Gate], args: &GateArgs) -> Result<Report> {
-    for g in gates {
-        if !gates::implemented(*g) {
-            anyhow::bail!("{g}: not implemented yet");
-        }
-    }
-    let needs = gates
+pub async fn run(settings: &Settings) -> Result<Report> {
+    let needs = settings
+        .gates
         .iter()
-        .fold(github::Needs::default(), |n, g| n.union(gates::needs(*g)));
+        .fold(Needs::default(), |n, g| n.union(g.needs()));
     let workspace = Workspace::new(&settings.repo)
         .with_context(|| format!("repository {}", settings.repo.display()))?;
-    let pr = github::gather_for(settings, needs).await?;
+    let pr = github::gather_for(&settings.repo, &settings.pr, settings.filter, needs).await?;
     let diff = match (&pr.changed_files, settings.filter) {
         (_, DiffFilter::Nofilter) | (None, _) => None,
         (Some(files), _) => Some(DiffIndex::new(files)),
     };
     let ctx = Context {
-        settings,
         workspace: &workspace,
         pr: &pr,
+        now: settings.now,
+        code_files: &settings.code_files,
     };
     let mut context_findings = pr.findings.clone();
     let mut reports = Vec::new();
-    for &gate in gates {
-        let output = gates::run(gate, &ctx, args).await?;
+    for gate in &settings.gates {
+        let output = gate.run(&ctx).await?;
         let mut findings = std::mem::take(&mut context_findings);
         findings.extend(output.findings);
         // Suppressions first, so that the findings they produce obey the overrides too.
@@ -74,7 +71,7 @@ pub async fn run(settings: &Settings, gates: &[Gate], args: &GateArgs) -> Result
         kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let verdict = report::verdict(&kept, settings.fail_on);
         reports.push(GateReport {
-            gate,
+            gate: gate.id(),
             verdict,
             findings: kept,
             suppressed,
@@ -101,14 +98,15 @@ pub enum Delivery {
 /// created before the gates run so the PR shows it in progress; when the token cannot write
 /// checks (fork PRs) the findings go out as workflow-command annotations with a notice. The
 /// verdict and exit code never depend on the reporter.
-pub async fn execute(settings: &Settings, gates: &[Gate], args: &GateArgs) -> Result<Report> {
+pub async fn execute(settings: &Settings) -> Result<Report> {
     let mut check = None;
     let mut delivery = Delivery::Annotations;
     if settings.reporter == Reporter::CheckRun {
         match &settings.pr {
             PrSource::Github(env) => match github::check_run::target(env) {
                 Ok(target) => {
-                    match github::check_run::CheckRun::start(env, &target, &check_name(gates)).await
+                    match github::check_run::CheckRun::start(env, &target, &check_name(settings))
+                        .await
                     {
                         Ok(c) => check = Some(c),
                         Err(e) => {
@@ -123,7 +121,7 @@ pub async fn execute(settings: &Settings, gates: &[Gate], args: &GateArgs) -> Re
             }
         }
     }
-    let report = match run(settings, gates, args).await {
+    let report = match run(settings).await {
         Ok(r) => r,
         Err(e) => {
             if let Some(c) = &check {
@@ -134,7 +132,12 @@ pub async fn execute(settings: &Settings, gates: &[Gate], args: &GateArgs) -> Re
         }
     };
     if let Some(c) = &check {
-        delivery = match c.finish(&report::check_run::render(&report)).await {
+        let out = report::check_run::render(&report);
+        let conclusion = match out.verdict {
+            report::Verdict::Pass => github::check_run::Conclusion::Success,
+            report::Verdict::Fail => github::check_run::Conclusion::Failure,
+        };
+        delivery = match c.finish(conclusion, &out.outputs()).await {
             Ok(()) => Delivery::CheckRun,
             Err(e) => Delivery::Fallback(github::check_run::describe(&e)),
         };
@@ -143,9 +146,9 @@ pub async fn execute(settings: &Settings, gates: &[Gate], args: &GateArgs) -> Re
     Ok(report)
 }
 
-fn check_name(gates: &[Gate]) -> String {
-    match gates {
-        [one] => format!("merge-gates {one}"),
+fn check_name(settings: &Settings) -> String {
+    match settings.gates.as_slice() {
+        [one] => format!("merge-gates {}", one.id()),
         _ => "merge-gates".into(),
     }
 }

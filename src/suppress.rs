@@ -7,28 +7,10 @@
 //! rule, and one that suppressed nothing (as ruff's RUF100 does).
 
 use crate::finding::{Finding, Location};
-use crate::rules::{Gate, Rule};
-use serde::Serialize;
+pub use crate::finding::{Suppressed, Suppression};
+use crate::rules::{GateId, Rule};
 
 pub const MARKER: &str = "merge-gates-allow";
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Suppression {
-    pub path: String,
-    /// 1-based line of the comment; it covers this line and the next.
-    pub line: u32,
-    pub column: u32,
-    /// Rule ids or gate names as written.
-    pub targets: Vec<String>,
-    pub reason: Option<String>,
-}
-
-/// A finding that a suppression silenced, kept for the summary.
-#[derive(Debug, Clone, Serialize)]
-pub struct Suppressed {
-    pub finding: Finding,
-    pub reason: String,
-}
 
 /// Find suppression comments in `text`. `comment_markers` are the line-comment openers of the
 /// file's language (`//`, `#`, `--`); the marker must follow one of them on the same line.
@@ -84,11 +66,11 @@ fn target_matches(target: &str, rule: Rule) -> bool {
     target == rule.id()
         || rule
             .gate()
-            .is_some_and(|g| Gate::from_name(target) == Some(g))
+            .is_some_and(|g| GateId::from_name(target) == Some(g))
 }
 
 fn target_known(target: &str) -> bool {
-    Rule::from_id(target).is_some() || Gate::from_name(target).is_some()
+    Rule::from_id(target).is_some() || GateId::from_name(target).is_some()
 }
 
 /// Apply `suppressions` to `findings`: returns the findings that remain (including findings

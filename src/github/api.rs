@@ -9,7 +9,7 @@
 //! into octocrab and nowhere else: no message here contains a header, and text the server sends
 //! back (which may echo the token) is scrubbed of it before it reaches a message.
 
-use crate::settings::GithubEnv;
+use super::GithubEnv;
 use http_body_util::{BodyExt, Limited};
 use octocrab::Octocrab;
 use serde::de::DeserializeOwned;

@@ -7,8 +7,7 @@
 
 use super::api::{Api, ApiError};
 use super::event;
-use crate::report::check_run::CheckOutput;
-use crate::settings::GithubEnv;
+use super::GithubEnv;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -18,6 +17,22 @@ pub struct Target {
     pub owner: String,
     pub repo: String,
     pub head_sha: String,
+}
+
+/// How a completed check run ends (the Checks API's words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conclusion {
+    Success,
+    Failure,
+}
+
+impl Conclusion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Conclusion::Success => "success",
+            Conclusion::Failure => "failure",
+        }
+    }
 }
 
 /// The repository and commit to report on: the PR's head commit from the event (on
@@ -98,19 +113,20 @@ impl CheckRun {
         })
     }
 
-    /// One `PATCH` per batch of 50 annotations; the last one also completes the run.
-    pub async fn finish(&self, out: &CheckOutput) -> Result<(), ApiError> {
+    /// One `PATCH` per `output` (the reporter cuts the annotations into batches of 50); the
+    /// last one also completes the run with the conclusion.
+    pub async fn finish(
+        &self,
+        conclusion: Conclusion,
+        outputs: &[serde_json::Value],
+    ) -> Result<(), ApiError> {
         let path = format!("/check-runs/{}", self.id);
-        let mut batches: Vec<&[serde_json::Value]> = out.batches().collect();
-        if batches.is_empty() {
-            batches.push(&[]);
-        }
-        let last = batches.len() - 1;
-        for (i, batch) in batches.into_iter().enumerate() {
-            let mut body = json!({ "output": out.output(batch) });
+        let last = outputs.len().saturating_sub(1);
+        for (i, output) in outputs.iter().enumerate() {
+            let mut body = json!({ "output": output });
             if i == last {
                 body["status"] = json!("completed");
-                body["conclusion"] = json!(out.conclusion);
+                body["conclusion"] = json!(conclusion.as_str());
                 body["completed_at"] =
                     json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
             }
@@ -126,7 +142,7 @@ impl CheckRun {
     pub async fn abort(&self, error: &str) -> Result<(), ApiError> {
         let body = json!({
             "status": "completed",
-            "conclusion": "failure",
+            "conclusion": Conclusion::Failure.as_str(),
             "output": {
                 "title": "merge-gates could not run",
                 "summary": crate::text::excerpt(error, 2000),

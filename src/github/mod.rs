@@ -1,7 +1,9 @@
 //! Gathering what the gates need to know about the pull request: its body, changed files and
 //! commit times — from GitHub (event payload + fresh API calls) or, locally, from files and git.
 //!
-//! The result is plain data (`PrContext`); gates never talk to GitHub or git themselves.
+//! The result is plain data (`crate::pr::PrContext`) that every gate reads; the gates that need
+//! more of GitHub (health-gate's Deployments API) or of git (the Prisma schema at the base)
+//! ask for it themselves.
 //! Problems met on the way (API unreachable, no PR for this event) become core findings.
 
 pub mod api;
@@ -9,120 +11,92 @@ pub mod check_run;
 pub mod deployments;
 pub mod event;
 
+use crate::diff_filter::DiffFilter;
 use crate::finding::Finding;
+pub use crate::pr::{ChangedFile, FileStatus, Needs, PrContext};
 use crate::rules::Rule;
-use crate::settings::{GithubEnv, PrSource, Settings};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use std::io::Read as _;
 use std::path::Path;
-use std::process::Command;
+use std::path::PathBuf;
+use std::time::Duration;
 
-/// What a set of gates needs gathered.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Needs {
-    pub body: bool,
-    pub changed_files: bool,
-    pub commits: bool,
-}
-
-impl Needs {
-    pub fn union(self, o: Needs) -> Needs {
-        Needs {
-            body: self.body || o.body,
-            changed_files: self.changed_files || o.changed_files,
-            commits: self.commits || o.commits,
-        }
-    }
+/// Where the pull request comes from.
+#[derive(Debug, Clone)]
+pub enum PrSource {
+    /// A GitHub Actions run: event payload plus the REST API.
+    Github(GithubEnv),
+    /// A laptop or another CI: body file, and changed files from git or a list.
+    Local {
+        body_file: Option<PathBuf>,
+        base: Option<String>,
+        changed_files: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone)]
-pub struct ChangedFile {
-    pub path: String,
-    /// `added`, `modified`, `removed`, `renamed`, … (GitHub's words; `modified` when unknown).
-    pub status: String,
-    pub previous_path: Option<String>,
-    /// The unified diff GitHub returns for the file, when it returns one.
-    pub patch: Option<String>,
+pub struct GithubEnv {
+    pub api_url: String,
+    pub token: Option<Secret>,
+    pub repository: Option<String>,
+    pub event_name: Option<String>,
+    pub event_path: Option<PathBuf>,
+    /// `$GITHUB_SHA`: the commit a check run reports on when the event names no PR head.
+    pub sha: Option<String>,
+    pub api_timeout: Duration,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct PrContext {
-    /// `None`: this run is not about a pull request (the PR-body gates skip with a notice).
-    pub body: Option<String>,
-    /// Where the body came from, for the summary.
-    pub body_source: &'static str,
-    /// `None`: unknown (no event, no `--base`, no list).
-    pub changed_files: Option<Vec<ChangedFile>>,
-    /// Commit times of the PR (committer dates), oldest first; `None` when unknown.
-    pub commit_times: Option<Vec<DateTime<Utc>>>,
-    pub head_commit_time: Option<DateTime<Utc>>,
-    /// Base commit (or ref) of the PR, for gates that compare against it.
-    pub base: Option<String>,
-    /// Why there is no PR, when there is none.
-    pub no_pr_reason: Option<String>,
-    /// The PR exists but could not be fetched (a `core/pr-fetch-failed` error says why); the
-    /// PR-body gates then add nothing of their own.
-    pub fetch_failed: bool,
-    /// Why the PR's commits are unknown, when listing them failed.
-    pub commits_error: Option<String>,
-    /// Core findings met while gathering (fallbacks, truncation).
-    pub findings: Vec<Finding>,
-}
+/// A token: its `Debug` and `Display` never show the value.
+#[derive(Clone)]
+pub struct Secret(pub String);
 
-impl PrContext {
-    pub fn is_changed(&self, path: &str) -> Option<bool> {
-        self.changed_files.as_ref().map(|files| {
-            files
-                .iter()
-                .any(|f| f.path == path && f.status != "removed")
-        })
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
     }
 }
 
-pub async fn gather(settings: &Settings, needs: Needs) -> Result<PrContext> {
-    match &settings.pr {
+pub async fn gather(repo: &Path, source: &PrSource, needs: Needs) -> Result<PrContext> {
+    match source {
         PrSource::Local {
             body_file,
             base,
             changed_files,
         } => gather_local(
-            &settings.repo,
+            repo,
             body_file.as_deref(),
             base.as_deref(),
             changed_files.as_deref(),
             needs,
         ),
-        PrSource::Github(env) => gather_github(&settings.repo, env, needs).await,
+        PrSource::Github(env) => gather_github(repo, env, needs).await,
     }
 }
 
-/// Whether the diff filter needs line information (the patches) of the changed files.
-fn wants_patches(settings: &Settings) -> bool {
-    !matches!(
-        settings.filter,
-        crate::config::DiffFilter::Nofilter | crate::config::DiffFilter::File
-    )
-}
-
 /// The PR's changed files, plus the patches of each when the diff filter needs them.
-pub async fn gather_for(settings: &Settings, needs: Needs) -> Result<PrContext> {
+pub async fn gather_for(
+    repo: &Path,
+    source: &PrSource,
+    filter: DiffFilter,
+    needs: Needs,
+) -> Result<PrContext> {
     let needs = Needs {
-        changed_files: needs.changed_files
-            || settings.filter != crate::config::DiffFilter::Nofilter,
+        changed_files: needs.changed_files || filter != DiffFilter::Nofilter,
         ..needs
     };
-    let mut ctx = gather(settings, needs).await?;
-    let base = match &settings.pr {
+    let mut ctx = gather(repo, source, needs).await?;
+    let base = match source {
         PrSource::Local { base, .. } => base.clone(),
         PrSource::Github(_) => ctx.base.clone(),
     };
-    if let (true, Some(files), Some(base)) = (wants_patches(settings), &mut ctx.changed_files, base)
-    {
+    // Only `added` and `diff_context` need line information (the patches).
+    let wants_patches = !matches!(filter, DiffFilter::Nofilter | DiffFilter::File);
+    if let (true, Some(files), Some(base)) = (wants_patches, &mut ctx.changed_files, base) {
         if files.iter().all(|f| f.patch.is_none()) {
             // Local mode, or the API failed and git listed the files: take the patches from git.
             if let Ok(diff) = git(
-                &settings.repo,
+                repo,
                 &[
                     "diff",
                     "-U3",
@@ -151,7 +125,6 @@ fn gather_local(
     needs: Needs,
 ) -> Result<PrContext> {
     let mut ctx = PrContext {
-        body_source: "file",
         base: base.map(str::to_string),
         ..PrContext::default()
     };
@@ -181,7 +154,7 @@ fn gather_local(
                     .filter(|l| !l.is_empty() && !l.starts_with('#'))
                     .map(|l| ChangedFile {
                         path: l.trim_start_matches("./").to_string(),
-                        status: "modified".into(),
+                        status: FileStatus::Modified,
                         previous_path: None,
                         patch: None,
                     })
@@ -207,20 +180,7 @@ fn gather_local(
 }
 
 fn git(repo: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .output()
-        .context("running git (is it installed?)")?;
-    if !out.status.success() {
-        anyhow::bail!(
-            "git {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    crate::git::text(repo, args)
 }
 
 fn git_changed_files(repo: &Path, base: &str) -> Result<Vec<ChangedFile>> {
@@ -239,14 +199,12 @@ fn git_changed_files(repo: &Path, base: &str) -> Result<Vec<ChangedFile>> {
     let mut parts = out.split('\0').filter(|s| !s.is_empty());
     let mut files = Vec::new();
     while let (Some(status), Some(path)) = (parts.next(), parts.next()) {
-        let status = match status.chars().next() {
-            Some('A') => "added",
-            Some('D') => "removed",
-            _ => "modified",
-        };
         files.push(ChangedFile {
             path: path.to_string(),
-            status: status.into(),
+            status: status
+                .chars()
+                .next()
+                .map_or(FileStatus::Modified, FileStatus::from_git),
             previous_path: None,
             patch: None,
         });
@@ -268,10 +226,7 @@ fn git_times(repo: &Path, args: &[&str]) -> Result<Vec<DateTime<Utc>>> {
 }
 
 async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrContext> {
-    let mut ctx = PrContext {
-        body_source: "api",
-        ..PrContext::default()
-    };
+    let mut ctx = PrContext::default();
     let payload = match &env.event_path {
         Some(p) => std::fs::read(p)
             .with_context(|| format!("reading GITHUB_EVENT_PATH {}", p.display()))?,
@@ -299,7 +254,6 @@ async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrC
     };
     let Some(api) = api else {
         ctx.body = pr.payload_body.clone();
-        ctx.body_source = "payload";
         return Ok(ctx);
     };
     if needs.body || needs.commits {
@@ -311,7 +265,6 @@ async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrC
             Err(e) => match &pr.payload_body {
                 Some(body) => {
                     ctx.body = Some(body.clone());
-                    ctx.body_source = "payload";
                     ctx.findings.push(Finding::new(
                         Rule::PrBodyFromPayload,
                         format!("could not fetch PR #{} fresh, so the body recorded in the event payload was used (it may be stale on a re-run): {e}", pr.number),
@@ -342,7 +295,10 @@ async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrC
                         .into_iter()
                         .map(|f| ChangedFile {
                             path: f.filename,
-                            status: f.status.unwrap_or_else(|| "modified".into()),
+                            status: f
+                                .status
+                                .as_deref()
+                                .map_or(FileStatus::Modified, FileStatus::from_github),
                             previous_path: f.previous_filename,
                             patch: f.patch,
                         })

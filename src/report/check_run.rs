@@ -16,8 +16,7 @@ pub const MAX_TEXT: usize = 65_535;
 
 #[derive(Debug, Clone)]
 pub struct CheckOutput {
-    /// `success` or `failure`.
-    pub conclusion: &'static str,
+    pub verdict: Verdict,
     pub title: String,
     pub summary: String,
     /// One per finding with a file, most severe first.
@@ -38,6 +37,16 @@ impl CheckOutput {
             "annotations": annotations,
         })
     }
+
+    /// The `output` of each update request, in order: one per batch of annotations, and one
+    /// when there are none.
+    pub fn outputs(&self) -> Vec<Value> {
+        let mut out: Vec<Value> = self.batches().map(|b| self.output(b)).collect();
+        if out.is_empty() {
+            out.push(self.output(&[]));
+        }
+        out
+    }
 }
 
 pub fn render(report: &Report) -> CheckOutput {
@@ -51,10 +60,7 @@ pub fn render(report: &Report) -> CheckOutput {
         report.verdict.as_str()
     );
     CheckOutput {
-        conclusion: match report.verdict {
-            Verdict::Pass => "success",
-            Verdict::Fail => "failure",
-        },
+        verdict: report.verdict,
         title,
         summary: super::summary::render_within(
             report,
@@ -113,7 +119,7 @@ mod tests {
     use super::*;
     use crate::finding::Location;
     use crate::report::GateReport;
-    use crate::rules::{Gate, Rule};
+    use crate::rules::{GateId, Rule};
 
     fn report(n: usize, message: &str) -> Report {
         let findings = (0..n)
@@ -127,7 +133,7 @@ mod tests {
             })
             .collect();
         Report::new(vec![GateReport {
-            gate: Gate::McpEvidence,
+            gate: GateId::McpEvidence,
             verdict: Verdict::Fail,
             findings,
             suppressed: vec![],
@@ -142,7 +148,8 @@ mod tests {
         let out = render(&report(120, "bad"));
         let sizes: Vec<usize> = out.batches().map(<[Value]>::len).collect();
         assert_eq!(sizes, [50, 50, 20]);
-        assert_eq!(out.conclusion, "failure");
+        assert_eq!(out.verdict, Verdict::Fail);
+        assert_eq!(out.outputs().len(), 3);
         assert_eq!(out.annotations[0]["start_column"], 1);
         assert_eq!(out.annotations[0]["annotation_level"], "failure");
     }

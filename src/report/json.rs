@@ -7,7 +7,7 @@
 
 use super::{Report, Verdict};
 use crate::finding::{Severity, Table};
-use crate::rules::{Gate, Rule};
+use crate::rules::{GateId, Rule};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -20,7 +20,7 @@ struct JsonReport<'a> {
 
 #[derive(Serialize)]
 struct JsonGate<'a> {
-    gate: Gate,
+    gate: GateId,
     verdict: Verdict,
     findings: Vec<JsonFinding<'a>>,
     suppressed: Vec<JsonSuppressed<'a>>,

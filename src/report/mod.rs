@@ -8,9 +8,8 @@ pub mod sarif;
 pub mod summary;
 pub mod text;
 
-use crate::config::FailOn;
-use crate::finding::{Finding, Severity};
-use crate::rules::Gate;
+use crate::finding::{FailOn, Finding, Severity};
+use crate::rules::GateId;
 use crate::suppress::Suppressed;
 use serde::Serialize;
 
@@ -23,7 +22,7 @@ pub enum Verdict {
 
 #[derive(Debug, Clone)]
 pub struct GateReport {
-    pub gate: Gate,
+    pub gate: GateId,
     pub verdict: Verdict,
     /// Sorted: most severe first, then by place.
     pub findings: Vec<Finding>,
@@ -62,7 +61,7 @@ impl Report {
         Report { verdict, gates }
     }
 
-    pub fn findings(&self) -> impl Iterator<Item = (Gate, &Finding)> {
+    pub fn findings(&self) -> impl Iterator<Item = (GateId, &Finding)> {
         self.gates
             .iter()
             .flat_map(|g| g.findings.iter().map(move |f| (g.gate, f)))

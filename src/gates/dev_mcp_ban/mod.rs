@@ -17,18 +17,15 @@ pub mod scan_py;
 
 use super::Context;
 use crate::finding::{Finding, GateOutput, Location};
-use crate::rules::{Gate, Rule};
+use crate::pr::Needs;
+use crate::rules::{GateId, Rule};
 use crate::suppress::Suppression;
 use crate::workspace::PathError;
-use anyhow::Result;
 use policy::{FileKind, Policy};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-
-/// Whether this build implements the gate.
-pub const IMPLEMENTED: bool = true;
 
 /// Source files larger than this are skipped with a notice, unless the config says otherwise.
 pub const DEFAULT_MAX_FILE: u64 = 16 << 20;
@@ -58,30 +55,65 @@ struct Counts {
     imports: AtomicU64,
 }
 
-struct Scanner {
-    policy: Policy,
+struct Scanner<'p> {
+    policy: &'p Policy,
     max_file: u64,
     counts: Counts,
 }
 
-pub async fn run(ctx: &Context<'_>, args: &crate::cli::DevMcpBanArgs) -> Result<GateOutput> {
-    let c = &ctx.settings.config.dev_mcp_ban;
+/// The gate's settings, typed; `settings` resolves them from flags and config.
+pub struct Options {
+    pub policy: Policy,
+    /// Source files larger than this are skipped with a notice.
+    pub max_file: u64,
+    /// Report only files the PR adds or changes.
+    pub changed_only: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            policy: Policy::new(&policy::Lists::default()).expect("the built-in policy"),
+            max_file: DEFAULT_MAX_FILE,
+            changed_only: false,
+        }
+    }
+}
+
+/// The gate, with its options.
+pub struct DevMcpBan(pub Options);
+
+impl super::Gate for DevMcpBan {
+    fn id(&self) -> GateId {
+        GateId::DevMcpBan
+    }
+
+    fn needs(&self) -> Needs {
+        Needs {
+            body: false,
+            changed_files: true,
+            commits: false,
+        }
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Context<'a>) -> super::Run<'a> {
+        Box::pin(async move { Ok(run(ctx, &self.0)) })
+    }
+}
+
+fn run(ctx: &Context<'_>, opts: &Options) -> GateOutput {
     let scanner = Scanner {
-        policy: Policy::load(c)?,
-        max_file: super::bytes_opt(
-            &c.max_file_size,
-            "dev-mcp-ban.max-file-size",
-            DEFAULT_MAX_FILE,
-        )?,
+        policy: &opts.policy,
+        max_file: opts.max_file,
         counts: Counts::default(),
     };
-    let changed_only = args.changed_only || c.changed_only.unwrap_or(false);
+    let changed_only = opts.changed_only;
     let mut out = GateOutput::default();
     let (mut reports, scope) = match (&ctx.pr.changed_files, changed_only) {
         (Some(files), true) => {
             let paths: Vec<&str> = files
                 .iter()
-                .filter(|f| f.status != "removed")
+                .filter(|f| f.status.exists())
                 .map(|f| f.path.as_str())
                 .collect();
             (scanner.scan_listed(ctx, &paths), "changed by the PR")
@@ -113,10 +145,10 @@ pub async fn run(ctx: &Context<'_>, args: &crate::cli::DevMcpBanArgs) -> Result<
         n(&scanner.counts.lexed),
         n(&scanner.counts.imports),
     ));
-    Ok(out)
+    out
 }
 
-impl Scanner {
+impl Scanner<'_> {
     /// Check the files the PR changes (those the policy covers), read through the workspace.
     fn scan_listed(&self, ctx: &Context<'_>, paths: &[&str]) -> Vec<FileReport> {
         let mut out = Vec::new();
@@ -432,9 +464,9 @@ fn concerns_this_gate(s: &Suppression) -> bool {
     s.targets.is_empty()
         || s.targets
             .iter()
-            .any(|t| match (Rule::from_id(t), Gate::from_name(t)) {
-                (Some(r), _) => r.gate().is_none_or(|g| g == Gate::DevMcpBan),
-                (None, Some(g)) => g == Gate::DevMcpBan,
+            .any(|t| match (Rule::from_id(t), GateId::from_name(t)) {
+                (Some(r), _) => r.gate().is_none_or(|g| g == GateId::DevMcpBan),
+                (None, Some(g)) => g == GateId::DevMcpBan,
                 (None, None) => true,
             })
 }

@@ -7,9 +7,9 @@
 //! packages. From the same lists comes the literal pre-filter: a file that contains none of the
 //! banned names' literal parts (nor a suppression marker) cannot import one and is not lexed.
 
-use crate::config::DevMcpBanConfig;
+use crate::globs::{self, Style};
 use anyhow::{bail, Result};
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::GlobSet;
 
 pub const DEFAULT_BANNED: &[&str] = &[
     "@shopify/dev-mcp",
@@ -70,10 +70,30 @@ pub struct Policy {
     pub prefilter: Option<regex::bytes::Regex>,
 }
 
-fn list(value: &Option<Vec<String>>, default: &[&str]) -> Vec<String> {
-    value
-        .clone()
-        .unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect())
+/// The lists a policy is made of, as the config names them; `default()` is the built-in
+/// policy.
+#[derive(Debug, Clone)]
+pub struct Lists {
+    pub banned: Vec<String>,
+    pub banned_patterns: Vec<String>,
+    pub allowed_packages: Vec<String>,
+    pub production_paths: Vec<String>,
+    pub allowed_paths: Vec<String>,
+    pub manifests: Vec<String>,
+}
+
+impl Default for Lists {
+    fn default() -> Lists {
+        let v = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+        Lists {
+            banned: v(DEFAULT_BANNED),
+            banned_patterns: v(DEFAULT_PATTERNS),
+            allowed_packages: Vec::new(),
+            production_paths: v(DEFAULT_PRODUCTION),
+            allowed_paths: v(DEFAULT_ALLOWED_PATHS),
+            manifests: v(DEFAULT_MANIFESTS),
+        }
+    }
 }
 
 /// `dir/` means everything below `dir`.
@@ -86,38 +106,24 @@ fn path_glob(g: &str) -> String {
     }
 }
 
-fn glob_set(globs: &[String], key: &str, paths: bool) -> Result<GlobSet> {
-    let mut b = GlobSetBuilder::new();
-    for g in globs {
-        b.add(
-            GlobBuilder::new(g)
-                .literal_separator(paths)
-                .case_insensitive(!paths)
-                .build()
-                .map_err(|e| anyhow::anyhow!("config dev-mcp-ban.{key}: `{g}`: {e}"))?,
-        );
-    }
-    Ok(b.build()?)
-}
-
 impl Policy {
-    pub fn load(c: &DevMcpBanConfig) -> Result<Policy> {
-        let banned: Vec<String> = list(&c.banned, DEFAULT_BANNED)
+    pub fn new(c: &Lists) -> Result<Policy> {
+        let banned: Vec<String> = c
+            .banned
             .iter()
             .map(|s| s.trim().to_ascii_lowercase())
             .filter(|s| !s.is_empty())
             .collect();
         let mut patterns = Vec::new();
-        for p in list(&c.banned_patterns, DEFAULT_PATTERNS) {
-            let m = GlobBuilder::new(&p)
-                .case_insensitive(true)
-                .build()
-                .map_err(|e| anyhow::anyhow!("config dev-mcp-ban.banned-patterns: `{p}`: {e}"))?
-                .compile_matcher();
-            patterns.push((p, m));
+        for p in &c.banned_patterns {
+            let m = globs::one(p, "dev-mcp-ban.banned-patterns", Style::Names)?;
+            patterns.push((p.clone(), m));
         }
-        let allowed_packages =
-            glob_set(&list(&c.allowed_packages, &[]), "allowed-packages", false)?;
+        let allowed_packages = globs::set(
+            &c.allowed_packages,
+            "dev-mcp-ban.allowed-packages",
+            Style::Names,
+        )?;
         if let Some(both) = banned
             .iter()
             .find(|b| allowed_packages.is_match(b.as_str()))
@@ -126,23 +132,14 @@ impl Policy {
                 "config dev-mcp-ban: `{both}` is both in `banned` and allowed by `allowed-packages`; remove it from one of them"
             );
         }
-        let production: Vec<String> = list(&c.production_paths, DEFAULT_PRODUCTION)
-            .iter()
-            .map(|g| path_glob(g))
-            .collect();
-        let allowed: Vec<String> = list(&c.allowed_paths, DEFAULT_ALLOWED_PATHS)
-            .iter()
-            .map(|g| path_glob(g))
-            .collect();
-        let manifests: Vec<String> = list(&c.manifests, DEFAULT_MANIFESTS)
-            .iter()
-            .map(|g| path_glob(g))
-            .collect();
+        let production: Vec<String> = c.production_paths.iter().map(|g| path_glob(g)).collect();
+        let allowed: Vec<String> = c.allowed_paths.iter().map(|g| path_glob(g)).collect();
+        let manifests: Vec<String> = c.manifests.iter().map(|g| path_glob(g)).collect();
         Ok(Policy {
             prefilter: prefilter(&banned, &patterns),
-            production_set: glob_set(&production, "production-paths", true)?,
-            allowed_paths: glob_set(&allowed, "allowed-paths", true)?,
-            manifest_set: glob_set(&manifests, "manifests", true)?,
+            production_set: globs::set(&production, "dev-mcp-ban.production-paths", Style::Paths)?,
+            allowed_paths: globs::set(&allowed, "dev-mcp-ban.allowed-paths", Style::Paths)?,
+            manifest_set: globs::set(&manifests, "dev-mcp-ban.manifests", Style::Paths)?,
             banned,
             patterns,
             allowed_packages,
@@ -301,9 +298,10 @@ pub fn python_package(module: &str) -> (&str, String) {
 mod tests {
     use super::*;
 
-    fn policy(toml: &str) -> Policy {
-        let c: crate::config::Config = crate::config::Config::parse(toml).unwrap();
-        Policy::load(&c.dev_mcp_ban).unwrap()
+    fn policy(change: impl FnOnce(&mut Lists)) -> Policy {
+        let mut l = Lists::default();
+        change(&mut l);
+        Policy::new(&l).unwrap()
     }
 
     #[test]
@@ -337,7 +335,7 @@ mod tests {
 
     #[test]
     fn names_patterns_and_allowed_clients() {
-        let p = policy("[dev-mcp-ban]\nallowed-packages = [\"@acme/dev-mcp-gateway\"]\n");
+        let p = policy(|l| l.allowed_packages = vec!["@acme/dev-mcp-gateway".into()]);
         assert!(p.banned_because("@Shopify/Dev-MCP").is_some());
         assert!(p
             .banned_because("@someone/my-dev-mcp-tool")
@@ -346,17 +344,16 @@ mod tests {
         assert!(p.banned_because("@acme/dev-mcp-gateway").is_none());
         assert!(p.banned_because("@supabase/mcp-server-supabase").is_none());
         assert!(p.banned_because("devmcpban").is_none());
-        let err = Policy::load(
-            &crate::config::Config::parse("[dev-mcp-ban]\nallowed-packages = [\"@shopify/*\"]\n")
-                .unwrap()
-                .dev_mcp_ban,
-        );
+        let err = Policy::new(&Lists {
+            allowed_packages: vec!["@shopify/*".into()],
+            ..Lists::default()
+        });
         assert!(err.is_err());
     }
 
     #[test]
     fn paths_and_roots() {
-        let p = policy("");
+        let p = policy(|_| {});
         assert_eq!(p.classify("app/routes/x.tsx"), Some(FileKind::Js));
         assert_eq!(p.classify("app/lib/x.py"), Some(FileKind::Python));
         assert_eq!(p.classify("app/x.test.ts"), None);
@@ -370,19 +367,19 @@ mod tests {
             p.walk_roots(),
             (vec!["app".to_string()], vec!["package.json".to_string()])
         );
-        let wide = policy("[dev-mcp-ban]\nproduction-paths = [\"**/*.ts\", \"app/\"]\n");
+        let wide = policy(|l| l.production_paths = vec!["**/*.ts".into(), "app/".into()]);
         assert_eq!(wide.walk_roots().0, [""]);
     }
 
     #[test]
     fn the_prefilter_keeps_the_shortest_literals() {
-        let p = policy("");
+        let p = policy(|_| {});
         let re = p.prefilter.unwrap();
         assert!(re.is_match(b"import x from '@SHOPIFY/DEV-MCP'"));
         assert!(re.is_match(b"import context7_mcp"));
         assert!(re.is_match(b"// merge-gates-allow core/x: y"));
         assert!(!re.is_match(b"const devMCPBan = 1; // Shopify Dev MCP"));
-        assert!(policy("[dev-mcp-ban]\nbanned-patterns = [\"*{a,b}*\"]\n")
+        assert!(policy(|l| l.banned_patterns = vec!["*{a,b}*".into()])
             .prefilter
             .is_none());
     }

@@ -5,7 +5,6 @@
 //! Every expectation must hold. The body is bytes (it may not be UTF-8 and may have been cut
 //! at the read cap); substring and regex work on bytes, JSON needs the whole body as UTF-8.
 
-use super::probe::Answer;
 use crate::text::excerpt;
 use crate::units::show_duration;
 use serde_json::Value;
@@ -32,6 +31,49 @@ impl Problem {
         Problem {
             kind,
             message: message.into(),
+        }
+    }
+}
+
+/// At most this much of a body is read; the rest is never received.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// A complete answer (status, headers and the body up to the cap).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    /// The `Location` header of a redirect.
+    pub location: Option<String>,
+    /// `Retry-After` of a 429 or 503.
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+    /// The body was longer than `MAX_BODY`; only the first `MAX_BODY` bytes were read.
+    pub truncated: bool,
+    /// From sending the request to the end of the (capped) body.
+    pub latency: Duration,
+}
+
+impl Answer {
+    /// `503 Service Unavailable`
+    pub fn status_line(&self) -> String {
+        match reqwest::StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+        {
+            Some(r) => format!("{} {r}", self.status),
+            None => self.status.to_string(),
+        }
+    }
+
+    /// A remark for body checks when the body was cut at the cap.
+    pub fn cut_note(&self) -> String {
+        if self.truncated {
+            format!(
+                " (only the first {} bytes were read)",
+                crate::text::thousands(MAX_BODY as u64)
+            )
+        } else {
+            String::new()
         }
     }
 }

@@ -13,24 +13,23 @@ pub mod probe;
 pub mod schedule;
 
 use super::Context;
-use crate::cli::HealthGateArgs;
-use crate::config::{ProbeMethod, UrlList};
 use crate::finding::{Finding, GateOutput, Table};
-use crate::rules::Rule;
+use crate::github::GithubEnv;
+use crate::pr::Needs;
+use crate::rules::{GateId, Rule};
 use crate::text::excerpt;
 use crate::units::show_duration;
 use anyhow::{anyhow, bail, Result};
-use expect::{show_ms, Expectations, JsonExpect, Kind, StatusSet};
+use expect::{show_ms, Expectations, Kind};
 use probe::{ClientOptions, Prober};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Url;
 use schedule::{Attempt, End, Probed, Schedule};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// Whether this build implements the gate.
-pub const IMPLEMENTED: bool = true;
 
 /// The deadline of a timeout too long for the clock: thirty years, as tokio's own far future.
 const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
@@ -39,44 +38,50 @@ const MAX_ATTEMPT_NOTES: usize = 100;
 /// Attempts listed per URL in a finding's message.
 const MAX_ATTEMPTS_IN_MESSAGE: usize = 10;
 
-struct Options {
-    urls: Vec<String>,
-    environment: Option<String>,
-    schedule: Schedule,
-    timeout: Duration,
-    expect: Expectations,
-    warn_latency: Option<Duration>,
-    client: ClientOptions,
+/// The probe's HTTP method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
+pub enum ProbeMethod {
+    #[serde(rename = "GET", alias = "get")]
+    #[value(name = "GET")]
+    Get,
+    #[serde(rename = "HEAD", alias = "head")]
+    #[value(name = "HEAD")]
+    Head,
 }
 
-/// A duration flag, else its config key, else the default.
-fn duration(
-    flag: &Option<String>,
-    key: &Option<String>,
-    name: &str,
-    default: Duration,
-) -> Result<Duration> {
-    Ok(optional_duration(flag, key, name)?.unwrap_or(default))
+/// The gate's settings, typed; `settings` resolves them (flags over `[health-gate]`).
+pub struct Options {
+    pub urls: Vec<String>,
+    pub environment: Option<String>,
+    pub schedule: Schedule,
+    pub timeout: Duration,
+    pub expect: Expectations,
+    pub warn_latency: Option<Duration>,
+    pub client: ClientOptions,
+    /// The GitHub API and event of this run, for a `deployment_status` event or the
+    /// Deployments API (`environment`); `None` outside GitHub.
+    pub github: Option<GithubEnv>,
 }
 
-fn optional_duration(
-    flag: &Option<String>,
-    key: &Option<String>,
-    name: &str,
-) -> Result<Option<Duration>> {
-    match (flag, key) {
-        (Some(s), _) => crate::units::duration(s)
-            .map(Some)
-            .map_err(|e| anyhow!("--{name}: {e}")),
-        (None, Some(s)) => crate::units::duration(s)
-            .map(Some)
-            .map_err(|e| anyhow!("config health-gate.{name}: {e}")),
-        (None, None) => Ok(None),
+/// The gate, with its options.
+pub struct HealthGate(pub Options);
+
+impl super::Gate for HealthGate {
+    fn id(&self) -> GateId {
+        GateId::HealthGate
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::default()
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Context<'a>) -> super::Run<'a> {
+        Box::pin(run(ctx, &self.0))
     }
 }
 
 /// Several URLs may share one value, one per line (the Action's `url` input).
-fn split_urls<'a>(values: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+pub fn split_urls<'a>(values: impl IntoIterator<Item = &'a String>) -> Vec<String> {
     values
         .into_iter()
         .flat_map(|v| v.lines())
@@ -91,8 +96,13 @@ fn header_name(flag: &str, raw: &str) -> Result<HeaderName> {
         .map_err(|_| anyhow!("{flag}: `{}` is not a header name", excerpt(raw.trim(), 60)))
 }
 
-/// The request headers, and whether one of them is a secret. Values are never shown.
-fn headers(plain: &[String], from_env: &[String]) -> Result<(HeaderMap, bool)> {
+/// The request headers, and whether one of them is a secret: `from_env` names each secret's
+/// environment variable, and `lookup` reads it. Values are never shown.
+pub fn headers(
+    plain: &[String],
+    from_env: &[String],
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<(HeaderMap, bool)> {
     let mut map = HeaderMap::new();
     for h in plain {
         let (name, value) = h
@@ -111,125 +121,16 @@ fn headers(plain: &[String], from_env: &[String]) -> Result<(HeaderMap, bool)> {
             )
         })?;
         let (name, var) = (header_name("--header-from-env", name)?, var.trim());
-        let secret = crate::settings::env_secret(var).ok_or_else(|| {
+        let secret = lookup(var).ok_or_else(|| {
             anyhow!("--header-from-env {name}: environment variable `{var}` is not set")
         })?;
-        let mut value = HeaderValue::from_str(secret.0.trim()).map_err(|_| {
+        let mut value = HeaderValue::from_str(secret.trim()).map_err(|_| {
             anyhow!("--header-from-env {name}: `{var}` does not hold a valid header value")
         })?;
         value.set_sensitive(true);
         map.append(name, value);
     }
     Ok((map, !from_env.is_empty()))
-}
-
-impl Options {
-    fn load(ctx: &Context<'_>, args: &HealthGateArgs) -> Result<Options> {
-        let a = &*args.flags;
-        let c = &ctx.settings.config.health_gate;
-        let urls = if !a.url.is_empty() {
-            split_urls(&a.url)
-        } else {
-            match &c.url {
-                Some(UrlList::One(u)) => split_urls([u]),
-                Some(UrlList::Many(list)) => split_urls(list),
-                None => Vec::new(),
-            }
-        };
-        let status_text = a.expect_status.as_ref().or(c.expect_status.as_ref());
-        let status = match status_text {
-            Some(s) => StatusSet::parse(s).map_err(|e| anyhow!("--expect-status: {e}"))?,
-            None => StatusSet::parse("200-299").expect("default parses"),
-        };
-        let json_texts = if a.expect_json.is_empty() {
-            c.expect_json.clone().unwrap_or_default()
-        } else {
-            a.expect_json.clone()
-        };
-        let json = json_texts
-            .iter()
-            .map(|s| JsonExpect::parse(s).map_err(|e| anyhow!("--expect-json: {e}")))
-            .collect::<Result<Vec<_>>>()?;
-        let regex = match a
-            .expect_body_regex
-            .as_ref()
-            .or(c.expect_body_regex.as_ref())
-        {
-            Some(r) => Some(
-                regex::bytes::RegexBuilder::new(r)
-                    .size_limit(1 << 20)
-                    .build()
-                    .map_err(|e| anyhow!("--expect-body-regex: {e}"))?,
-            ),
-            None => None,
-        };
-        let expect = Expectations {
-            status,
-            json,
-            body: a.expect_body.clone().or_else(|| c.expect_body.clone()),
-            regex,
-            max_latency: optional_duration(&a.max_latency, &c.max_latency, "max-latency")?,
-        };
-        let method = a.method.or(c.method).unwrap_or(ProbeMethod::Get);
-        if method == ProbeMethod::Head && expect.reads_body() {
-            bail!("--method HEAD gets no body, but --expect-json, --expect-body or --expect-body-regex needs one");
-        }
-        let backoff = a.backoff.or(c.backoff).unwrap_or(1.0);
-        if !backoff.is_finite() || !(1.0..=10.0).contains(&backoff) {
-            bail!("--backoff: {backoff} is not a factor between 1 and 10");
-        }
-        let retries = a.retries.or(c.retries).unwrap_or(5);
-        let success_threshold = a.success_threshold.or(c.success_threshold).unwrap_or(1);
-        if retries == 0 || success_threshold == 0 {
-            bail!("--retries and --success-threshold must be at least 1");
-        }
-        let plain = if a.header.is_empty() {
-            c.header.clone().unwrap_or_default()
-        } else {
-            a.header.clone()
-        };
-        let from_env = if a.header_from_env.is_empty() {
-            c.header_from_env.clone().unwrap_or_default()
-        } else {
-            a.header_from_env.clone()
-        };
-        let (headers, secret_headers) = headers(&plain, &from_env)?;
-        Ok(Options {
-            urls,
-            environment: a.environment.clone().or_else(|| c.environment.clone()),
-            schedule: Schedule {
-                start_period: duration(
-                    &a.start_period,
-                    &c.start_period,
-                    "start-period",
-                    Duration::ZERO,
-                )?,
-                interval: duration(&a.interval, &c.interval, "interval", Duration::from_secs(5))?,
-                backoff,
-                request_timeout: duration(
-                    &a.request_timeout,
-                    &c.request_timeout,
-                    "request-timeout",
-                    Duration::from_secs(10),
-                )?,
-                retries,
-                success_threshold,
-            },
-            timeout: duration(&a.timeout, &c.timeout, "timeout", Duration::from_secs(300))?,
-            expect,
-            warn_latency: optional_duration(&a.warn_latency, &c.warn_latency, "warn-latency")?,
-            client: ClientOptions {
-                follow_redirects: a.follow_redirects || c.follow_redirects.unwrap_or(false),
-                insecure: a.insecure || c.insecure.unwrap_or(false),
-                method: match method {
-                    ProbeMethod::Get => reqwest::Method::GET,
-                    ProbeMethod::Head => reqwest::Method::HEAD,
-                },
-                headers,
-                secret_headers,
-            },
-        })
-    }
 }
 
 /// An http(s) URL, or why it is not one.
@@ -264,12 +165,7 @@ const NO_EVENT_URL: &str = "the deployment_status event names no `environment_ur
 
 /// Where the URLs come from: flags or config, else the `deployment_status` event, else the
 /// Deployments API for `--environment`. A deployment that names no usable URL is a finding.
-async fn targets(
-    ctx: &Context<'_>,
-    opts: &Options,
-    deadline: Instant,
-    out: &mut GateOutput,
-) -> Result<Vec<Url>> {
+async fn targets(opts: &Options, deadline: Instant, out: &mut GateOutput) -> Result<Vec<Url>> {
     if !opts.urls.is_empty() {
         return opts
             .urls
@@ -277,7 +173,7 @@ async fn targets(
             .map(|u| parse_url(u).map_err(|e| anyhow!("--url: {e}")))
             .collect();
     }
-    let github = ctx.settings.github()?;
+    let github = &opts.github;
     let no_url = |out: &mut GateOutput, msg: String| {
         out.push(Finding::new(Rule::HgNoDeploymentUrl, msg));
         Ok(Vec::new())
@@ -314,7 +210,7 @@ async fn targets(
     let Some(environment) = &opts.environment else {
         bail!("no URL to probe: pass --url, set `url` in [health-gate], run on a deployment_status event, or pass --environment");
     };
-    let Some(mut env) = github else {
+    let Some(mut env) = github.clone() else {
         bail!("--environment {environment}: the Deployments API needs GITHUB_REPOSITORY (and GITHUB_TOKEN) to be set");
     };
     let Some((owner, repo)) = env.repository.as_deref().and_then(|r| r.split_once('/')) else {
@@ -366,21 +262,21 @@ async fn targets(
     }
 }
 
-pub async fn run(ctx: &Context<'_>, args: &HealthGateArgs) -> Result<GateOutput> {
+/// The health gate reads no pull request: only its options and the network.
+async fn run(_: &Context<'_>, opts: &Options) -> Result<GateOutput> {
     let start = Instant::now();
-    let opts = Options::load(ctx, args)?;
     // `--timeout 9999999999999999d` is "no deadline", not an overflow panic.
     let deadline = start
         .checked_add(opts.timeout)
         .unwrap_or_else(|| start + FAR_FUTURE);
     let mut out = GateOutput::default();
-    let urls = targets(ctx, &opts, deadline, &mut out).await?;
+    let urls = targets(opts, deadline, &mut out).await?;
     if urls.is_empty() {
         outputs(&mut out, false, 0, None);
         return Ok(out);
     }
-    let prober = Arc::new(Prober::new(opts.client)?);
-    let expect = Arc::new(opts.expect);
+    let prober = Arc::new(Prober::new(opts.client.clone())?);
+    let expect = Arc::new(opts.expect.clone());
     let mut set = tokio::task::JoinSet::new();
     for (i, url) in urls.iter().cloned().enumerate() {
         let (prober, expect, schedule) = (prober.clone(), expect.clone(), opts.schedule.clone());

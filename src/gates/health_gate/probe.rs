@@ -13,55 +13,14 @@
 //! connection refused, TLS error, timeout while waiting for headers or while reading the body.
 
 use super::expect::{show_ms, Kind, Problem};
+pub use super::expect::{Answer, MAX_BODY};
 use anyhow::{Context as _, Result};
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, Url};
 use std::time::Duration;
 use tokio::time::{timeout_at, Instant};
 
-/// At most this much of a body is read; the rest is never received.
-pub const MAX_BODY: usize = 1 << 20;
 const MAX_REDIRECTS: usize = 10;
-
-/// A complete answer (status, headers and the body up to the cap).
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: u16,
-    /// The `Location` header of a redirect.
-    pub location: Option<String>,
-    /// `Retry-After` of a 429 or 503.
-    pub retry_after: Option<Duration>,
-    pub body: Vec<u8>,
-    /// The body was longer than `MAX_BODY`; only the first `MAX_BODY` bytes were read.
-    pub truncated: bool,
-    /// From sending the request to the end of the (capped) body.
-    pub latency: Duration,
-}
-
-impl Answer {
-    /// `503 Service Unavailable`
-    pub fn status_line(&self) -> String {
-        match reqwest::StatusCode::from_u16(self.status)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-        {
-            Some(r) => format!("{} {r}", self.status),
-            None => self.status.to_string(),
-        }
-    }
-
-    /// A remark for body checks when the body was cut at the cap.
-    pub fn cut_note(&self) -> String {
-        if self.truncated {
-            format!(
-                " (only the first {} bytes were read)",
-                crate::text::thousands(MAX_BODY as u64)
-            )
-        } else {
-            String::new()
-        }
-    }
-}
 
 /// An attempt that produced no complete answer.
 #[derive(Debug, Clone)]
@@ -71,6 +30,7 @@ pub struct Fault {
     pub status: Option<u16>,
 }
 
+#[derive(Clone)]
 pub struct ClientOptions {
     pub follow_redirects: bool,
     pub insecure: bool,

@@ -7,17 +7,27 @@
 use super::body::{self, BodyRules, Listing, SectionSpec};
 use super::jsonl::{self, FileRules, Limits};
 use super::Context;
-use crate::config::Reference;
 use crate::finding::{Finding, GateOutput, Location};
-use crate::rules::Rule;
+use crate::pr::Needs;
+use crate::rules::{GateId, Rule};
 use crate::units::show_duration;
 use anyhow::Result;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// What "now" means for staleness: the runner's clock or the PR head commit's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reference {
+    Now,
+    HeadCommit,
+}
 
 pub const DEFAULT_PHRASES: &[&str] = &[
     "<2h single session - heartbeat not required",
@@ -44,58 +54,54 @@ const FILE_RULES: FileRules = FileRules {
     invalid_json: Rule::HbInvalidJson,
 };
 
-struct Options {
-    section: String,
-    threshold: Duration,
-    reference: Reference,
-    future_skew: Duration,
-    phrases: Vec<String>,
-    max_span: Duration,
-    require_in_pr: bool,
-    limits: Limits,
+/// The gate's settings, typed; `settings` resolves them from flags and config.
+pub struct Options {
+    pub section: String,
+    pub threshold: Duration,
+    pub reference: Reference,
+    pub future_skew: Duration,
+    pub phrases: Vec<String>,
+    pub max_span: Duration,
+    pub require_in_pr: bool,
+    pub limits: Limits,
 }
 
-impl Options {
-    fn load(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<Options> {
-        let c = &ctx.settings.config.verify_heartbeat;
-        let threshold = match &args.threshold {
-            Some(s) => {
-                crate::units::duration(s).map_err(|e| anyhow::anyhow!("--threshold: {e}"))?
-            }
-            None => super::duration_opt(
-                &c.threshold,
-                "verify-heartbeat.threshold",
-                Duration::from_secs(15 * 60),
-            )?,
-        };
-        Ok(Options {
-            section: c.section.clone().unwrap_or_else(|| "Heartbeat".into()),
-            threshold,
-            reference: args.reference.or(c.reference).unwrap_or(Reference::Now),
-            future_skew: super::duration_opt(
-                &c.future_skew,
-                "verify-heartbeat.future-skew",
-                Duration::from_secs(300),
-            )?,
-            phrases: c
-                .exemption_phrases
-                .clone()
-                .unwrap_or_else(|| DEFAULT_PHRASES.iter().map(|s| s.to_string()).collect()),
-            max_span: super::duration_opt(
-                &c.exemption_max_span,
-                "verify-heartbeat.exemption-max-span",
-                Duration::from_secs(2 * 3600),
-            )?,
-            require_in_pr: c.require_in_pr.unwrap_or(true),
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            section: "Heartbeat".into(),
+            threshold: Duration::from_secs(15 * 60),
+            reference: Reference::Now,
+            future_skew: Duration::from_secs(300),
+            phrases: DEFAULT_PHRASES.iter().map(|s| s.to_string()).collect(),
+            max_span: Duration::from_secs(2 * 3600),
+            require_in_pr: true,
             limits: Limits {
-                max_file: super::bytes_opt(
-                    &c.max_file_size,
-                    "verify-heartbeat.max-file-size",
-                    64 << 20,
-                )?,
+                max_file: 64 << 20,
                 max_line: 1 << 20,
             },
-        })
+        }
+    }
+}
+
+/// The gate, with its options.
+pub struct Heartbeat(pub Options);
+
+impl super::Gate for Heartbeat {
+    fn id(&self) -> GateId {
+        GateId::Heartbeat
+    }
+
+    fn needs(&self) -> Needs {
+        Needs {
+            body: true,
+            changed_files: true,
+            commits: true,
+        }
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Context<'a>) -> super::Run<'a> {
+        Box::pin(async move { run(ctx, &self.0) })
     }
 }
 
@@ -140,10 +146,9 @@ impl Capped {
     }
 }
 
-pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOutput> {
-    let opts = Options::load(ctx, args)?;
+fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
     let mut out = GateOutput::default();
-    let code = super::changed_code_files(ctx)?;
+    let code = super::changed_code_files(ctx);
     let spec = SectionSpec {
         title: &opts.section,
         extensions: &[".ndjson", ".jsonl"],
@@ -159,7 +164,7 @@ pub fn run(ctx: &Context<'_>, args: &crate::cli::HeartbeatArgs) -> Result<GateOu
         }
         Listing::Files(m) => m,
     };
-    let now = ctx.settings.now;
+    let now = ctx.now;
     let skew = ChronoDuration::from_std(opts.future_skew).unwrap_or(ChronoDuration::MAX);
     let mut tasks: BTreeMap<String, Vec<Beat>> = BTreeMap::new();
     if opts.require_in_pr && ctx.pr.changed_files.is_none() {
@@ -454,11 +459,11 @@ fn reference_time(
     out: &mut GateOutput,
 ) -> (DateTime<Utc>, &'static str) {
     match (opts.reference, ctx.pr.head_commit_time) {
-        (Reference::Now, _) => (ctx.settings.now, "the check's clock"),
+        (Reference::Now, _) => (ctx.now, "the check's clock"),
         (Reference::HeadCommit, Some(t)) => (t, "the PR head commit"),
         (Reference::HeadCommit, None) => {
             out.notes.push("reference `head-commit` requested but the head commit's time is unknown; the clock was used".into());
-            (ctx.settings.now, "the check's clock")
+            (ctx.now, "the check's clock")
         }
     }
 }

@@ -11,7 +11,8 @@ use super::body::{self, BodyRules, Listing, SectionSpec};
 use super::jsonl::{self, FileRules, Limits};
 use super::Context;
 use crate::finding::{Finding, GateOutput, Location};
-use crate::rules::Rule;
+use crate::pr::Needs;
+use crate::rules::{GateId, Rule};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
 use regex::Regex;
@@ -48,101 +49,94 @@ const FILE_RULES: FileRules = FileRules {
     invalid_json: Rule::McpInvalidJson,
 };
 
-struct Options {
-    section: String,
-    root: PathPattern,
-    validator: jsonschema::Validator,
+/// The gate's settings, typed; `settings` resolves them from flags and config.
+pub struct Options {
+    pub section: String,
+    pub root: PathPattern,
+    pub validator: jsonschema::Validator,
     /// The `doc_ref` property of the built-in schema, for the quick check of lines; `None` when
     /// the repository's own schema replaces the built-in one.
-    quick: Option<jsonschema::Validator>,
-    limits: Limits,
-    future_skew: Duration,
-    require_in_pr: bool,
-    phrases: Vec<String>,
+    pub quick: Option<jsonschema::Validator>,
+    pub limits: Limits,
+    pub future_skew: Duration,
+    pub require_in_pr: bool,
+    pub phrases: Vec<String>,
 }
 
-impl Options {
-    fn load(ctx: &Context<'_>) -> Result<Options> {
-        Options::from_config(&ctx.settings.config.verify_mcp_evidence, ctx.workspace)
-    }
-
-    fn from_config(
-        c: &crate::config::McpEvidenceConfig,
-        workspace: &crate::workspace::Workspace,
-    ) -> Result<Options> {
-        let schema_text = match &c.schema {
-            Some(rel) => {
-                let bytes = workspace
-                    .read_capped(rel, 1 << 20)
-                    .map_err(|e| anyhow::anyhow!("config verify-mcp-evidence.schema `{rel}` {e}"))?
-                    .with_context(|| {
-                        format!("config verify-mcp-evidence.schema `{rel}` is over 1 MiB")
-                    })?;
-                String::from_utf8(bytes).with_context(|| format!("schema `{rel}` is not UTF-8"))?
-            }
-            None => BUILTIN_SCHEMA.to_string(),
-        };
-        let source = c
-            .schema
-            .as_deref()
-            .map_or("(built-in)".to_string(), |rel| format!("`{rel}`"));
-        let schema: Value = serde_json::from_str(&schema_text)
-            .with_context(|| format!("evidence schema {source} is not valid JSON"))?;
-        let validator = jsonschema::options()
-            .should_validate_formats(true)
-            .build(&schema)
-            .map_err(|e| {
-                anyhow::anyhow!("evidence schema {source} is not a valid JSON Schema: {e}")
-            })?;
-        // The quick check stands for the built-in schema only; its `doc_ref` format check is
-        // the schema's own property, validated by the same library.
-        let quick = match c.schema {
-            Some(_) => None,
-            None => Some(
-                jsonschema::options()
-                    .should_validate_formats(true)
-                    .build(&serde_json::json!({
-                        "$schema": schema["$schema"],
-                        "allOf": [schema["properties"]["doc_ref"]],
-                    }))
-                    .map_err(|e| anyhow::anyhow!("built-in evidence schema: {e}"))?,
-            ),
-        };
-        Ok(Options {
-            quick,
-            section: c.section.clone().unwrap_or_else(|| "MCP Evidence".into()),
-            root: PathPattern::new(c.evidence_path.as_deref().unwrap_or(DEFAULT_EVIDENCE_PATH))?,
+impl Default for Options {
+    fn default() -> Options {
+        let (validator, quick) = compile_schema(BUILTIN_SCHEMA, None).expect("built-in schema");
+        Options {
+            section: "MCP Evidence".into(),
+            root: PathPattern::new(DEFAULT_EVIDENCE_PATH).expect("default evidence path"),
             validator,
+            quick,
             limits: Limits {
-                max_file: super::bytes_opt(
-                    &c.max_file_size,
-                    "verify-mcp-evidence.max-file-size",
-                    64 << 20,
-                )?,
-                max_line: super::bytes_opt(
-                    &c.max_line_length,
-                    "verify-mcp-evidence.max-line-length",
-                    1 << 20,
-                )? as usize,
+                max_file: 64 << 20,
+                max_line: 1 << 20,
             },
-            future_skew: super::duration_opt(
-                &c.future_skew,
-                "verify-mcp-evidence.future-skew",
-                Duration::from_secs(300),
-            )?,
-            require_in_pr: c.require_in_pr.unwrap_or(true),
-            phrases: c
-                .exemption_phrases
-                .clone()
-                .unwrap_or_else(|| DEFAULT_PHRASES.iter().map(|s| s.to_string()).collect()),
-        })
+            future_skew: Duration::from_secs(300),
+            require_in_pr: true,
+            phrases: DEFAULT_PHRASES.iter().map(|s| s.to_string()).collect(),
+        }
     }
 }
 
-pub fn run(ctx: &Context<'_>) -> Result<GateOutput> {
-    let opts = Options::load(ctx)?;
+/// The validator of each evidence line, from a JSON Schema's text: the built-in schema when
+/// `source` is `None`, else the repository's (named by `source` in errors). With the built-in
+/// schema also the validator of its `doc_ref` property alone, for the quick check.
+pub fn compile_schema(
+    text: &str,
+    source: Option<&str>,
+) -> Result<(jsonschema::Validator, Option<jsonschema::Validator>)> {
+    let shown = source.map_or("(built-in)".to_string(), |rel| format!("`{rel}`"));
+    let schema: Value = serde_json::from_str(text)
+        .with_context(|| format!("evidence schema {shown} is not valid JSON"))?;
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .map_err(|e| anyhow::anyhow!("evidence schema {shown} is not a valid JSON Schema: {e}"))?;
+    // The quick check stands for the built-in schema only; its `doc_ref` format check is the
+    // schema's own property, validated by the same library.
+    let quick = match source {
+        Some(_) => None,
+        None => Some(
+            jsonschema::options()
+                .should_validate_formats(true)
+                .build(&serde_json::json!({
+                    "$schema": schema["$schema"],
+                    "allOf": [schema["properties"]["doc_ref"]],
+                }))
+                .map_err(|e| anyhow::anyhow!("built-in evidence schema: {e}"))?,
+        ),
+    };
+    Ok((validator, quick))
+}
+
+/// The gate, with its options.
+pub struct McpEvidence(pub Options);
+
+impl super::Gate for McpEvidence {
+    fn id(&self) -> GateId {
+        GateId::McpEvidence
+    }
+
+    fn needs(&self) -> Needs {
+        Needs {
+            body: true,
+            changed_files: true,
+            commits: false,
+        }
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Context<'a>) -> super::Run<'a> {
+        Box::pin(async move { run(ctx, &self.0) })
+    }
+}
+
+fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
     let mut out = GateOutput::default();
-    let code = super::changed_code_files(ctx)?;
+    let code = super::changed_code_files(ctx);
     let spec = SectionSpec {
         title: &opts.section,
         extensions: &[".jsonl"],
@@ -164,7 +158,7 @@ pub fn run(ctx: &Context<'_>) -> Result<GateOutput> {
             "the PR's changed files are unknown, so it could not be checked that the evidence belongs to this PR (`require-in-pr`)",
         ));
     }
-    let now = ctx.settings.now;
+    let now = ctx.now;
     let mut lines_checked = 0;
     for m in &mentions {
         let path = m.text.as_str();
@@ -402,10 +396,7 @@ pub fn check_file_bytes(
     quick: bool,
 ) -> Vec<Finding> {
     static OPTS: std::sync::OnceLock<Options> = std::sync::OnceLock::new();
-    let opts = OPTS.get_or_init(|| {
-        let ws = crate::workspace::Workspace::new(&std::env::temp_dir()).expect("temp dir");
-        Options::from_config(&Default::default(), &ws).expect("default options")
-    });
+    let opts = OPTS.get_or_init(Options::default);
     let path = "evidence.jsonl";
     let mut out = GateOutput::default();
     jsonl::scan_source(
@@ -430,7 +421,7 @@ pub fn check_file_bytes(
 }
 
 /// The evidence root: a path pattern with `<agent>`, `<date>`, `*` and `**`.
-struct PathPattern {
+pub struct PathPattern {
     source: String,
     regex: Regex,
 }
@@ -442,7 +433,7 @@ enum PathCheck {
 }
 
 impl PathPattern {
-    fn new(source: &str) -> Result<PathPattern> {
+    pub fn new(source: &str) -> Result<PathPattern> {
         let mut re = String::from("^");
         let mut rest = source;
         while !rest.is_empty() {

@@ -8,9 +8,10 @@
 
 use super::super::Context;
 use crate::finding::{Finding, GateOutput, Location};
+use crate::globs::{self, Style};
 use crate::rules::Rule;
 use anyhow::Result;
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::GlobSet;
 
 pub const DEFAULT_MIGRATIONS: &[&str] = &[
     "supabase/migrations/*.sql",
@@ -39,39 +40,41 @@ pub struct Found {
     pub all: bool,
 }
 
-fn globset(globs: &[String], key: &str) -> Result<GlobSet> {
-    let mut b = GlobSetBuilder::new();
-    for g in globs {
-        b.add(
-            GlobBuilder::new(g)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| anyhow::anyhow!("config {key}: `{g}`: {e}"))?,
-        );
-    }
-    Ok(b.build()?)
+/// Which files are migrations, and which of them are rollbacks.
+pub struct Options {
+    /// The default globs plus the config's `migrations`.
+    pub migrations: GlobSet,
+    pub rollbacks: GlobSet,
 }
 
-pub fn find(
-    ctx: &Context<'_>,
-    args: &crate::cli::MigrationSafetyArgs,
-    out: &mut GateOutput,
-) -> Result<Found> {
-    let c = &ctx.settings.config.migration_safety;
-    let mut globs: Vec<String> = DEFAULT_MIGRATIONS.iter().map(|s| s.to_string()).collect();
-    globs.extend(c.migrations.iter().flatten().cloned());
-    let migrations = globset(&globs, "migration-safety.migrations")?;
-    let rollbacks = globset(
-        &c.rollbacks
-            .clone()
-            .unwrap_or_else(|| DEFAULT_ROLLBACKS.iter().map(|s| s.to_string()).collect()),
-        "migration-safety.rollbacks",
-    )?;
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            migrations: globs::set(
+                DEFAULT_MIGRATIONS,
+                "migration-safety.migrations",
+                Style::Paths,
+            )
+            .expect("default globs"),
+            rollbacks: globs::set(
+                DEFAULT_ROLLBACKS,
+                "migration-safety.rollbacks",
+                Style::Paths,
+            )
+            .expect("default globs"),
+        }
+    }
+}
+
+/// The migrations this run checks: those the PR adds or changes, or every one (`all`, or
+/// when the changed files are unknown).
+pub fn find(ctx: &Context<'_>, opts: &Options, every: bool, out: &mut GateOutput) -> Result<Found> {
+    let (migrations, rollbacks) = (&opts.migrations, &opts.rollbacks);
     let is_migration = |p: &str| !p.ends_with(".skip") && migrations.is_match(p);
 
-    let all = args.all || ctx.pr.changed_files.is_none();
+    let all = every || ctx.pr.changed_files.is_none();
     let mut paths: Vec<String> = if all {
-        if !args.all {
+        if !every {
             out.push(Finding::new(
                 Rule::ChangedFilesUnknown,
                 "the PR's changed files are unknown, so every migration in the repository is checked",
@@ -83,7 +86,7 @@ pub fn find(
             .changed_files
             .iter()
             .flatten()
-            .filter(|f| f.status != "removed" && is_migration(&f.path))
+            .filter(|f| f.status.exists() && is_migration(&f.path))
             .map(|f| f.path.clone())
             .collect()
     };

@@ -15,17 +15,49 @@ pub mod prisma;
 
 use super::Context;
 use crate::finding::GateOutput;
+use crate::pr::Needs;
+use crate::rules::GateId;
 use anyhow::Result;
 
-/// Whether this build implements the gate.
-pub const IMPLEMENTED: bool = true;
+/// The gate's settings, typed, one part per check; `settings` resolves them.
+#[derive(Default)]
+pub struct Options {
+    /// Check every migration in the repository, not only those the PR adds or changes.
+    pub all: bool,
+    pub discover: discover::Options,
+    pub lint: lint::Options,
+    pub dry_run: dryrun::Options,
+    pub deploy: deploy::Options,
+    pub prisma: prisma::Options,
+}
 
-pub async fn run(ctx: &Context<'_>, args: &crate::cli::MigrationSafetyArgs) -> Result<GateOutput> {
+/// The gate, with its options.
+pub struct MigrationSafety(pub Options);
+
+impl super::Gate for MigrationSafety {
+    fn id(&self) -> GateId {
+        GateId::MigrationSafety
+    }
+
+    fn needs(&self) -> Needs {
+        Needs {
+            body: false,
+            changed_files: true,
+            commits: false,
+        }
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Context<'a>) -> super::Run<'a> {
+        Box::pin(run(ctx, &self.0))
+    }
+}
+
+async fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
     let mut out = GateOutput::default();
-    let found = discover::find(ctx, args, &mut out)?;
-    lint::run(ctx, args, &found, &mut out)?;
-    dryrun::run(ctx, args, &found, &mut out).await?;
-    deploy::run(ctx, args, &mut out)?;
-    prisma::run(ctx, args, &mut out)?;
+    let found = discover::find(ctx, &opts.discover, opts.all, &mut out)?;
+    lint::run(&opts.lint, &found, &mut out)?;
+    dryrun::run(ctx, &opts.dry_run, &opts.discover, &found, &mut out).await?;
+    deploy::run(ctx, &opts.deploy, &mut out);
+    prisma::run(ctx, &opts.prisma, &mut out)?;
     Ok(out)
 }

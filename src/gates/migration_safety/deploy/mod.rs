@@ -16,7 +16,6 @@ use super::dryrun::sql::LineIndex;
 use crate::finding::{Finding, GateOutput, Location};
 use crate::gates::Context;
 use crate::rules::Rule;
-use anyhow::Result;
 use files::Command;
 use shell::Pattern;
 use std::collections::BTreeSet;
@@ -102,9 +101,50 @@ fn deploy_files(ctx: &Context<'_>, scripts: &globset::GlobSet) -> Vec<(String, K
     out
 }
 
+/// What deploy files must not run; `settings` resolves it.
+pub struct Options {
+    /// The built-in commands plus the config's `patterns`.
+    pub patterns: Vec<Pattern>,
+    /// Extra shell scripts to check.
+    pub scripts: globset::GlobSet,
+    /// The values fly.toml's `release_command` may have, whitespace folded.
+    pub release_commands: Vec<String>,
+}
+
+impl Options {
+    /// The built-in patterns followed by `extra`; `Err` names the one that names no command.
+    pub fn patterns<'e>(
+        extra: impl IntoIterator<Item = &'e String>,
+    ) -> Result<Vec<Pattern>, String> {
+        let mut out: Vec<Pattern> = shell::BUILTIN_PATTERNS
+            .iter()
+            .filter_map(|p| Pattern::parse(p))
+            .collect();
+        for p in extra {
+            out.push(Pattern::parse(p).ok_or_else(|| p.clone())?);
+        }
+        Ok(out)
+    }
+
+    /// `release_command` values as they are compared.
+    pub fn release_commands<'r>(values: impl IntoIterator<Item = &'r str>) -> Vec<String> {
+        values.into_iter().map(normalize).collect()
+    }
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            patterns: Options::patterns(&[]).expect("built-in patterns"),
+            scripts: globset::GlobSet::empty(),
+            release_commands: Options::release_commands(DEFAULT_RELEASE_COMMANDS.iter().copied()),
+        }
+    }
+}
+
 struct Checker<'a> {
-    patterns: Vec<Pattern>,
-    allowed: Vec<String>,
+    patterns: &'a [Pattern],
+    allowed: &'a [String],
     ctx: &'a Context<'a>,
     checked: BTreeSet<String>,
 }
@@ -124,51 +164,14 @@ fn location(path: &str, idx: &LineIndex<'_>, start: usize, end: usize) -> Locati
     )
 }
 
-pub fn run(
-    ctx: &Context<'_>,
-    _args: &crate::cli::MigrationSafetyArgs,
-    out: &mut GateOutput,
-) -> Result<()> {
-    let c = &ctx.settings.config.migration_safety.deploy;
-    let mut patterns: Vec<Pattern> = shell::BUILTIN_PATTERNS
-        .iter()
-        .filter_map(|p| Pattern::parse(p))
-        .collect();
-    for p in c.patterns.iter().flatten() {
-        patterns.push(Pattern::parse(p).ok_or_else(|| {
-            anyhow::anyhow!("config migration-safety.deploy.patterns: `{p}` names no command")
-        })?);
-    }
-    let mut scripts = globset::GlobSetBuilder::new();
-    for g in c.scripts.iter().flatten() {
-        scripts.add(
-            globset::GlobBuilder::new(g)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| {
-                    anyhow::anyhow!("config migration-safety.deploy.scripts: `{g}`: {e}")
-                })?,
-        );
-    }
-    let scripts = scripts.build()?;
+pub fn run(ctx: &Context<'_>, opts: &Options, out: &mut GateOutput) {
     let mut checker = Checker {
-        patterns,
-        allowed: c
-            .release_commands
-            .clone()
-            .unwrap_or_else(|| {
-                DEFAULT_RELEASE_COMMANDS
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect()
-            })
-            .iter()
-            .map(|s| normalize(s))
-            .collect(),
+        patterns: &opts.patterns,
+        allowed: &opts.release_commands,
         ctx,
         checked: BTreeSet::new(),
     };
-    let files = deploy_files(ctx, &scripts);
+    let files = deploy_files(ctx, &opts.scripts);
     for (path, kind) in &files {
         checker.file(path, *kind, out);
     }
@@ -176,7 +179,6 @@ pub fn run(
         "deploy files: {} checked for migration commands",
         checker.checked.len()
     ));
-    Ok(())
 }
 
 impl Checker<'_> {
@@ -245,7 +247,7 @@ impl Checker<'_> {
                                         "the fly.toml `release_command` is `{}`; the only allowed value{} {}",
                                         crate::text::excerpt(&value, 120),
                                         if self.allowed.len() == 1 { " is" } else { "s are" },
-                                        crate::gates::list_some(&self.allowed, 5)
+                                        crate::gates::list_some(self.allowed, 5)
                                     ),
                                 )
                                 .at(location(path, &idx, start, start + value.len().saturating_sub(1))),
@@ -318,7 +320,7 @@ impl Checker<'_> {
     }
 
     fn check(&self, path: &str, idx: &LineIndex<'_>, commands: &[Command], out: &mut GateOutput) {
-        check_commands(&self.patterns, path, idx, commands, out);
+        check_commands(self.patterns, path, idx, commands, out);
     }
 }
 

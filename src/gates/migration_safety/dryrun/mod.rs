@@ -29,44 +29,38 @@ pub const DEFAULT_DANGEROUS: &[&str] = &[
     "ShareLock",
 ];
 
-struct Options {
-    statement_timeout: Duration,
-    timeout: Duration,
-    setup: Option<String>,
-    dangerous: Vec<String>,
+/// The dry run's settings, typed; `settings` resolves them.
+pub struct Options {
+    /// The throwaway server; `None`: no dry run (a `dry-run-skipped` finding says so).
+    pub database_url: Option<String>,
+    /// Write the per-statement trace as JSON here.
+    pub trace: Option<std::path::PathBuf>,
+    pub statement_timeout: Duration,
+    pub timeout: Duration,
+    /// SQL run before any migration (the config's `dry-run.setup`, read before the run).
+    pub setup: Option<Migration>,
+    /// Lock modes that are findings without a `lock_timeout`, as `lock_key` spells them.
+    pub dangerous: Vec<String>,
 }
 
-impl Options {
-    fn load(ctx: &Context<'_>) -> Result<Options> {
-        let c = &ctx.settings.config.migration_safety.dry_run;
-        for m in c.dangerous_locks.iter().flatten() {
-            if !LOCK_MODES.contains(&lock_key(m).as_str()) {
-                anyhow::bail!(
-                    "config migration-safety.dry-run.dangerous-locks: `{m}` is not a PostgreSQL table lock mode"
-                );
-            }
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            database_url: None,
+            trace: None,
+            statement_timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(300),
+            setup: None,
+            dangerous: DEFAULT_DANGEROUS.iter().map(|m| lock_key(m)).collect(),
         }
-        Ok(Options {
-            statement_timeout: crate::gates::duration_opt(
-                &c.statement_timeout,
-                "migration-safety.dry-run.statement-timeout",
-                Duration::from_secs(30),
-            )?,
-            timeout: crate::gates::duration_opt(
-                &c.timeout,
-                "migration-safety.dry-run.timeout",
-                Duration::from_secs(300),
-            )?,
-            setup: c.setup.clone(),
-            dangerous: c
-                .dangerous_locks
-                .clone()
-                .unwrap_or_else(|| DEFAULT_DANGEROUS.iter().map(|s| s.to_string()).collect())
-                .iter()
-                .map(|m| lock_key(m))
-                .collect(),
-        })
     }
+}
+
+/// A lock mode as the config may write it (`AccessExclusiveLock`, `ACCESS EXCLUSIVE`), in the
+/// spelling `Options::dangerous` holds; `None` when it is no table lock mode.
+pub fn lock_mode(mode: &str) -> Option<String> {
+    let k = lock_key(mode);
+    LOCK_MODES.contains(&k.as_str()).then_some(k)
 }
 
 /// `AccessExclusiveLock`, `ACCESS EXCLUSIVE`, `access_exclusive` → `ACCESSEXCLUSIVE`.
@@ -148,7 +142,8 @@ fn scratch_name() -> String {
 
 pub async fn run(
     ctx: &Context<'_>,
-    args: &crate::cli::MigrationSafetyArgs,
+    opts: &Options,
+    discover_opts: &discover::Options,
     found: &Found,
     out: &mut GateOutput,
 ) -> Result<()> {
@@ -168,7 +163,7 @@ pub async fn run(
         out.notes.push("dry run: no migration to run".to_string());
         return Ok(());
     }
-    let Some(url) = args
+    let Some(url) = opts
         .database_url
         .as_deref()
         .filter(|u| !u.trim().is_empty())
@@ -182,7 +177,6 @@ pub async fn run(
         ));
         return Ok(());
     };
-    let opts = Options::load(ctx)?;
     let mut config: Config = url
         .parse()
         .map_err(|e| anyhow::anyhow!("--database-url {}: {e}", redact(url)))?;
@@ -192,14 +186,7 @@ pub async fn run(
         Vec::new()
     } else {
         let mut scratch = GateOutput::default();
-        let every = discover::find(
-            ctx,
-            &crate::cli::MigrationSafetyArgs {
-                all: true,
-                ..Default::default()
-            },
-            &mut scratch,
-        )?;
+        let every = discover::find(ctx, discover_opts, true, &mut scratch)?;
         let unread = scratch
             .findings
             .iter()
@@ -218,18 +205,7 @@ pub async fn run(
         sql::sort_by_version(&mut earlier, |m| &m.path);
         earlier
     };
-    let setup = match &opts.setup {
-        Some(p) => match ctx.workspace.read_capped(p, discover::MAX_MIGRATION_BYTES) {
-            Ok(Some(b)) => Some(Migration {
-                path: p.clone(),
-                rollback: false,
-                text: String::from_utf8_lossy(&b).into_owned(),
-            }),
-            Ok(None) => anyhow::bail!("config migration-safety.dry-run.setup `{p}`: too large"),
-            Err(e) => anyhow::bail!("config migration-safety.dry-run.setup `{p}` {e}"),
-        },
-        None => None,
-    };
+    let setup = opts.setup.clone();
     let shown = describe(&config);
     let name = scratch_name();
     let mut scratch_config = config.clone();
@@ -244,7 +220,7 @@ pub async fn run(
     };
     let started = std::time::Instant::now();
     let outcome = with_scratch_database(&config, &shown, &name, opts.timeout, job).await?;
-    if let Some(path) = &args.dry_run_trace {
+    if let Some(path) = &opts.trace {
         let json = serde_json::to_string_pretty(&outcome).context("serializing the trace")?;
         std::fs::write(path, json + "\n")
             .with_context(|| format!("writing --dry-run-trace {}", path.display()))?;

@@ -46,7 +46,8 @@ pub enum TransactionMode {
 }
 
 pub const DEFAULT_PG_VERSION: u32 = 15;
-const PG_VERSIONS: std::ops::RangeInclusive<u32> = 9..=18;
+/// The PostgreSQL major versions the lint knows (9 stands for 9.x).
+pub const PG_VERSIONS: std::ops::RangeInclusive<u32> = 9..=18;
 
 /// The lint's settings, from the command line and `[migration-safety]`.
 #[derive(Debug, Clone)]
@@ -57,26 +58,13 @@ pub struct Options {
     pub transaction: TransactionMode,
 }
 
-impl Options {
-    pub fn load(
-        ctx: &super::super::Context<'_>,
-        args: &crate::cli::MigrationSafetyArgs,
-    ) -> Result<Self> {
-        let c = &ctx.settings.config.migration_safety;
-        let pg = match (args.pg_version, c.postgres_version) {
-            (Some(v), _) if !PG_VERSIONS.contains(&v) => {
-                anyhow::bail!("--pg-version {v}: supported PostgreSQL major versions are 9 to 18")
-            }
-            (None, Some(v)) if !PG_VERSIONS.contains(&v) => anyhow::bail!(
-                "config migration-safety.postgres-version = {v}: supported PostgreSQL major versions are 9 to 18"
-            ),
-            (a, b) => a.or(b).unwrap_or(DEFAULT_PG_VERSION),
-        };
-        Ok(Options {
-            pg,
-            additive_only: c.additive_only.unwrap_or(false),
-            transaction: c.transaction.unwrap_or(TransactionMode::OneQuery),
-        })
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            pg: DEFAULT_PG_VERSION,
+            additive_only: false,
+            transaction: TransactionMode::OneQuery,
+        }
     }
 }
 
@@ -147,13 +135,7 @@ pub struct Linter<'a> {
     findings: Vec<Finding>,
 }
 
-pub fn run(
-    ctx: &super::super::Context<'_>,
-    args: &crate::cli::MigrationSafetyArgs,
-    found: &Found,
-    out: &mut GateOutput,
-) -> Result<()> {
-    let opts = Options::load(ctx, args)?;
+pub fn run(opts: &Options, found: &Found, out: &mut GateOutput) -> Result<()> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);

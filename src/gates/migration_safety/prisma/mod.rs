@@ -13,17 +13,14 @@ pub mod schema;
 
 use crate::finding::{Finding, GateOutput, Location};
 use crate::gates::Context;
+use crate::pr::FileStatus;
 use crate::rules::Rule;
 use anyhow::{Context as _, Result};
 use schema::{BlockKind, Schema};
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 pub const DEFAULT_SCHEMA: &str = "prisma/schema.prisma";
 const MAX_SCHEMA_BYTES: u64 = 16 << 20;
-const GIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The base version of the schema.
 enum Base {
@@ -34,53 +31,10 @@ enum Base {
     Unreadable(String),
 }
 
-/// Run git with an argument vector; stdout capped, the whole call bounded in time.
-/// Returns `(success, stdout, stderr)`.
+/// `(success, stdout, stderr)` of one bounded git call (`crate::git`).
 fn git(root: &Path, args: &[&str]) -> Result<(bool, Vec<u8>, String)> {
-    let mut child = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("running git (is it installed?)")?;
-    let mut stdout = child.stdout.take().expect("piped");
-    let mut stderr = child.stderr.take().expect("piped");
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = (&mut stdout)
-            .take(MAX_SCHEMA_BYTES + 1)
-            .read_to_end(&mut buf);
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = (&mut stderr).take(64 << 10).read_to_end(&mut buf);
-        buf
-    });
-    let deadline = Instant::now() + GIT_TIMEOUT;
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            anyhow::bail!(
-                "git {} did not finish within {}s",
-                args.join(" "),
-                GIT_TIMEOUT.as_secs()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default())
-        .trim()
-        .to_string();
-    Ok((status.success(), stdout, stderr))
+    let out = crate::git::run(root, args, MAX_SCHEMA_BYTES + 1)?;
+    Ok((out.success, out.stdout, out.stderr))
 }
 
 fn base_from_git(root: &Path, base: &str, path: &str) -> Result<Base> {
@@ -130,19 +84,25 @@ fn base_from_git(root: &Path, base: &str, path: &str) -> Result<Base> {
     Ok(Base::Text(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-pub fn run(
-    ctx: &Context<'_>,
-    args: &crate::cli::MigrationSafetyArgs,
-    out: &mut GateOutput,
-) -> Result<()> {
-    let path = ctx
-        .settings
-        .config
-        .migration_safety
-        .prisma
-        .schema
-        .clone()
-        .unwrap_or_else(|| DEFAULT_SCHEMA.to_string());
+/// Where the schema is, and where its base version may come from; `settings` resolves it.
+pub struct Options {
+    /// Repository-relative path of the schema.
+    pub schema: String,
+    /// A file with the base version, for checkouts that lack the base commit.
+    pub base_schema: Option<std::path::PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            schema: DEFAULT_SCHEMA.to_string(),
+            base_schema: None,
+        }
+    }
+}
+
+pub fn run(ctx: &Context<'_>, opts: &Options, out: &mut GateOutput) -> Result<()> {
+    let path = opts.schema.clone();
     // Some(status) when the PR touches the schema, None when it does not; unknown → `all`.
     let (known, touched) = match &ctx.pr.changed_files {
         Some(files) => (
@@ -150,7 +110,7 @@ pub fn run(
             files
                 .iter()
                 .find(|f| f.path == path || f.previous_path.as_deref() == Some(path.as_str()))
-                .map(|f| f.status.clone()),
+                .map(|f| f.status),
         ),
         None => (false, None),
     };
@@ -175,11 +135,11 @@ pub fn run(
             return Ok(());
         }
     };
-    let removed = touched.as_deref() == Some("removed");
+    let removed = touched == Some(FileStatus::Removed);
     if head.is_none() && !removed && !known {
         return Ok(()); // no Prisma schema in this repository
     }
-    let base = match &args.prisma_base_schema {
+    let base = match &opts.base_schema {
         Some(file) => {
             let bytes = std::fs::read(file)
                 .with_context(|| format!("reading --prisma-base-schema {}", file.display()))?;

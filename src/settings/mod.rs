@@ -1,10 +1,22 @@
-//! CLI + config file + environment → one `Settings` value. This is the only module that reads
-//! environment variables, so every other module can be driven by tests without touching them.
+//! CLI + config file + environment + defaults → one `Settings` value, resolved once before
+//! any gate runs (ripgrep's low args → high args). `cli` and `config` only describe what a
+//! person can write; here it becomes typed values — durations, sizes, enums, compiled glob
+//! sets and regexes, the compiled evidence schema — and every mistake is an error naming the
+//! flag or config key, before any work starts. Each gate's own options are resolved in
+//! `gates.rs`. This is the only module that reads environment variables, so every other module
+//! can be driven by tests without touching them.
+
+mod gates;
+
+pub use gates::Flags;
 
 use crate::cli::{Common, Format};
 use crate::config::{Config, DiffFilter, FailOn, Reporter, RuleLevel};
 use crate::finding::Severity;
-use crate::rules::{Gate, Rule};
+use crate::gates::Gate;
+use crate::github::{GithubEnv, PrSource, Secret};
+use crate::globs::{self, Style};
+use crate::rules::{GateId, Rule};
 use crate::workspace::{PathError, Workspace};
 use anyhow::{bail, Context as _, Result};
 use chrono::{DateTime, Utc};
@@ -15,45 +27,8 @@ use std::time::Duration;
 
 const DEFAULT_CONFIG: &str = ".github/merge-gates.toml";
 
-/// Where the pull request comes from.
-#[derive(Debug, Clone)]
-pub enum PrSource {
-    /// A GitHub Actions run: event payload plus the REST API.
-    Github(GithubEnv),
-    /// A laptop or another CI: body file, and changed files from git or a list.
-    Local {
-        body_file: Option<PathBuf>,
-        base: Option<String>,
-        changed_files: Option<PathBuf>,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub struct GithubEnv {
-    pub api_url: String,
-    pub token: Option<Secret>,
-    pub repository: Option<String>,
-    pub event_name: Option<String>,
-    pub event_path: Option<PathBuf>,
-    /// `$GITHUB_SHA`: the commit a check run reports on when the event names no PR head.
-    pub sha: Option<String>,
-    pub api_timeout: Duration,
-}
-
-/// A token: its `Debug` and `Display` never show the value.
-#[derive(Clone)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-#[derive(Debug, Clone)]
 pub struct Settings {
     pub repo: PathBuf,
-    pub config: Config,
     pub format: Format,
     pub report_path: Option<PathBuf>,
     pub sarif_path: Option<PathBuf>,
@@ -64,7 +39,9 @@ pub struct Settings {
     pub pr: PrSource,
     pub color: bool,
     pub severities: HashMap<Rule, Option<Severity>>,
-    pub code_files: Vec<String>,
+    pub code_files: globset::GlobSet,
+    /// The gates to run, in order, each with its options.
+    pub gates: Vec<Box<dyn Gate>>,
     /// `$GITHUB_STEP_SUMMARY`, `$GITHUB_OUTPUT`, `$RUNNER_TEMP` (GitHub Actions only).
     pub step_summary: Option<PathBuf>,
     pub step_output: Option<PathBuf>,
@@ -81,7 +58,9 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl Settings {
-    pub fn from_cli(common: &Common) -> Result<Settings> {
+    /// Resolve everything. `selected`: the gate of a gate subcommand; `None` for `run` (the
+    /// config's gates). `flags`: the gate flags of the command line.
+    pub fn new(common: &Common, selected: Option<GateId>, flags: &Flags) -> Result<Settings> {
         let in_actions = env("GITHUB_ACTIONS").as_deref() == Some("true");
         let repo = common
             .repo
@@ -91,23 +70,19 @@ impl Settings {
         if !repo.is_dir() {
             bail!("--repo {}: not a directory", repo.display());
         }
-        let config = match read_config(&repo, common.config.as_deref())? {
+        let workspace =
+            Workspace::new(&repo).with_context(|| format!("repository {}", repo.display()))?;
+        let config = match read_config(&workspace, common.config.as_deref())? {
             Some((p, text)) => {
                 Config::parse(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", p.display()))?
             }
             None => Config::default(),
         };
         let severities = rule_levels(&config)?;
-        if let Some(gates) = &config.gates {
-            for g in gates {
-                if Gate::from_name(g).is_none() {
-                    bail!(
-                        "config: `gates` names unknown gate `{g}` (known: {})",
-                        gate_names()
-                    );
-                }
-            }
-        }
+        let ids = match selected {
+            Some(id) => vec![id],
+            None => enabled_gates(&config)?,
+        };
         let now = match &common.now {
             Some(s) => crate::timestamp::parse(s).map_err(|e| anyhow::anyhow!("--now: {e}"))?,
             None => Utc::now(),
@@ -124,6 +99,25 @@ impl Settings {
                 changed_files: common.changed_files.clone(),
             }
         };
+        // The GitHub API and event of this run: the Actions job's, or locally the `GITHUB_*`
+        // variables when `GITHUB_REPOSITORY` is set (for health-gate's `--environment`).
+        let github = match &pr {
+            PrSource::Github(env) => Some(env.clone()),
+            PrSource::Local { .. } if env("GITHUB_REPOSITORY").is_some() => {
+                Some(github_env(&config)?)
+            }
+            PrSource::Local { .. } => None,
+        };
+        let inputs = gates::Inputs {
+            config: &config,
+            flags,
+            workspace: &workspace,
+            github,
+        };
+        let gates = ids
+            .into_iter()
+            .map(|id| gates::resolve(id, &inputs))
+            .collect::<Result<Vec<_>>>()?;
         let format = common.format.unwrap_or(if in_actions {
             Format::Github
         } else {
@@ -132,12 +126,14 @@ impl Settings {
         let color = format == Format::Text
             && env("NO_COLOR").is_none()
             && std::io::IsTerminal::is_terminal(&std::io::stdout());
+        let code_files = match &config.code_files {
+            Some(list) => globs::set(list, "code-files", Style::Paths)?,
+            None => globs::set(DEFAULT_CODE_FILES, "code-files", Style::Paths)?,
+        };
         Ok(Settings {
             repo,
-            code_files: config
-                .code_files
-                .clone()
-                .unwrap_or_else(|| DEFAULT_CODE_FILES.iter().map(|s| s.to_string()).collect()),
+            code_files,
+            gates,
             fail_on: common.fail_on.or(config.fail_on).unwrap_or(FailOn::Error),
             reporter: common
                 .reporter
@@ -147,7 +143,6 @@ impl Settings {
                 .filter
                 .or(config.filter)
                 .unwrap_or(DiffFilter::Nofilter),
-            config,
             format,
             report_path: common.report.clone(),
             sarif_path: common.sarif.clone(),
@@ -169,13 +164,23 @@ impl Settings {
     pub fn severity(&self, rule: Rule, default: Severity) -> Option<Severity> {
         self.severities.get(&rule).copied().unwrap_or(Some(default))
     }
+}
 
-    /// The gates `merge-gates run` runs.
-    pub fn enabled_gates(&self) -> Vec<Gate> {
-        match &self.config.gates {
-            Some(names) => names.iter().filter_map(|n| Gate::from_name(n)).collect(),
-            None => vec![Gate::McpEvidence, Gate::Heartbeat],
-        }
+/// The gates `merge-gates run` runs: the config's `gates`, by name, checked here.
+fn enabled_gates(config: &Config) -> Result<Vec<GateId>> {
+    match &config.gates {
+        Some(names) => names
+            .iter()
+            .map(|g| {
+                GateId::from_name(g).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "config: `gates` names unknown gate `{g}` (known: {})",
+                        gate_names()
+                    )
+                })
+            })
+            .collect(),
+        None => Ok(vec![GateId::McpEvidence, GateId::Heartbeat]),
     }
 }
 
@@ -186,7 +191,7 @@ const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// given; the default `.github/merge-gates.toml` is part of the (untrusted) checkout, so it is
 /// read through `Workspace`: a regular file inside the repository or nothing — never a
 /// symlink out of it, a FIFO or a device. Both are capped at `MAX_CONFIG_BYTES`.
-fn read_config(repo: &Path, explicit: Option<&Path>) -> Result<Option<(PathBuf, String)>> {
+fn read_config(ws: &Workspace, explicit: Option<&Path>) -> Result<Option<(PathBuf, String)>> {
     let (path, bytes) = match explicit {
         Some(p) => {
             let mut bytes = Vec::new();
@@ -199,9 +204,7 @@ fn read_config(repo: &Path, explicit: Option<&Path>) -> Result<Option<(PathBuf, 
             )
         }
         None => {
-            let path = repo.join(DEFAULT_CONFIG);
-            let ws =
-                Workspace::new(repo).with_context(|| format!("repository {}", repo.display()))?;
+            let path = ws.root().join(DEFAULT_CONFIG);
             match ws.read_capped(DEFAULT_CONFIG, MAX_CONFIG_BYTES) {
                 Ok(bytes) => (path, bytes),
                 Err(PathError::NotFound) => return Ok(None),
@@ -224,11 +227,12 @@ fn read_config(repo: &Path, explicit: Option<&Path>) -> Result<Option<(PathBuf, 
 
 /// The GitHub side of the environment: API URL, token, repository, event.
 fn github_env(config: &Config) -> Result<GithubEnv> {
-    let api_timeout = match &config.github.api_timeout {
-        Some(s) => crate::units::duration(s)
-            .map_err(|e| anyhow::anyhow!("config github.api-timeout: {e}"))?,
-        None => Duration::from_secs(60),
-    };
+    let api_timeout = duration(
+        None,
+        config.github.api_timeout.as_deref(),
+        ("api-timeout", "github"),
+    )?
+    .unwrap_or(Duration::from_secs(60));
     Ok(GithubEnv {
         api_url: env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
         token: env("GITHUB_TOKEN")
@@ -242,28 +246,8 @@ fn github_env(config: &Config) -> Result<GithubEnv> {
     })
 }
 
-impl Settings {
-    /// The GitHub API and event of this run: the Actions job's, or locally the `GITHUB_*`
-    /// variables when `GITHUB_REPOSITORY` is set (for health-gate's `--environment`).
-    pub fn github(&self) -> Result<Option<GithubEnv>> {
-        match &self.pr {
-            PrSource::Github(env) => Ok(Some(env.clone())),
-            PrSource::Local { .. } if env("GITHUB_REPOSITORY").is_some() => {
-                github_env(&self.config).map(Some)
-            }
-            PrSource::Local { .. } => Ok(None),
-        }
-    }
-}
-
-/// A secret a setting names by its environment variable (health-gate's `--header-from-env`);
-/// `None` when unset or empty.
-pub fn env_secret(name: &str) -> Option<Secret> {
-    env(name).map(Secret)
-}
-
 fn gate_names() -> String {
-    Gate::ALL
+    GateId::ALL
         .iter()
         .map(|g| g.cli_name())
         .collect::<Vec<_>>()
@@ -273,7 +257,7 @@ fn gate_names() -> String {
 fn rule_levels(config: &Config) -> Result<HashMap<Rule, Option<Severity>>> {
     let mut out = HashMap::new();
     for (id, level) in &config.rules {
-        let targets: Vec<Rule> = match (Rule::from_id(id), Gate::from_name(id)) {
+        let targets: Vec<Rule> = match (Rule::from_id(id), GateId::from_name(id)) {
             (Some(rule), _) => vec![rule],
             (None, Some(gate)) => Rule::ALL
                 .iter()
@@ -295,4 +279,40 @@ fn rule_levels(config: &Config) -> Result<HashMap<Rule, Option<Severity>>> {
         }
     }
     Ok(out)
+}
+
+/// A setting that is a duration: the flag `--NAME` over the config key `SECTION.NAME`; `None`
+/// when neither is given. An unreadable value is an error naming the flag or key.
+fn duration(
+    flag: Option<&str>,
+    config: Option<&str>,
+    (name, section): (&str, &str),
+) -> Result<Option<Duration>> {
+    value(flag, config, (name, section), crate::units::duration)
+}
+
+/// A setting that is a size in bytes (`64MiB`), as `duration` reads a duration.
+fn bytes(
+    flag: Option<&str>,
+    config: Option<&str>,
+    (name, section): (&str, &str),
+) -> Result<Option<u64>> {
+    value(flag, config, (name, section), crate::units::bytes)
+}
+
+fn value<T>(
+    flag: Option<&str>,
+    config: Option<&str>,
+    (name, section): (&str, &str),
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<T>> {
+    match (flag, config) {
+        (Some(s), _) => parse(s)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("--{name}: {e}")),
+        (None, Some(s)) => parse(s)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("config {section}.{name}: {e}")),
+        (None, None) => Ok(None),
+    }
 }
