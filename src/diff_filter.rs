@@ -241,13 +241,13 @@ mod tests {
         let files = vec![
             ChangedFile {
                 path: "a.ts".into(),
-                status: "modified".into(),
+                status: crate::pr::FileStatus::Modified,
                 previous_path: None,
                 patch: Some(PATCH.into()),
             },
             ChangedFile {
                 path: "bin.png".into(),
-                status: "added".into(),
+                status: crate::pr::FileStatus::Added,
                 previous_path: None,
                 patch: None,
             },

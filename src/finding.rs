@@ -9,7 +9,7 @@ pub use crate::rules::Severity;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// The lowest severity that fails a gate (`fail-on`).
+// The lowest severity that fails a gate (`fail-on`); no doc comment: it would change the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailOn {
@@ -168,20 +168,97 @@ impl GateOutput {
     /// says how many were left out: a 1 MiB PR body lists 60,000 paths, and 60,000 findings
     /// of one kind help no one (their report took over 200 MB).
     pub fn cap_per_rule(&mut self, max: usize) {
-        let mut seen = std::collections::BTreeMap::<crate::rules::Rule, usize>::new();
-        self.findings.retain(|f| {
-            let n = seen.entry(f.rule).or_default();
-            *n += 1;
-            *n <= max
-        });
-        for (rule, n) in seen.into_iter().filter(|(_, n)| *n > max) {
-            self.findings.push(Finding::new(
-                rule,
-                format!(
-                    "{} more `{rule}` findings are not listed (at most {max})",
-                    crate::text::thousands((n - max) as u64)
-                ),
-            ));
+        let mut cap = CapPerRule::new(max);
+        let findings = std::mem::take(&mut self.findings);
+        for f in findings {
+            cap.push(self, f);
+        }
+        cap.finish(self);
+    }
+}
+
+/// Most findings a gate lists for one file (or one rule); the rest are counted in one finding.
+pub const MAX_FINDINGS_PER_FILE: usize = 1000;
+
+/// Keep at most `max` findings, count the rest: a file of 500,000 bad lines must not become
+/// 500,000 findings (nor as much memory). What the count is reported as is the caller's.
+#[derive(Debug, Clone, Copy)]
+pub struct Cap {
+    max: usize,
+    kept: usize,
+    dropped: u64,
+}
+
+impl Cap {
+    pub fn new(max: usize) -> Cap {
+        Cap {
+            max,
+            kept: 0,
+            dropped: 0,
+        }
+    }
+
+    /// Whether one more finding may be kept; if not, it is counted.
+    pub fn admit(&mut self) -> bool {
+        if self.kept < self.max {
+            self.kept += 1;
+            true
+        } else {
+            self.dropped += 1;
+            false
+        }
+    }
+
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// How many were not admitted.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
+
+/// A `Cap` per rule, as findings stream in; `finish` adds one finding per rule that says how
+/// many of its findings were left out.
+#[derive(Debug)]
+pub struct CapPerRule {
+    max: usize,
+    caps: std::collections::BTreeMap<Rule, Cap>,
+}
+
+impl CapPerRule {
+    pub fn new(max: usize) -> CapPerRule {
+        CapPerRule {
+            max,
+            caps: std::collections::BTreeMap::new(),
+        }
+    }
+
+    pub fn push(&mut self, out: &mut GateOutput, finding: Finding) {
+        let max = self.max;
+        if self
+            .caps
+            .entry(finding.rule)
+            .or_insert_with(|| Cap::new(max))
+            .admit()
+        {
+            out.push(finding);
+        }
+    }
+
+    pub fn finish(self, out: &mut GateOutput) {
+        for (rule, cap) in self.caps {
+            if cap.dropped() > 0 {
+                out.push(Finding::new(
+                    rule,
+                    format!(
+                        "{} more `{rule}` findings are not listed (at most {})",
+                        crate::text::thousands(cap.dropped()),
+                        cap.max()
+                    ),
+                ));
+            }
         }
     }
 }

@@ -112,3 +112,12 @@ pub fn skip_sql_trivia(text: &str, from: usize, to: usize) -> usize {
     }
     to
 }
+
+/// The largest index at most `i` that is a character boundary of `s` (`s.len()` when `i` is past
+/// the end): where to cut a text to at most `i` bytes without splitting a character.
+pub fn floor_boundary(s: &str, i: usize) -> usize {
+    if i >= s.len() {
+        return s.len();
+    }
+    (0..=i).rev().find(|&c| s.is_char_boundary(c)).unwrap_or(0)
+}

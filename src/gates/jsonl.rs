@@ -3,7 +3,7 @@
 //! and bad JSON become findings with the file and line; the gate sees only well-formed objects.
 
 use super::Context;
-use crate::finding::{Finding, GateOutput, Location};
+use crate::finding::{Cap, Finding, GateOutput, Location, MAX_FINDINGS_PER_FILE};
 use crate::lines::{Chunk, ChunkReader, Line};
 use crate::pr_body::Mention;
 use crate::rules::Rule;
@@ -89,9 +89,6 @@ pub fn open_listed(
     Some(file)
 }
 
-/// Most findings recorded for one file; past that, one finding says how many more there are
-/// (a file of garbage must not turn into unbounded memory or an unreadable report).
-pub const MAX_FINDINGS_PER_FILE: usize = 1000;
 /// Lines are handed to the workers in blocks of about this many bytes.
 const BLOCK_BYTES: usize = 1 << 20;
 
@@ -147,16 +144,12 @@ pub fn scan_source<T: Send>(
     mut fold: impl FnMut(usize, T),
 ) -> usize {
     let mut count = 0;
-    let mut recorded = 0;
-    let mut dropped = 0;
+    let mut cap = Cap::new(MAX_FINDINGS_PER_FILE);
     let mut take = |done: Done<T>| {
         count += done.count;
         for f in done.findings {
-            if recorded < MAX_FINDINGS_PER_FILE {
+            if cap.admit() {
                 out.push(f);
-                recorded += 1;
-            } else {
-                dropped += 1;
             }
         }
         for (line, value) in done.values {
@@ -180,13 +173,13 @@ pub fn scan_source<T: Send>(
                 .at(Location::file(path)),
         );
     }
-    if dropped > 0 {
+    if cap.dropped() > 0 {
         out.push(
             Finding::new(
                 rules.invalid_json,
                 format!(
                     "{} more problems in `{path}` are not listed (at most {MAX_FINDINGS_PER_FILE} per file)",
-                    crate::text::thousands(dropped as u64)
+                    crate::text::thousands(cap.dropped())
                 ),
             )
             .at(Location::file(path)),
@@ -404,11 +397,7 @@ fn check_block<T>(
 
 /// serde_json reports byte columns; annotations want characters.
 fn char_column(text: &str, byte_col: usize) -> usize {
-    let idx = byte_col.saturating_sub(1).min(text.len());
-    let idx = (0..=idx)
-        .rev()
-        .find(|&i| text.is_char_boundary(i))
-        .unwrap_or(0);
+    let idx = crate::text::floor_boundary(text, byte_col.saturating_sub(1));
     text[..idx].chars().count() + 1
 }
 

@@ -107,11 +107,10 @@ fn cap(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_string();
     }
-    let mut cut = max.saturating_sub(3);
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}...", &s[..cut])
+    format!(
+        "{}...",
+        &s[..crate::text::floor_boundary(s, max.saturating_sub(3))]
+    )
 }
 
 #[cfg(test)]

@@ -48,11 +48,8 @@ pub fn random_token() -> String {
 }
 
 pub(crate) fn command(f: &Finding) -> String {
-    let level = match f.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Notice => "notice",
-    };
+    // Workflow commands are named as our severities are: `::error`, `::warning`, `::notice`.
+    let level = f.severity.as_str();
     let mut props = Vec::new();
     if let Some(l) = &f.location {
         props.push(format!("file={}", escape_property(&l.path)));

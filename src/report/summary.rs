@@ -97,10 +97,7 @@ pub fn render_within(report: &Report, max: usize, limit: &str) -> String {
     let note = format!("\n\n> **Truncated:** the summary reached {limit}. The JSON report (`report` output) has every finding.\n");
     let budget = max.saturating_sub(out.len() + note.len());
     if body.len() > budget {
-        let mut cut = budget;
-        while !body.is_char_boundary(cut) {
-            cut -= 1;
-        }
+        let cut = crate::text::floor_boundary(&body, budget);
         let cut = body[..cut].rfind('\n').unwrap_or(0);
         body.truncate(cut);
         body.push_str(&note);
@@ -108,11 +105,7 @@ pub fn render_within(report: &Report, max: usize, limit: &str) -> String {
     out.push_str(&body);
     if out.len() > max {
         // Only the header is left, and even it is too long: cut it on a character boundary.
-        let mut cut = max;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.truncate(cut);
+        out.truncate(crate::text::floor_boundary(&out, max));
     }
     out
 }

@@ -16,7 +16,7 @@ pub mod scan_js;
 pub mod scan_py;
 
 use super::Context;
-use crate::finding::{Finding, GateOutput, Location};
+use crate::finding::{Cap, Finding, GateOutput, Location, MAX_FINDINGS_PER_FILE};
 use crate::pr::Needs;
 use crate::rules::{GateId, Rule};
 use crate::suppress::Suppression;
@@ -326,24 +326,22 @@ impl Scanner<'_> {
             .imports
             .fetch_add(imports.len() as u64, Ordering::Relaxed);
         let mut cursor = Cursor::new(&text);
-        let mut dropped = 0u64;
+        let mut cap = Cap::new(MAX_FINDINGS_PER_FILE);
         for i in &imports {
             if let Some(f) = self.finding(path, kind, &mut cursor, i) {
-                if report.findings.len() < MAX_FINDINGS_PER_FILE {
+                if cap.admit() {
                     report.findings.push(f);
-                } else {
-                    dropped += 1;
                 }
             }
         }
-        if dropped > 0 {
+        if cap.dropped() > 0 {
             let rule = report.findings[0].rule;
             report.findings.push(
                 Finding::new(
                     rule,
                     format!(
                         "{} more banned imports or dependencies in `{path}` are not listed (at most {MAX_FINDINGS_PER_FILE} per file)",
-                        crate::text::thousands(dropped)
+                        crate::text::thousands(cap.dropped())
                     ),
                 )
                 .at(Location::file(path)),
@@ -483,9 +481,6 @@ fn relative(roots: &[(String, PathBuf)], path: &Path) -> Option<String> {
         })
     })
 }
-
-/// Most findings recorded for one file; past that, one finding says how many more there are.
-pub const MAX_FINDINGS_PER_FILE: usize = 1000;
 
 /// Byte offsets to lines and character columns, moving forward through a file so that many
 /// findings in one (possibly single-line, minified) file cost one pass.

@@ -7,7 +7,7 @@
 use super::body::{self, BodyRules, Listing, SectionSpec};
 use super::jsonl::{self, FileRules, Limits};
 use super::Context;
-use crate::finding::{Finding, GateOutput, Location};
+use crate::finding::{CapPerRule, Finding, GateOutput, Location, MAX_FINDINGS_PER_FILE};
 use crate::pr::Needs;
 use crate::rules::{GateId, Rule};
 use crate::units::show_duration;
@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// What "now" means for staleness: the runner's clock or the PR head commit's time.
+// What "now" means for staleness (config `reference`, documented there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reference {
@@ -115,37 +115,6 @@ struct Beat {
     status: Cow<'static, str>,
 }
 
-/// Findings of one rule past `MAX_PER_RULE` are counted, then reported as one: a log of
-/// 500,000 `doing` lines with gaps must not become 500,000 findings (and as much memory).
-const MAX_PER_RULE: usize = jsonl::MAX_FINDINGS_PER_FILE;
-
-#[derive(Default)]
-struct Capped(BTreeMap<Rule, usize>);
-
-impl Capped {
-    fn push(&mut self, out: &mut GateOutput, finding: Finding) {
-        let n = self.0.entry(finding.rule).or_default();
-        *n += 1;
-        if *n <= MAX_PER_RULE {
-            out.push(finding);
-        }
-    }
-
-    fn finish(self, out: &mut GateOutput) {
-        for (rule, n) in self.0 {
-            if n > MAX_PER_RULE {
-                out.push(Finding::new(
-                    rule,
-                    format!(
-                        "{} more `{rule}` findings are not listed (at most {MAX_PER_RULE})",
-                        crate::text::thousands((n - MAX_PER_RULE) as u64)
-                    ),
-                ));
-            }
-        }
-    }
-}
-
 fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
     let mut out = GateOutput::default();
     let code = super::changed_code_files(ctx);
@@ -208,7 +177,9 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
     }
     let (reference, ref_name) = reference_time(ctx, &opts, &mut out);
     let threshold = ChronoDuration::from_std(opts.threshold).unwrap_or(ChronoDuration::MAX);
-    let mut capped = Capped::default();
+    // Findings of one rule past the cap are counted, then reported as one: a log of 500,000
+    // `doing` lines with gaps must not become 500,000 findings (and as much memory).
+    let mut capped = CapPerRule::new(MAX_FINDINGS_PER_FILE);
     for (task, beats) in &mut tasks {
         // Order is a property of each appended file; across files, time decides.
         for pair in beats.windows(2) {

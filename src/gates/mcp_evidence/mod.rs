@@ -239,7 +239,7 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
         mentions.len(),
         crate::text::thousands(lines_checked as u64)
     ));
-    out.cap_per_rule(jsonl::MAX_FINDINGS_PER_FILE);
+    out.cap_per_rule(crate::finding::MAX_FINDINGS_PER_FILE);
     Ok(out)
 }
 
