@@ -1,5 +1,7 @@
-//! Command-line definitions (clap). No I/O and no defaults that depend on the environment:
-//! `settings.rs` turns these raw values into a `Settings`.
+//! Command-line definitions (clap): what a person can write, and nothing else. No I/O and no
+//! defaults here: `settings` turns these raw values, with the config file and the environment,
+//! into typed options. The one value clap itself takes from the environment is the database
+//! URL (`MERGE_GATES_DATABASE_URL`), a secret that should not stand in a command line.
 
 use crate::config::{DiffFilter, FailOn, Reference, Reporter};
 use clap::{Args, Parser, Subcommand, ValueEnum};

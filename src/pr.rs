@@ -56,6 +56,25 @@ pub struct Needs {
 }
 
 impl Needs {
+    /// The PR's changed files.
+    pub const CHANGED_FILES: Needs = Needs {
+        body: false,
+        changed_files: true,
+        commits: false,
+    };
+    /// The body and the changed files.
+    pub const BODY_AND_FILES: Needs = Needs {
+        body: true,
+        changed_files: true,
+        commits: false,
+    };
+    /// The body, the changed files and the commits' times.
+    pub const BODY_FILES_AND_COMMITS: Needs = Needs {
+        body: true,
+        changed_files: true,
+        commits: true,
+    };
+
     pub fn union(self, o: Needs) -> Needs {
         Needs {
             body: self.body || o.body,

@@ -235,12 +235,7 @@ fn scripts_tests_docs_and_test_files_may_use_dev_mcp() {
     );
     // With the whole repository as production, the allowed paths still hold, and the root
     // manifest (walked and also named in `manifests`) is reported once.
-    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
-    std::fs::write(
-        dir.path().join(".github/merge-gates.toml"),
-        "[dev-mcp-ban]\nproduction-paths = [\"**\"]\n",
-    )
-    .unwrap();
+    support::config(dir.path(), "[dev-mcp-ban]\nproduction-paths = [\"**\"]\n");
     std::fs::write(
         dir.path().join("package.json"),
         "{\"dependencies\": {\"context7-mcp\": \"1\"}}",
@@ -276,11 +271,10 @@ fn allowed_packages_win_over_patterns_but_never_over_banned_names() {
         ]
     );
     assert!(out.stdout.contains("list it in `allowed-packages`"));
-    std::fs::write(
-        dir.path().join(".github/merge-gates.toml"),
+    support::config(
+        dir.path(),
         "[dev-mcp-ban]\nallowed-packages = [\"@shopify/*\"]\n",
-    )
-    .unwrap();
+    );
     let out = gate(dir.path(), &[]);
     assert_eq!(out.code, 2);
     assert!(
@@ -289,11 +283,7 @@ fn allowed_packages_win_over_patterns_but_never_over_banned_names() {
         "{}",
         out.stderr
     );
-    std::fs::write(
-        dir.path().join(".github/merge-gates.toml"),
-        "[dev-mcp-ban]\nbanned-pattern = [\"x\"]\n",
-    )
-    .unwrap();
+    support::config(dir.path(), "[dev-mcp-ban]\nbanned-pattern = [\"x\"]\n");
     let out = gate(dir.path(), &[]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("banned-pattern"), "{}", out.stderr);
@@ -364,12 +354,7 @@ fn changed_only_limits_findings_to_the_files_the_pr_changes() {
     assert_eq!(found(&only), [format!("{IMPORT} app/new.ts:1:25-40")]);
     assert!(only.stdout.contains("(changed by the PR)"));
     // The config equivalent.
-    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
-    std::fs::write(
-        dir.path().join(".github/merge-gates.toml"),
-        "[dev-mcp-ban]\nchanged-only = true\n",
-    )
-    .unwrap();
+    support::config(dir.path(), "[dev-mcp-ban]\nchanged-only = true\n");
     let only = gate(dir.path(), &["--changed-files", list]);
     assert_eq!(found(&only), [format!("{IMPORT} app/new.ts:1:25-40")]);
     // Changed files unknown: everything is checked, with a warning saying so.

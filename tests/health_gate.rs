@@ -962,15 +962,10 @@ fn config_keys_are_read() {
         _ => respond(st, 200, &[], b"READY"),
     });
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
-    std::fs::write(
-        dir.path().join(".github/merge-gates.toml"),
-        format!(
+    support::config(dir.path(), &format!(
             "[health-gate]\nurl = [\"{0}/a\", \"{0}/b\"]\nexpect-status = \"200,204\"\ninterval = \"100ms\"\ntimeout = \"10s\"\nmethod = \"GET\"\nexpect-body-regex = \"^(READY)?$\"\n",
             s.url
-        ),
-    )
-    .unwrap();
+        ));
     let out = run(bin().args([
         "health-gate",
         "--format",

@@ -109,12 +109,7 @@ fn release_command_must_be_allowed_and_the_list_is_configurable() {
     let dir = fixture("release-command-not-allowed", "flagged");
     let out = check(dir.path(), &[]);
     assert_eq!(places(&out), ["release-command-not-allowed fly.toml:4:22"]);
-    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
-    std::fs::write(
-        dir.path().join(".github/merge-gates.toml"),
-        "[migration-safety.deploy]\nrelease-commands = [\"npx prisma generate\", \"./scripts/release.sh\"]\n",
-    )
-    .unwrap();
+    support::config(dir.path(), "[migration-safety.deploy]\nrelease-commands = [\"npx prisma generate\", \"./scripts/release.sh\"]\n");
     let out = check(dir.path(), &[]);
     assert_eq!(places(&out), Vec::<String>::new(), "{}", out.stdout);
 }

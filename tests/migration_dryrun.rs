@@ -47,12 +47,7 @@ fn databases(prefix: &str) -> Vec<String> {
 
 /// A repository with `files`; the PR changes the ones listed in `changed`.
 fn repo(files: &[(&str, &str)], changed: &[&str]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
+    let dir = support::repo(files);
     std::fs::write(dir.path().join("changed.txt"), changed.join("\n")).unwrap();
     dir
 }

@@ -402,12 +402,10 @@ fn only_the_prs_migrations_by_default_every_one_with_all_and_never_skip_files() 
         ]
     );
     // Extra layouts by glob from the config.
-    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
-    std::fs::write(
-        dir.path().join(".github/merge-gates.toml"),
+    support::config(
+        dir.path(),
         "[migration-safety]\nmigrations = [\"db/migrations/*.up.sql\"]\n",
-    )
-    .unwrap();
+    );
     let (_, gate) = lint(dir.path(), &["--all"]);
     assert!(paths(&gate).contains(&"db/migrations/0003_cleanup.up.sql".to_string()));
 }

@@ -45,8 +45,7 @@ fn pull_reply(body: &str) -> Reply {
 }
 
 fn config(repo: &Path, text: &str) {
-    std::fs::create_dir_all(repo.join(".github")).unwrap();
-    std::fs::write(repo.join(".github/merge-gates.toml"), text).unwrap();
+    support::config(repo, text);
 }
 
 const BODY_BAD: &str = "## MCP Evidence\r\n- artifacts/eng/2025-10-21/mcp/bad.jsonl\r\n";
@@ -562,24 +561,7 @@ fn the_committed_config_schema_is_the_generated_one() {
 /// A git repository whose commits span `hours` hours, for the heartbeat's commit checks.
 fn git_repo(hours: i64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let git = |args: &[&str], date: &str| {
-        let st = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir.path())
-            .env("GIT_AUTHOR_DATE", date)
-            .env("GIT_COMMITTER_DATE", date)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(
-            st.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&st.stderr)
-        );
-    };
+    let git = |args: &[&str], date: &str| support::git_at(dir.path(), date, args);
     git(&["init", "-q", "-b", "main"], "2025-10-21T10:00:00Z");
     std::fs::write(dir.path().join("README.md"), "x\n").unwrap();
     git(&["add", "."], "2025-10-21T10:00:00Z");
@@ -707,12 +689,10 @@ fn a_large_evidence_file_streams_in_bounded_memory() {
         text.push('\n');
     }
     std::fs::write(&path, text).unwrap();
-    std::fs::create_dir_all(repo.path().join(".github")).unwrap();
-    std::fs::write(
-        repo.path().join(".github/merge-gates.toml"),
+    support::config(
+        repo.path(),
         "[verify-mcp-evidence]\nmax-file-size = \"1GiB\"\n",
-    )
-    .unwrap();
+    );
     let body = repo.path().join("body.md");
     std::fs::write(
         &body,

@@ -8,7 +8,7 @@ mod support;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
-use support::{bin, root, run, Reply, Server};
+use support::{bin, git, root, run, Reply, Server};
 
 const REPO: &str = "/repos/Codertocat/Hello-World";
 const HEAD_SHA: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
@@ -178,12 +178,7 @@ fn a_403_falls_back_to_annotations_with_a_notice_and_the_same_exit_code() {
     assert!(!out.stdout.contains("ghs_SECRET") && !out.stderr.contains("ghs_SECRET"));
 
     // An API that is down entirely: the same fallback, never an error of the job.
-    std::fs::create_dir_all(repo.path().join(".github")).unwrap();
-    std::fs::write(
-        repo.path().join(".github/merge-gates.toml"),
-        "[github]\napi-timeout = \"2s\"\n",
-    )
-    .unwrap();
+    support::config(repo.path(), "[github]\napi-timeout = \"2s\"\n");
     let mut cmd = actions(repo.path(), &server);
     cmd.env("GITHUB_API_URL", "http://127.0.0.1:9") // nothing listens on the discard port
         .args(["verify-mcp-evidence", "--reporter", "check-run"]);
@@ -192,26 +187,6 @@ fn a_403_falls_back_to_annotations_with_a_notice_and_the_same_exit_code() {
     assert!(out
         .stdout
         .contains("The check-run reporter is not available"));
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_DATE", "2025-10-21T17:00:00Z")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 fn severities(out: &support::Output) -> Vec<(u64, String)> {

@@ -92,8 +92,8 @@ pub fn open_listed(
 /// Lines are handed to the workers in blocks of about this many bytes.
 const BLOCK_BYTES: usize = 1 << 20;
 
-/// Visit every JSON object line of `file`, using every core once it is over one block. Blank
-/// lines are skipped;
+/// Visit every JSON object line of `source` (`len` bytes: a listed file's `RepoFile`, or memory
+/// for the fuzz targets), using every core once it is over one block. Blank lines are skipped;
 /// everything else that is not one JSON object is an `invalid_json` finding.
 ///
 /// `(quick, visit)`: `quick(line, bytes, findings)`, when it returns `Some`, decides a line from
@@ -104,31 +104,6 @@ const BLOCK_BYTES: usize = 1 << 20;
 /// `fold(line, value)` receives those values on the calling thread, in line order. Memory stays
 /// bounded: a few blocks are in flight at a time, and findings are capped per file.
 /// Returns the number of non-blank lines.
-pub fn scan_objects<T: Send>(
-    file: RepoFile,
-    path: &str,
-    rules: &FileRules,
-    limits: &Limits,
-    out: &mut GateOutput,
-    (quick, visit): (
-        impl Fn(usize, &[u8], &mut Vec<Finding>) -> Option<Option<T>> + Sync,
-        impl Fn(usize, &str, Map<String, Value>, &mut Vec<Finding>) -> Option<T> + Sync,
-    ),
-    fold: impl FnMut(usize, T),
-) -> usize {
-    scan_source(
-        file.file,
-        file.len,
-        path,
-        rules,
-        limits,
-        out,
-        (quick, visit),
-        fold,
-    )
-}
-
-/// `scan_objects` over any byte source of `len` bytes (the fuzz targets feed it memory).
 #[allow(clippy::too_many_arguments)]
 pub fn scan_source<T: Send>(
     source: impl Read + Send,

@@ -351,3 +351,38 @@ pub fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// Run git in `dir` as a fixed author at a fixed time (`date`, RFC 3339), never signing;
+/// panics when git fails; returns its standard output, trimmed.
+pub fn git_at(dir: &Path, date: &str, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "commit.gpgsign=false"])
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `git_at` at the demo's clock, 2025-10-21T17:00:00Z.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    git_at(dir, "2025-10-21T17:00:00Z", args)
+}
+
+/// Write the repository's config file, `.github/merge-gates.toml`.
+pub fn config(repo: &Path, toml: &str) {
+    std::fs::create_dir_all(repo.join(".github")).unwrap();
+    std::fs::write(repo.join(".github/merge-gates.toml"), toml).unwrap();
+}

@@ -89,11 +89,7 @@ impl super::Gate for DevMcpBan {
     }
 
     fn needs(&self) -> Needs {
-        Needs {
-            body: false,
-            changed_files: true,
-            commits: false,
-        }
+        Needs::CHANGED_FILES
     }
 
     fn run<'a>(&'a self, ctx: &'a Context<'a>) -> super::Run<'a> {

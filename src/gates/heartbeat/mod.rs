@@ -16,7 +16,6 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +36,14 @@ pub const DEFAULT_PHRASES: &[&str] = &[
     "single session",
 ];
 const STATUSES: &[&str] = &["doing", "done", "completed", "blocked"];
+
+/// What a heartbeat says of its task. Only `doing` asks for more heartbeats; the others
+/// (`done`, `completed`, `blocked`, and what is none of them, which is a finding) end a silence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Doing,
+    Other,
+}
 
 const BODY_RULES: BodyRules = BodyRules {
     not_required: Rule::HbNotRequired,
@@ -93,11 +100,7 @@ impl super::Gate for Heartbeat {
     }
 
     fn needs(&self) -> Needs {
-        Needs {
-            body: true,
-            changed_files: true,
-            commits: true,
-        }
+        Needs::BODY_FILES_AND_COMMITS
     }
 
     fn run<'a>(&'a self, ctx: &'a Context<'a>) -> super::Run<'a> {
@@ -106,13 +109,13 @@ impl super::Gate for Heartbeat {
 }
 
 /// One heartbeat of one task. Every line of every file becomes one, so it holds no heap data
-/// of its own: the path is shared per file and known statuses are static.
+/// of its own: the path is shared per file.
 #[derive(Debug, Clone)]
 struct Beat {
     path: Arc<str>,
     line: usize,
     time: DateTime<Utc>,
-    status: Cow<'static, str>,
+    status: Status,
 }
 
 fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
@@ -128,7 +131,7 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
     let mentions = match body::listing(ctx, &mut out, &spec, &BODY_RULES, code.as_deref()) {
         Listing::Done => return Ok(out),
         Listing::Exempt { line, phrase } => {
-            check_exemption(ctx, &opts, &mut out, line, &phrase);
+            check_exemption(ctx, opts, &mut out, line, &phrase);
             return Ok(out);
         }
         Listing::Files(m) => m,
@@ -154,8 +157,9 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
                 format!("`{}` (PR body line {}) is not added or changed by this PR, so it says nothing about this PR's work", crate::text::excerpt(path, 200), m.line),
             ));
         }
-        jsonl::scan_objects(
-            file,
+        jsonl::scan_source(
+            file.file,
+            file.len,
             path,
             &FILE_RULES,
             &opts.limits,
@@ -175,7 +179,7 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
             |_, (task, beat)| tasks.entry(task).or_default().push(beat),
         );
     }
-    let (reference, ref_name) = reference_time(ctx, &opts, &mut out);
+    let (reference, ref_name) = reference_time(ctx, opts, &mut out);
     let threshold = ChronoDuration::from_std(opts.threshold).unwrap_or(ChronoDuration::MAX);
     // Findings of one rule past the cap are counted, then reported as one: a log of 500,000
     // `doing` lines with gaps must not become 500,000 findings (and as much memory).
@@ -195,7 +199,7 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
         beats.sort_by_key(|b| b.time);
         for pair in beats.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
-            if a.status == "doing" && b.time - a.time > threshold {
+            if a.status == Status::Doing && b.time - a.time > threshold {
                 capped.push(
                     &mut out,
                     Finding::new(
@@ -218,7 +222,7 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
         let Some(last) = beats.iter().max_by_key(|b| b.time) else {
             continue;
         };
-        if last.status == "doing" && reference - last.time > threshold {
+        if last.status == Status::Doing && reference - last.time > threshold {
             capped.push(
                 &mut out,
                 Finding::new(
@@ -335,12 +339,27 @@ fn read_beat(
         return None; // a beat from the future proves nothing about liveness
     }
     // From here on the line has a real time: even with a bad status it shows the task was alive.
-    let status: Cow<'static, str> = match obj.get("status") {
+    let status = match obj.get("status") {
         Some(Value::String(s)) => {
             let s = s.trim().to_lowercase();
-            match STATUSES.iter().find(|k| **k == s) {
-                Some(k) => Cow::Borrowed(k),
-                None => Cow::Owned(s),
+            if !STATUSES.contains(&s.as_str()) {
+                let col = jsonl::key_column(raw, "status");
+                out.push(
+                    Finding::new(
+                        Rule::HbUnknownStatus,
+                        format!(
+                            "status `{}` is not one of {}",
+                            crate::text::excerpt(&s, 40),
+                            STATUSES.join(", ")
+                        ),
+                    )
+                    .at(Location::span(path, n, col, col)),
+                );
+            }
+            if s == "doing" {
+                Status::Doing
+            } else {
+                Status::Other
             }
         }
         Some(other) => {
@@ -355,30 +374,16 @@ fn read_beat(
                 )
                 .at(Location::span(path, n, col, col)),
             );
-            Cow::Borrowed("(invalid)")
+            Status::Other
         }
         None => {
             out.push(
                 Finding::new(Rule::HbMissingField, "missing required field `status`")
                     .at(Location::line(path, n)),
             );
-            Cow::Borrowed("(missing)")
+            Status::Other
         }
     };
-    if let Cow::Owned(status) = &status {
-        let col = jsonl::key_column(raw, "status");
-        out.push(
-            Finding::new(
-                Rule::HbUnknownStatus,
-                format!(
-                    "status `{}` is not one of {}",
-                    crate::text::excerpt(status, 40),
-                    STATUSES.join(", ")
-                ),
-            )
-            .at(Location::span(path, n, col, col)),
-        );
-    }
     Some(Beat {
         path: shared.clone(),
         line: n,

@@ -122,11 +122,7 @@ impl super::Gate for McpEvidence {
     }
 
     fn needs(&self) -> Needs {
-        Needs {
-            body: true,
-            changed_files: true,
-            commits: false,
-        }
+        Needs::BODY_AND_FILES
     }
 
     fn run<'a>(&'a self, ctx: &'a Context<'a>) -> super::Run<'a> {
@@ -207,16 +203,17 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
             mismatches: 0,
         };
         let path_date = dates.path_date;
-        lines_checked += jsonl::scan_objects(
-            file,
+        lines_checked += jsonl::scan_source(
+            file.file,
+            file.len,
             path,
             &FILE_RULES,
             &opts.limits,
             &mut out,
             (
-                |n, raw, findings| quick_line(&opts, now, (path, n, raw), path_date, findings),
+                |n, raw, findings| quick_line(opts, now, (path, n, raw), path_date, findings),
                 |n, raw, obj, findings| {
-                    check_line(&opts, now, (path, n, raw), obj, path_date, findings)
+                    check_line(opts, now, (path, n, raw), obj, path_date, findings)
                 },
             ),
             |n, ()| {

@@ -40,11 +40,7 @@ impl super::Gate for MigrationSafety {
     }
 
     fn needs(&self) -> Needs {
-        Needs {
-            body: false,
-            changed_files: true,
-            commits: false,
-        }
+        Needs::CHANGED_FILES
     }
 
     fn run<'a>(&'a self, ctx: &'a Context<'a>) -> super::Run<'a> {

@@ -225,7 +225,7 @@ pub async fn run(
         std::fs::write(path, json + "\n")
             .with_context(|| format!("writing --dry-run-trace {}", path.display()))?;
     }
-    report(&outcome, &opts, out);
+    report(&outcome, opts, out);
     let left = planned.saturating_sub(outcome.migrations.len());
     if left > 0 {
         out.notes.push(format!(

@@ -153,7 +153,7 @@ pub fn run(opts: &Options, found: &Found, out: &mut GateOutput) -> Result<()> {
                 if found.all {
                     created = Created::default();
                 }
-                match lint_in_pieces(&opts, m, &mut created) {
+                match lint_in_pieces(opts, m, &mut created) {
                     Ok((n, findings)) => {
                         statements += n;
                         out.findings.extend(findings);
@@ -173,8 +173,7 @@ pub fn run(opts: &Options, found: &Found, out: &mut GateOutput) -> Result<()> {
             match tree {
                 Ok(tree) => {
                     statements += tree.stmts.len();
-                    out.findings
-                        .extend(lint_file(&opts, m, &tree, &mut created));
+                    out.findings.extend(lint_file(opts, m, &tree, &mut created));
                 }
                 Err(e) => out.push(syntax_error(m, &e)),
             }
