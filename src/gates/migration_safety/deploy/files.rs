@@ -35,10 +35,6 @@ fn lines(text: &str) -> Vec<(&str, usize)> {
     out
 }
 
-fn indent(l: &str) -> usize {
-    l.len() - l.trim_start_matches([' ', '\t']).len()
-}
-
 // ---- fly.toml ----
 
 /// What fly.toml runs: `[deploy] release_command` (returned apart, because it has an allow
