@@ -10,7 +10,25 @@
 # MERGE_GATES_DATABASE_URL, which merge-gates reads itself.
 set -euo pipefail
 
-fail() { echo "::error title=merge-gates::$*"; exit 2; }
+# The message quotes inputs: escaped as workflow-command data (%, CR, LF), so that a value
+# holding a line break cannot start a workflow command of its own.
+fail() {
+  local m="$*"
+  m="${m//%/%25}"
+  m="${m//$'\r'/%0D}"
+  m="${m//$'\n'/%0A}"
+  echo "::error title=merge-gates::$m"
+  exit 2
+}
+
+# Append NAME=VALUE to $GITHUB_OUTPUT with a random heredoc delimiter (checked not to occur in
+# the value), so that no value can end the entry early and add outputs of its own.
+output() {
+  local name="$1" value="$2" delim
+  delim="ghadelimiter_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  case "$value" in *"$delim"*) fail "output $name holds its own delimiter" ;; esac
+  printf '%s<<%s\n%s\n%s\n' "$name" "$delim" "$value" "$delim" >> "${GITHUB_OUTPUT:-/dev/null}"
+}
 
 args=("${MG_COMMAND:?MG_COMMAND is not set}")
 
@@ -59,7 +77,10 @@ value reporter "${MG_REPORTER:-}"
 value filter "${MG_FILTER:-}"
 if [ -n "${MG_SARIF_FILE:-}" ]; then
   args+=("--sarif" "$MG_SARIF_FILE")
-  echo "sarif-file=$MG_SARIF_FILE" >> "${GITHUB_OUTPUT:-/dev/null}"
+  case "$MG_SARIF_FILE" in
+    *$'\n'* | *$'\r'*) fail "input sarif-file must be a single line (a file path)" ;;
+  esac
+  output sarif-file "$MG_SARIF_FILE"
 fi
 
 # Gate inputs: each action sets only its own.

@@ -106,13 +106,6 @@ if [ -f "$checksums" ]; then
 fi
 [[ "$expected" =~ ^[0-9a-f]{64}$ ]] || build_from_source "$(basename "$checksums") has no SHA-256 for $key"
 
-dir="$cache/$version/$target"
-if [ -x "$dir/bin/$exe" ] && [ "$(cat "$dir/archive.sha256" 2>/dev/null)" = "$expected" ]; then
-  echo "merge-gates $version ($target) from the tool cache"
-  add_path "$dir/bin"
-  exit 0
-fi
-
 sha256() {
   if command -v sha256sum >/dev/null 2>&1; then
     sha256sum "$1" | awk '{ print $1 }'
@@ -120,6 +113,45 @@ sha256() {
     shasum -a 256 "$1" | awk '{ print $1 }'
   fi
 }
+
+# The archive (tar.gz or zip) $1 unpacked into $2; prints the path of the binary in it.
+unpack() {
+  mkdir -p "$2"
+  case "$ext" in
+    tar.gz) tar -xzf "$1" -C "$2" ;;
+    zip)
+      if command -v unzip >/dev/null 2>&1; then
+        unzip -q "$1" -d "$2"
+      elif command -v 7z >/dev/null 2>&1; then
+        7z x -y -o"$2" "$1" >/dev/null
+      else
+        python3 -m zipfile -e "$1" "$2"
+      fi
+      ;;
+  esac
+  find "$2" -maxdepth 2 -type f -name "$exe" | head -n 1
+}
+
+# The tool cache outlives the job and anything may have written to it, the text of
+# archive.sha256 included. So on every use the cached archive is hashed against checksums.txt
+# (the action's own, trusted) and the cached binary itself against the binary in that archive;
+# anything else is installed again from a verified download.
+dir="$cache/$version/$target"
+if [ -x "$dir/bin/$exe" ] && [ -f "$dir/$asset" ] && [ "$(sha256 "$dir/$asset")" = "$expected" ]; then
+  check="$(mktemp -d "$temp/merge-gates-check.XXXXXX")"
+  packed="$(unpack "$dir/$asset" "$check" 2>/dev/null || true)"
+  if [ -n "$packed" ] && [ "$(sha256 "$packed")" = "$(sha256 "$dir/bin/$exe")" ]; then
+    rm -rf "$check"
+    echo "merge-gates $version ($target) from the tool cache, SHA-256 of the archive and of the binary verified"
+    add_path "$dir/bin"
+    exit 0
+  fi
+  rm -rf "$check"
+fi
+if [ -e "$dir" ]; then
+  notice "the cached merge-gates in $dir does not match checksums.txt; installing it again"
+  rm -rf "$dir"
+fi
 
 repository="${MG_ACTION_REPOSITORY:-merge-gates/merge-gates}"
 base="${MERGE_GATES_RELEASE_URL:-${GITHUB_SERVER_URL:-https://github.com}/$repository/releases/download}"
@@ -136,24 +168,11 @@ if [ "$actual" != "$expected" ]; then
   fail "checksum mismatch for $key: expected $expected (checksums.txt of the action), got $actual. The download is not used."
 fi
 
-mkdir -p "$work/x"
-case "$ext" in
-  tar.gz) tar -xzf "$work/$asset" -C "$work/x" ;;
-  zip)
-    if command -v unzip >/dev/null 2>&1; then
-      unzip -q "$work/$asset" -d "$work/x"
-    elif command -v 7z >/dev/null 2>&1; then
-      7z x -y -o"$work/x" "$work/$asset" >/dev/null
-    else
-      python3 -m zipfile -e "$work/$asset" "$work/x"
-    fi
-    ;;
-esac
-bin="$(find "$work/x" -maxdepth 2 -type f -name "$exe" | head -n 1)"
+bin="$(unpack "$work/$asset" "$work/x")"
 [ -n "$bin" ] || fail "$asset holds no $exe"
 mkdir -p "$dir/bin"
 cp "$bin" "$dir/bin/$exe"
 chmod +x "$dir/bin/$exe"
-echo "$expected" > "$dir/archive.sha256"
+cp "$work/$asset" "$dir/$asset"
 echo "merge-gates $version ($target) installed, SHA-256 $expected verified"
 add_path "$dir/bin"

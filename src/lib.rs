@@ -36,7 +36,13 @@ pub fn main() -> ExitCode {
     match real_main(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("merge-gates: error: {e:#}");
+            // Error messages quote untrusted values (config entries, paths, PR text): one
+            // line with every control character made visible, so that no part of it can start
+            // a line, and so no workflow command (`::add-mask::`, `::warning`), in a job log.
+            eprintln!(
+                "merge-gates: error: {}",
+                text::excerpt(&format!("{e:#}"), 20_000)
+            );
             ExitCode::from(2)
         }
     }

@@ -156,12 +156,13 @@ fn check_name(settings: &Settings) -> String {
 /// Write the report in the chosen format, plus the JSON report file, job summary and outputs.
 pub fn emit(settings: &Settings, report: &Report, delivery: &Delivery) -> Result<()> {
     // In GitHub Actions the JSON report always lands in $RUNNER_TEMP (the `report` output),
-    // whatever the format of stdout.
+    // whatever the format of stdout; under a name of its own per step, so that a later step
+    // never replaces the report an earlier step's `report` output points at.
     let report_path: Option<PathBuf> = settings.report_path.clone().or_else(|| {
         settings
             .runner_temp
             .as_ref()
-            .map(|t| t.join("merge-gates-report.json"))
+            .map(|t| t.join(format!("merge-gates-report-{}.json", report::github::random_token())))
     });
     if let Some(p) = &report_path {
         std::fs::write(p, report::json::render(report))

@@ -245,11 +245,20 @@ fn a_step_run_through_the_script_writes_the_outputs() {
     );
     assert!(stdout.contains("::error file=artifacts/eng/2025-10-21/mcp/bad.jsonl"));
     let outputs = std::fs::read_to_string(temp.path().join("output")).unwrap();
-    for line in ["verdict=fail", "errors=1", "warnings=0", "sarif-file="] {
+    for line in ["verdict=fail", "errors=1", "warnings=0", "sarif-file<<ghadelimiter_"] {
         assert!(outputs.contains(line), "{line} in {outputs}");
     }
-    let report = temp.path().join("merge-gates-report.json");
-    assert!(outputs.contains(&format!("report={}", report.display())));
+    // The report has a name of its own per step, in $RUNNER_TEMP.
+    let report = outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("report="))
+        .expect("a report output");
+    assert!(
+        Path::new(report).parent() == Some(temp.path())
+            && report.contains("merge-gates-report-")
+            && report.ends_with(".json"),
+        "{report}"
+    );
     let sarif: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(temp.path().join("out.sarif")).unwrap())
             .unwrap();

@@ -1,5 +1,8 @@
 //! The Markdown job summary (`$GITHUB_STEP_SUMMARY`): verdict per gate, every finding, the
-//! suppressions in use. Untrusted text is escaped for Markdown and HTML; the whole stays under
+//! suppressions in use. Untrusted text (paths, messages quoting PR content, reasons) is never
+//! Markdown: it is HTML-escaped, every character Markdown gives a meaning is written as a
+//! character reference, and what a message quotes in backticks goes in `<code>`, so a
+//! backtick cannot end a code span and no link, image or emphasis renders. The whole stays under
 //! GitHub's 1 MiB limit with a note when it had to be cut (a check run's summary uses the same
 //! text under the Checks API's 65,535-character limit).
 
@@ -60,7 +63,7 @@ pub fn render_within(report: &Report, max: usize, limit: &str) -> String {
             for f in &g.findings {
                 let place = match &f.location {
                     Some(l) => format!(
-                        "`{}`{}",
+                        "{}{}",
                         code(&l.path),
                         l.line.map(|n| format!(":{n}")).unwrap_or_default()
                     ),
@@ -83,7 +86,7 @@ pub fn render_within(report: &Report, max: usize, limit: &str) -> String {
             );
             for s in &g.suppressed {
                 let place = s.finding.location.as_ref().map_or("-".to_string(), |l| {
-                    format!("`{}`:{}", code(&l.path), l.line.unwrap_or(0))
+                    format!("{}:{}", code(&l.path), l.line.unwrap_or(0))
                 });
                 body.push_str(&format!(
                     "| `{}` | {} | {} |\n",
@@ -110,15 +113,21 @@ pub fn render_within(report: &Report, max: usize, limit: &str) -> String {
     out
 }
 
-/// Escape untrusted text for a Markdown table cell.
-pub fn cell(s: &str) -> String {
+/// Untrusted text as inert table-cell content: HTML special characters and every character
+/// that means something in Markdown (emphasis, code spans, links, images, tables, headings,
+/// autolinks) become character references; line breaks a space; control characters visible.
+fn inert(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in crate::text::excerpt(s, 1000).chars() {
         match c {
-            '|' => out.push_str("\\|"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '\\' | '|' | '~' | '#' | ':' | '@'
+            | '\'' | '=' | '+' | '-' | '.' | '{' | '}' | '$' | '^' => {
+                out.push_str(&format!("&#{};", u32::from(c)))
+            }
             '\n' | '\r' => out.push(' '),
             _ => out.push(c),
         }
@@ -126,7 +135,27 @@ pub fn cell(s: &str) -> String {
     out
 }
 
-/// Text inside inline code: backticks cannot be escaped there, so they are replaced.
+/// A message for a table cell: what it quotes in backticks (`` `path` ``) goes in `<code>`,
+/// the rest is plain text; both inert (a backtick inside a quoted value only shifts what is
+/// shown in `<code>`, never what renders).
+pub fn cell(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, part) in parts.iter().enumerate() {
+        // An odd part is quoted when a closing backtick follows it.
+        if i % 2 == 1 && i + 1 < parts.len() {
+            out.push_str(&format!("<code>{}</code>", inert(part)));
+        } else {
+            if i % 2 == 1 {
+                out.push_str("&#96;");
+            }
+            out.push_str(&inert(part));
+        }
+    }
+    out
+}
+
+/// A path or other untrusted value shown as code.
 fn code(s: &str) -> String {
-    cell(s).replace('`', "'")
+    format!("<code>{}</code>", inert(s))
 }

@@ -48,7 +48,7 @@ pub fn render(report: &Report, color: bool) -> String {
         for s in &g.suppressed {
             out.push_str(&format!(
                 "{}: suppressed [{}]: {}\n",
-                s.finding.path().unwrap_or("-"),
+                single_line(s.finding.path().unwrap_or("-")),
                 s.finding.rule,
                 single_line(&s.reason)
             ));

@@ -4,6 +4,8 @@
 //! workflow command we did not write.
 #![allow(dead_code)]
 
+pub mod install;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

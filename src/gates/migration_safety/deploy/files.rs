@@ -1,7 +1,7 @@
 //! Where each kind of deploy file keeps its commands, read with a real parser where the format
-//! has one in our dependencies (TOML with spans, JSON) and with a careful line reader where it
-//! does not (Dockerfile instructions with continuations and heredocs, Procfile lines, the
-//! `run:` steps of workflow YAML including `|` and `>` block scalars).
+//! has one (TOML with spans; JSON; YAML through `yaml`, which keeps positions) and with a
+//! careful line reader where it does not (Dockerfile instructions with continuations and
+//! heredocs, Procfile lines).
 //!
 //! Each reader returns `Command`s: what the command is (for the message), its text as a
 //! `Snippet` mapped back to file offsets, and whether it is shell or an exec-form array.
@@ -33,10 +33,6 @@ fn lines(text: &str) -> Vec<(&str, usize)> {
         at += l.len();
     }
     out
-}
-
-fn indent(l: &str) -> usize {
-    l.len() - l.trim_start_matches([' ', '\t']).len()
 }
 
 // ---- fly.toml ----
@@ -375,76 +371,126 @@ pub fn procfile(text: &str) -> Vec<Command> {
         .collect()
 }
 
-// ---- GitHub workflows and composite actions ----
+// ---- YAML and JSON deploy files ----
 
-/// Every `run:` value of a workflow or action file: plain, quoted and block scalars.
-pub fn workflow(text: &str) -> Vec<Command> {
-    let re = regex::Regex::new(r"^(\s*)(-\s+)?run\s*:(\s*)(.*)$").expect("regex");
-    // A lone CR ends a line in YAML: `on: push<CR>jobs: …` is a whole workflow.
-    let text = &*crate::text::lone_cr_as_lf(text);
-    let ls = lines(text);
+/// Every `run:` value of a workflow or action file, wherever it is (jobs, composite steps,
+/// flow-style steps, through aliases), read by a real YAML parser.
+pub fn workflow(text: &str) -> Result<Vec<Command>, Invalid> {
+    yaml_keys(text, &["run"], |_| "a workflow `run:` step".to_string())
+}
+
+/// The commands under `keys` anywhere in a YAML (or JSON) file; `what` names one for messages.
+pub fn yaml_keys(
+    text: &str,
+    keys: &[&str],
+    what: impl Fn(&str) -> String,
+) -> Result<Vec<Command>, Invalid> {
+    let doc = super::yaml::parse(text)?;
+    Ok(doc
+        .entries(keys)
+        .into_iter()
+        .flat_map(|(k, v)| doc.commands(text, v, &what(&k)))
+        .collect())
+}
+
+/// Heroku's `app.json`: every script of a `scripts` mapping (`postdeploy`, `pr-predestroy`,
+/// the test scripts of `environments`).
+pub fn app_json(text: &str) -> Result<Vec<Command>, Invalid> {
+    check_json(text)?;
+    let doc = super::yaml::parse(text)?;
+    Ok(doc
+        .entries(&["scripts"])
+        .into_iter()
+        .flat_map(|(_, scripts)| doc.members(scripts))
+        .flat_map(|(name, v)| {
+            let what = format!("script `{}` in app.json", crate::text::excerpt(&name, 60));
+            doc.commands(text, v, &what)
+        })
+        .collect())
+}
+
+/// A JSON deploy file: valid JSON first (what the platform reads), then its `keys` with
+/// positions through the YAML reader (JSON is YAML).
+pub fn json_keys(text: &str, file: &str, keys: &[&str]) -> Result<Vec<Command>, Invalid> {
+    check_json(text)?;
+    yaml_keys(text, keys, |k| format!("`{k}` in {file}"))
+}
+
+fn check_json(text: &str) -> Result<(), Invalid> {
+    let unmarked = text.strip_prefix('\u{feff}');
+    serde_json::from_str::<serde::de::IgnoredAny>(unmarked.unwrap_or(text))
+        .map(|_| ())
+        .map_err(|e| Invalid {
+            message: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            offset: offset_of(text, e.line(), e.column()),
+        })
+}
+
+// ---- railway.toml ----
+
+/// `startCommand`, `preDeployCommand` and `buildCommand` anywhere in a `railway.toml`: a string
+/// is a command line, a list an argument vector and a list of command lines.
+pub fn railway_toml(text: &str) -> Result<Vec<Command>, Invalid> {
+    use toml::de::{DeTable, DeValue};
+    let doc = DeTable::parse(text).map_err(|e| Invalid {
+        message: e.message().to_string(),
+        offset: e.span().map_or(0, |s| s.start),
+    })?;
+    let snippet = |v: &toml::Spanned<DeValue<'_>>| {
+        let span = v.span();
+        Some(Snippet::aligned(
+            v.get_ref().as_str()?,
+            text.get(span.clone()).unwrap_or_default(),
+            span.start,
+        ))
+    };
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < ls.len() {
-        let (line, at) = ls[i];
-        i += 1;
-        let Some(m) = re.captures(line) else { continue };
-        let key_col = m[1].len() + m.get(2).map_or(0, |g| g.len());
-        let value = m.get(4).expect("group");
-        let rest = value.as_str();
-        let mut snippet = Snippet::default();
-        let what = "a workflow `run:` step".to_string();
-        let header = rest.split(" #").next().unwrap_or("").trim_end();
-        if header.starts_with('|') || header.starts_with('>') {
-            let folded = header.starts_with('>');
-            let mut content_indent = None;
-            while i < ls.len() {
-                let (next, nat) = ls[i];
-                if next.trim().is_empty() {
-                    snippet.push_synthetic("\n");
-                    i += 1;
-                    continue;
+    let mut todo: Vec<&DeTable<'_>> = vec![doc.get_ref()];
+    let mut depth = 0;
+    while let Some(t) = todo.pop() {
+        depth += 1;
+        for (k, v) in t.iter() {
+            let key: &str = k.get_ref();
+            if ["startCommand", "preDeployCommand", "buildCommand"].contains(&key) {
+                let what = format!("`{key}` in railway.toml");
+                let command = |snippet, form| Command {
+                    what: what.clone(),
+                    snippet,
+                    form,
+                };
+                if let Some(s) = snippet(v) {
+                    out.push(command(s, Form::Shell));
+                } else if let Some(items) = v.get_ref().as_array() {
+                    let parts: Vec<Snippet> = items.iter().filter_map(snippet).collect();
+                    let mut argv = Snippet::default();
+                    for (i, p) in parts.iter().enumerate() {
+                        if i > 0 {
+                            argv.push_synthetic("\0");
+                        }
+                        argv.append(p);
+                    }
+                    out.push(command(argv, Form::Argv));
+                    out.extend(parts.into_iter().map(|p| command(p, Form::Shell)));
                 }
-                let ind = indent(next);
-                if ind <= key_col {
-                    break;
-                }
-                let ci = *content_indent.get_or_insert(ind);
-                let cut = ci.min(ind);
-                if !snippet.text.is_empty() {
-                    snippet.push_synthetic(if folded && ind == ci { " " } else { "\n" });
-                }
-                snippet.push(&next[cut..], nat + cut);
-                i += 1;
             }
-        } else if let Some(q) = rest.strip_prefix('"') {
-            let end = q.find('"').unwrap_or(q.len());
-            snippet.push(&q[..end].replace("\\\"", "\""), at + value.start() + 1);
-        } else if let Some(q) = rest.strip_prefix('\'') {
-            let end = q.find('\'').unwrap_or(q.len());
-            snippet.push(&q[..end], at + value.start() + 1);
-        } else {
-            // A plain scalar: up to a ` #` comment, folded with its more-indented lines.
-            let plain = rest.split(" #").next().unwrap_or(rest);
-            snippet.push(plain, at + value.start());
-            while i < ls.len() {
-                let (next, nat) = ls[i];
-                if next.trim().is_empty() || indent(next) <= key_col {
-                    break;
+            // Tables and arrays of tables (`[[deploy]]` is not Railway's, but costs nothing).
+            if depth < 1_000 {
+                match v.get_ref() {
+                    DeValue::Table(t) => todo.push(t),
+                    DeValue::Array(a) => {
+                        todo.extend(a.iter().filter_map(|x| x.get_ref().as_table()))
+                    }
+                    _ => {}
                 }
-                let ind = indent(next);
-                snippet.push_synthetic(" ");
-                snippet.push(next[ind..].split(" #").next().unwrap_or(""), nat + ind);
-                i += 1;
             }
         }
-        out.push(Command {
-            what,
-            snippet,
-            form: Form::Shell,
-        });
     }
-    out
+    Ok(out)
 }
 
 /// A shell script, whole.
@@ -463,11 +509,13 @@ mod tests {
     #[test]
     fn workflow_block_scalars_keep_file_offsets() {
         let y = "jobs:\n  nightly:\n    steps:\n      - name: migrate\n        run: |\n          npm ci\n          npx prisma migrate deploy\n      - run: echo done # note\n      - run: >-\n          npx prisma\n          generate\n";
-        let c = workflow(y);
+        let c = workflow(y).unwrap();
         assert_eq!(c.len(), 3);
-        assert_eq!(c[0].snippet.text, "npm ci\nnpx prisma migrate deploy");
+        assert_eq!(c[0].snippet.text, "npm ci\nnpx prisma migrate deploy\n");
+        assert_eq!(&y[c[0].snippet.file_offset(7)..][..6], "npx pr");
         assert_eq!(c[1].snippet.text, "echo done");
         assert_eq!(c[2].snippet.text, "npx prisma generate");
+        assert_eq!(&y[c[2].snippet.file_offset(11)..][..8], "generate");
     }
 
     #[test]

@@ -1,16 +1,19 @@
 //! Deploy files must never run migrations: the team's policy is that migrations are applied
 //! in a reviewed, manual step, so `fly.toml`, `package.json` scripts, Dockerfiles and the
-//! entrypoint scripts they name, the `Procfile` and GitHub workflow / composite-action steps
-//! are searched for `prisma migrate deploy|dev|resolve|reset`, `prisma db push`,
+//! entrypoint scripts they name, the `Procfile`, GitHub workflow / composite-action steps,
+//! `railway.toml` / `railway.json`, `vercel.json`, `render.yaml`, Heroku's `app.json` and
+//! Compose files (`docker-compose*.yml`, `compose*.yml`) are searched for `prisma migrate deploy|dev|resolve|reset`, `prisma db push`,
 //! `supabase db push|reset`, `--accept-data-loss` and the config's extra commands, and the
 //! fly.toml `release_command` must be one of the allowed values (`npx prisma generate`).
 //!
 //! Every deploy file of the repository is checked, not only the PR's: a nightly workflow that
 //! has run `prisma migrate deploy` for months is exactly what the original guard missed.
-//! `files` reads each format, `shell` finds the commands.
+//! `files` reads each format (`yaml` the YAML ones), `shell` finds the commands in any
+//! spelling a shell accepts.
 
 pub mod files;
 pub mod shell;
+pub mod yaml;
 
 use super::dryrun::sql::LineIndex;
 use crate::finding::{Finding, GateOutput, Location};
@@ -33,7 +36,23 @@ enum Kind {
     Procfile,
     Workflow,
     Script,
+    RailwayToml,
+    /// A JSON file whose deploy commands sit under these keys (`railway.json`, `vercel.json`).
+    Json(&'static [&'static str]),
+    AppJson,
+    /// A YAML file whose deploy commands sit under these keys (`render.yaml`, Compose files).
+    Yaml(&'static [&'static str]),
 }
+
+const RAILWAY_KEYS: &[&str] = &["startCommand", "preDeployCommand", "buildCommand"];
+const VERCEL_KEYS: &[&str] = &["buildCommand", "installCommand"];
+const RENDER_KEYS: &[&str] = &[
+    "buildCommand",
+    "startCommand",
+    "preDeployCommand",
+    "dockerCommand",
+];
+const COMPOSE_KEYS: &[&str] = &["command", "entrypoint"];
 
 fn classify(path: &str, scripts: &globset::GlobSet) -> Option<Kind> {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -58,6 +77,20 @@ fn classify(path: &str, scripts: &globset::GlobSet) -> Option<Kind> {
         && (lower.ends_with(".yml") || lower.ends_with(".yaml"))
     {
         Some(Kind::Workflow)
+    } else if name == "railway.toml" {
+        Some(Kind::RailwayToml)
+    } else if name == "railway.json" {
+        Some(Kind::Json(RAILWAY_KEYS))
+    } else if name == "vercel.json" {
+        Some(Kind::Json(VERCEL_KEYS))
+    } else if name == "app.json" {
+        Some(Kind::AppJson)
+    } else if lower == "render.yaml" || lower == "render.yml" {
+        Some(Kind::Yaml(RENDER_KEYS))
+    } else if (lower.starts_with("docker-compose") || lower.starts_with("compose"))
+        && (lower.ends_with(".yml") || lower.ends_with(".yaml"))
+    {
+        Some(Kind::Yaml(COMPOSE_KEYS))
     } else if lower == "docker-entrypoint.sh" || lower == "entrypoint.sh" || scripts.is_match(path)
     {
         Some(Kind::Script)
@@ -225,7 +258,7 @@ impl Checker<'_> {
         let Some(text) = self.read(path, out) else {
             return;
         };
-        if kind != Kind::PackageJson {
+        if !matches!(kind, Kind::PackageJson | Kind::Json(_) | Kind::AppJson) {
             out.suppressions
                 .extend(crate::suppress::scan(path, &text, &["#"]));
         }
@@ -270,8 +303,11 @@ impl Checker<'_> {
                 d.commands
             }
             Kind::Procfile => files::procfile(&text),
-            Kind::Workflow => files::workflow(&text),
             Kind::Script => vec![files::script(&text, "the entrypoint script".into())],
+            other => match parse(other, path, &text) {
+                Ok(c) => c,
+                Err(e) => return self.invalid(path, &text, &format!("`{path}`"), e, out),
+            },
         };
         self.check(path, &idx, &commands, out);
     }
@@ -324,7 +360,24 @@ impl Checker<'_> {
     }
 }
 
-/// A finding for every forbidden command that `commands` of file `path` run.
+/// The commands of a structured deploy file (workflow, Railway, Vercel, Render, app.json,
+/// Compose), or where it does not parse.
+fn parse(kind: Kind, path: &str, text: &str) -> Result<Vec<Command>, files::Invalid> {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    match kind {
+        Kind::Workflow => files::workflow(text),
+        Kind::RailwayToml => files::railway_toml(text),
+        Kind::Json(keys) => files::json_keys(text, file, keys),
+        Kind::AppJson => files::app_json(text),
+        Kind::Yaml(keys) => files::yaml_keys(text, keys, |k| {
+            format!("`{k}` in {}", crate::text::excerpt(file, 60))
+        }),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// A finding for every forbidden command that `commands` of file `path` run (once per place:
+/// an alias or a list read two ways finds the same words twice).
 fn check_commands(
     patterns: &[Pattern],
     path: &str,
@@ -332,9 +385,13 @@ fn check_commands(
     commands: &[Command],
     out: &mut GateOutput,
 ) {
+    let mut seen = BTreeSet::new();
     for cmd in commands {
         let words = shell::commands(&cmd.snippet, cmd.form);
         for hit in shell::find(&words, patterns) {
+            if !seen.insert((hit.start, hit.end, hit.command.clone())) {
+                continue;
+            }
             out.push(
                 Finding::new(
                     Rule::MigDeployRunsMigration,
@@ -352,7 +409,7 @@ fn check_commands(
 }
 
 /// The findings of one deploy file of kind `kind` (`fly`, `package.json`, `dockerfile`,
-/// `procfile`, `workflow`, `script`) with the built-in patterns, for the fuzz targets; `Err`
+/// `procfile`, `workflow`, `railway.toml`, `app.json`, `vercel.json`, `compose`, `script`) with the built-in patterns, for the fuzz targets; `Err`
 /// holds the line and column of a file that does not parse.
 #[doc(hidden)]
 pub fn scan_text(kind: &str, text: &str) -> Result<Vec<Finding>, (usize, usize)> {
@@ -374,7 +431,11 @@ pub fn scan_text(kind: &str, text: &str) -> Result<Vec<Finding>, (usize, usize)>
         "package.json" => files::package_json(text).map_err(invalid)?,
         "dockerfile" => files::dockerfile(text).commands,
         "procfile" => files::procfile(text),
-        "workflow" => files::workflow(text),
+        "workflow" => files::workflow(text).map_err(invalid)?,
+        "railway.toml" => parse(Kind::RailwayToml, kind, text).map_err(invalid)?,
+        "app.json" => parse(Kind::AppJson, kind, text).map_err(invalid)?,
+        "vercel.json" => parse(Kind::Json(VERCEL_KEYS), kind, text).map_err(invalid)?,
+        "compose" => parse(Kind::Yaml(COMPOSE_KEYS), kind, text).map_err(invalid)?,
         _ => vec![files::script(text, "the entrypoint script".into())],
     };
     let mut out = GateOutput::default();

@@ -31,6 +31,55 @@ impl Snippet {
         self.text.push_str(text);
     }
 
+    /// `value`, a string a parser read from `src` (the source text at file offset `at`: quotes,
+    /// escapes, a block scalar's header, folded line breaks and indentation included), mapped
+    /// back onto `src` byte by byte: each byte of `value` is found at the next equal byte of
+    /// `src`, skipping only what parsers drop (blanks, line breaks, quotes, backslashes); a
+    /// byte an escape produced is mapped to the escape.
+    pub fn aligned(value: &str, src: &str, at: usize) -> Snippet {
+        let s = src.as_bytes();
+        let mut j = 0;
+        // A block scalar's header line (`|`, `>-`, `|2 # note`) holds none of the value.
+        if matches!(s.first(), Some(b'|' | b'>')) {
+            j = memchr::memchr(b'\n', s).map_or(s.len(), |n| n + 1);
+        }
+        let mut out = Snippet {
+            text: value.to_string(),
+            map: Vec::new(),
+        };
+        let mut last: Option<usize> = None;
+        for (i, &c) in value.as_bytes().iter().enumerate() {
+            let mut k = j;
+            while k < s.len()
+                && s[k] != c
+                && matches!(s[k], b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'\\')
+            {
+                k += 1;
+            }
+            let f = if k < s.len() && s[k] == c {
+                j = k + 1;
+                k
+            } else {
+                let f = j.min(s.len().saturating_sub(1));
+                j = (j + 1).min(s.len());
+                f
+            };
+            if last.is_none_or(|l| l + 1 != f) {
+                out.map.push((i, at + f));
+            }
+            last = Some(f);
+        }
+        out
+    }
+
+    /// Append another snippet (its offsets kept).
+    pub fn append(&mut self, other: &Snippet) {
+        let base = self.text.len();
+        self.map
+            .extend(other.map.iter().map(|(t, f)| (base + t, *f)));
+        self.text.push_str(&other.text);
+    }
+
     /// Append a separator that is not in the file.
     pub fn push_synthetic(&mut self, text: &str) {
         self.text.push_str(text);
@@ -51,6 +100,19 @@ pub struct Word {
     pub text: String,
     pub start: usize,
     pub end: usize,
+    /// `(offset in text, offset in file)` runs, so that a script inside the word (`sh -c '…'`,
+    /// `eval "…"`) maps back to the file byte for byte, escapes and quotes notwithstanding.
+    map: Vec<(usize, usize)>,
+}
+
+impl Word {
+    /// The word's text as a snippet that keeps its file offsets.
+    pub fn snippet(&self) -> Snippet {
+        Snippet {
+            text: self.text.clone(),
+            map: self.map.clone(),
+        }
+    }
 }
 
 /// Which characters split commands beyond whitespace.
@@ -61,99 +123,229 @@ pub enum Form {
     /// A JSON exec form (`["npx", "prisma", …]`): brackets and commas are whitespace, and the
     /// whole array is one command.
     Exec,
+    /// An argument vector already split (a YAML or TOML list): words are separated by NUL
+    /// bytes, taken as they are, and the whole is one command.
+    Argv,
 }
 
-/// Split a snippet into simple commands of words.
+/// Substitutions nested deeper than this (`$($($(…)))`) are read as plain command boundaries:
+/// the words inside are still commands, only not tied to their parentheses.
+const MAX_NESTING: usize = 64;
+
+/// A word being read.
+struct WordBuf {
+    bytes: Vec<u8>,
+    map: Vec<(usize, usize)>,
+    start: usize,
+    end: usize,
+}
+
+impl WordBuf {
+    fn new(at: usize) -> WordBuf {
+        WordBuf {
+            bytes: Vec::new(),
+            map: Vec::new(),
+            start: at,
+            end: at,
+        }
+    }
+
+    fn push(&mut self, c: u8, at: usize) {
+        let contiguous = self
+            .map
+            .last()
+            .is_some_and(|(t, f)| f + (self.bytes.len() - t) == at);
+        if self.bytes.is_empty() {
+            self.start = at;
+        }
+        if !contiguous {
+            self.map.push((self.bytes.len(), at));
+        }
+        self.bytes.push(c);
+        self.end = at;
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Close {
+    End,
+    Paren,
+    Backtick,
+}
+
+/// One level of command substitution (`$(…)`, `` `…` ``) or the top level.
+struct Frame {
+    close: Close,
+    cmd: Vec<Word>,
+    word: Option<WordBuf>,
+    dquote: bool,
+    /// Open `(` subshells inside this level, so that their `)` does not close a `$(`.
+    parens: usize,
+}
+
+impl Frame {
+    fn new(close: Close) -> Frame {
+        Frame {
+            close,
+            cmd: Vec::new(),
+            word: None,
+            dquote: false,
+            parens: 0,
+        }
+    }
+
+    fn add(&mut self, c: u8, at: usize) {
+        self.word.get_or_insert_with(|| WordBuf::new(at)).push(c, at);
+    }
+
+    fn end_word(&mut self) {
+        if let Some(w) = self.word.take() {
+            self.cmd.push(Word {
+                text: String::from_utf8_lossy(&w.bytes).into_owned(),
+                start: w.start,
+                end: w.end,
+                map: w.map,
+            });
+        }
+    }
+
+    fn end_command(&mut self, done: &mut Vec<Vec<Word>>) {
+        self.end_word();
+        if !self.cmd.is_empty() {
+            done.push(std::mem::take(&mut self.cmd));
+        }
+    }
+}
+
+/// Split a snippet into simple commands of words. A command substitution, also inside double
+/// quotes (`echo "$(npx prisma migrate deploy)"`, `` "`…`" ``), is a command of its own.
 pub fn commands(snippet: &Snippet, form: Form) -> Vec<Vec<Word>> {
     let b = snippet.text.as_bytes();
-    let mut cmds: Vec<Vec<Word>> = vec![Vec::new()];
-    let mut word: Option<(Vec<u8>, usize, usize)> = None;
-    let end_word = |word: &mut Option<(Vec<u8>, usize, usize)>, cmds: &mut Vec<Vec<Word>>| {
-        if let Some((w, s, e)) = word.take() {
-            if let Some(c) = cmds.last_mut() {
-                c.push(Word {
-                    text: String::from_utf8_lossy(&w).into_owned(),
-                    start: snippet.file_offset(s),
-                    end: snippet.file_offset(e),
-                });
-            }
-        }
-    };
-    let add = |word: &mut Option<(Vec<u8>, usize, usize)>, c: u8, at: usize| match word {
-        Some((w, _, e)) => {
-            w.push(c);
-            *e = at;
-        }
-        None => *word = Some((vec![c], at, at)),
-    };
+    let at = |i: usize| snippet.file_offset(i);
+    let mut done: Vec<Vec<Word>> = Vec::new();
+    let mut frames = vec![Frame::new(Close::End)];
+    let shell = form == Form::Shell;
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
+        let room = frames.len() < MAX_NESTING;
+        let Some(f) = frames.last_mut() else { break };
+        if form == Form::Argv {
+            if c == 0 {
+                f.end_word();
+            } else {
+                f.add(c, at(i));
+            }
+            i += 1;
+            continue;
+        }
+        if f.dquote {
+            match c {
+                b'"' => {
+                    f.dquote = false;
+                    i += 1;
+                }
+                b'\\' if matches!(b.get(i + 1), Some(b'"' | b'\\' | b'$' | b'`')) => {
+                    f.add(b[i + 1], at(i + 1));
+                    i += 2;
+                }
+                b'\\' if shell && b.get(i + 1) == Some(&b'\n') => i += 2,
+                b'$' if shell && room && b.get(i + 1) == Some(&b'(') => {
+                    frames.push(Frame::new(Close::Paren));
+                    i += 2;
+                }
+                // Backticks are matched before quotes: inside `` `…` `` one closes it.
+                b'`' if shell && f.close == Close::Backtick => {
+                    f.dquote = false;
+                    f.end_command(&mut done);
+                    frames.pop();
+                    i += 1;
+                }
+                b'`' if shell && room => {
+                    frames.push(Frame::new(Close::Backtick));
+                    i += 1;
+                }
+                _ => {
+                    f.add(c, at(i));
+                    i += 1;
+                }
+            }
+            continue;
+        }
         match c {
             b'\\' if b.get(i + 1) == Some(&b'\n') => i += 2,
             b'\\' if b.get(i + 1) == Some(&b'\r') && b.get(i + 2) == Some(&b'\n') => i += 3,
             b'\\' if i + 1 < b.len() => {
-                add(&mut word, b[i + 1], i + 1);
+                f.add(b[i + 1], at(i + 1));
                 i += 2;
             }
             b' ' | b'\t' | b'\r' => {
-                end_word(&mut word, &mut cmds);
+                f.end_word();
                 i += 1;
             }
             b'[' | b']' | b',' if form == Form::Exec => {
-                end_word(&mut word, &mut cmds);
+                f.end_word();
                 i += 1;
             }
-            b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'`' if form == Form::Shell => {
-                end_word(&mut word, &mut cmds);
-                if !cmds.last().is_some_and(Vec::is_empty) {
-                    cmds.push(Vec::new());
-                }
+            b')' if shell && f.parens == 0 && f.close == Close::Paren => {
+                f.end_command(&mut done);
+                frames.pop();
                 i += 1;
             }
-            b'$' if form == Form::Shell && b.get(i + 1) == Some(&b'(') => {
-                end_word(&mut word, &mut cmds);
-                if !cmds.last().is_some_and(Vec::is_empty) {
-                    cmds.push(Vec::new());
-                }
+            b'`' if shell && f.close == Close::Backtick => {
+                f.end_command(&mut done);
+                frames.pop();
+                i += 1;
+            }
+            b'$' if shell && room && b.get(i + 1) == Some(&b'(') => {
+                frames.push(Frame::new(Close::Paren));
                 i += 2;
             }
-            b'#' if word.is_none() && form == Form::Shell => {
+            b'`' if shell && room => {
+                frames.push(Frame::new(Close::Backtick));
+                i += 1;
+            }
+            b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'`' | b'$'
+                if shell && (c != b'$' || b.get(i + 1) == Some(&b'(')) =>
+            {
+                match c {
+                    b'(' => f.parens += 1,
+                    b')' => f.parens = f.parens.saturating_sub(1),
+                    _ => {}
+                }
+                f.end_command(&mut done);
+                i += if c == b'$' { 2 } else { 1 };
+            }
+            b'#' if shell && f.word.is_none() => {
                 while i < b.len() && b[i] != b'\n' {
                     i += 1;
                 }
             }
-            q @ (b'\'' | b'"') => {
-                // Up to the closing quote; `\` escapes only inside double quotes. An empty
-                // quoted string still makes a word.
-                if word.is_none() {
-                    word = Some((Vec::new(), i + 1, i + 1));
-                }
+            b'\'' => {
+                // Up to the closing quote, verbatim. An empty quoted string still makes a word.
+                f.word.get_or_insert_with(|| WordBuf::new(at(i + 1)));
                 i += 1;
-                while i < b.len() && b[i] != q {
-                    if q == b'"'
-                        && b[i] == b'\\'
-                        && matches!(b.get(i + 1), Some(b'"' | b'\\' | b'$' | b'`'))
-                    {
-                        i += 1;
-                    }
-                    add(&mut word, b[i], i);
+                while i < b.len() && b[i] != b'\'' {
+                    f.add(b[i], at(i));
                     i += 1;
-                }
-                if let Some((_, _, e)) = &mut word {
-                    *e = i.min(b.len().saturating_sub(1));
                 }
                 i += 1;
             }
+            b'"' => {
+                f.word.get_or_insert_with(|| WordBuf::new(at(i + 1)));
+                f.dquote = true;
+                i += 1;
+            }
             _ => {
-                add(&mut word, c, i);
+                f.add(c, at(i));
                 i += 1;
             }
         }
     }
-    end_word(&mut word, &mut cmds);
-    cmds.retain(|c| !c.is_empty());
-    cmds
+    while let Some(mut f) = frames.pop() {
+        f.end_command(&mut done);
+    }
+    done
 }
 
 /// A forbidden command: words in order, each a set of alternatives (`prisma migrate
@@ -206,6 +398,16 @@ fn basename(w: &str) -> &str {
     w.rsplit('/').next().unwrap_or(w)
 }
 
+/// The command a word names: its basename without a package version (`prisma@5.22.0`,
+/// `supabase@latest`, as `npx`, `pnpm dlx`, `yarn dlx` and `bunx` take them).
+fn command_name(w: &str) -> &str {
+    let name = basename(w);
+    match name.get(1..).and_then(|rest| rest.find('@')) {
+        Some(at) => &name[..at + 1],
+        None => name,
+    }
+}
+
 fn is_assignment(w: &str) -> bool {
     w.split_once('=').is_some_and(|(k, _)| {
         !k.is_empty()
@@ -213,6 +415,9 @@ fn is_assignment(w: &str) -> bool {
             && !k.starts_with(|c: char| c.is_ascii_digit())
     })
 }
+
+/// How many shells deep (`sh -c "bash -c '…'"`, `eval`) commands are still read.
+const MAX_SHELL_DEPTH: usize = 16;
 
 /// Every forbidden command in `cmds` (recursing into `sh -c "…"` and `eval`).
 pub fn find(cmds: &[Vec<Word>], patterns: &[Pattern]) -> Vec<Hit> {
@@ -223,31 +428,59 @@ pub fn find(cmds: &[Vec<Word>], patterns: &[Pattern]) -> Vec<Hit> {
     hits
 }
 
+/// The script a command hands to a shell: the operand after `-c` (alone or in a cluster such
+/// as `-ec`, `-lc`) of a shell anywhere in the command (`env X=1 sh -c`, `exec bash -lc`,
+/// `sudo -u app sh -c`), or every argument of `eval`, joined with spaces as eval does.
+fn inner_script(cmd: &[Word]) -> Option<Snippet> {
+    for (j, w) in cmd.iter().enumerate() {
+        let name = command_name(&w.text);
+        if name == "eval" {
+            let mut s = Snippet::default();
+            for (k, arg) in cmd[j + 1..].iter().enumerate() {
+                if k > 0 {
+                    s.push_synthetic(" ");
+                }
+                s.append(&arg.snippet());
+            }
+            return Some(s);
+        }
+        if !SHELLS.contains(&name) {
+            continue;
+        }
+        let mut dash_c = false;
+        let mut k = j + 1;
+        while let Some(opt) = cmd.get(k) {
+            let t = opt.text.as_str();
+            if t == "--" || t == "-" {
+                k += 1;
+                break;
+            }
+            if !(t.starts_with('-') || t.starts_with('+')) || t.len() < 2 {
+                break;
+            }
+            if !t.starts_with("--") && t[1..].contains('c') {
+                dash_c = true;
+            }
+            // `-o pipefail`, `-O extglob`: the option takes the next word.
+            k += if matches!(t, "-o" | "+o" | "-O" | "+O") { 2 } else { 1 };
+        }
+        if dash_c {
+            return cmd.get(k).map(Word::snippet);
+        }
+    }
+    None
+}
+
 fn find_in(cmd: &[Word], patterns: &[Pattern], depth: usize, hits: &mut Vec<Hit>) {
     let Some(head) = cmd.iter().position(|w| !is_assignment(&w.text)) else {
         return;
     };
-    let name = basename(&cmd[head].text);
-    if NOT_RUNNING.contains(&name) {
+    if NOT_RUNNING.contains(&command_name(&cmd[head].text)) {
         return;
     }
     // `sh -c "script"`, `bash -ec '…'`, `eval "…"`: the script is a command line too.
-    if depth < 3 {
-        let script = if SHELLS.contains(&name) {
-            cmd[head + 1..]
-                .iter()
-                .position(|w| {
-                    w.text.starts_with('-') && !w.text.starts_with("--") && w.text.contains('c')
-                })
-                .and_then(|i| cmd.get(head + 2 + i))
-        } else if name == "eval" {
-            cmd.get(head + 1)
-        } else {
-            None
-        };
-        if let Some(s) = script {
-            // Offsets inside the script: from its first byte (just after an opening quote).
-            let inner = Snippet::verbatim(&s.text, s.start);
+    if depth < MAX_SHELL_DEPTH {
+        if let Some(inner) = inner_script(&cmd[head..]) {
             for c in commands(&inner, Form::Shell) {
                 find_in(&c, patterns, depth + 1, hits);
             }
@@ -271,7 +504,7 @@ fn match_pattern(cmd: &[Word], p: &Pattern) -> Option<Hit> {
         })?
     } else {
         cmd.iter()
-            .position(|w| first.iter().any(|a| basename(&w.text) == a))?
+            .position(|w| first.iter().any(|a| command_name(&w.text) == a))?
     };
     let mut matched = vec![&cmd[start]];
     let mut at = start + 1;
@@ -280,7 +513,7 @@ fn match_pattern(cmd: &[Word], p: &Pattern) -> Option<Hit> {
         matched.push(&cmd[at + j]);
         at += j + 1;
     }
-    let words: Vec<&str> = matched.iter().map(|w| basename(&w.text)).collect();
+    let words: Vec<&str> = matched.iter().map(|w| command_name(&w.text)).collect();
     Some(Hit {
         command: words.join(" "),
         start: matched[0].start,

@@ -1,0 +1,10 @@
+//! What a pull request cannot do to turn its own gates green (issue 14): one test per trick,
+//! each named after the trick it defeats, each running the built binary (or the action's
+//! scripts) end to end. `docs/hardening.md` lists them in "What a PR cannot do".
+
+mod support;
+
+#[path = "tamper/deploy.rs"]
+mod deploy;
+#[path = "tamper/output.rs"]
+mod output;
