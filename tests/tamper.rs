@@ -8,3 +8,5 @@ mod support;
 mod deploy;
 #[path = "tamper/output.rs"]
 mod output;
+#[path = "tamper/policy.rs"]
+mod policy;

@@ -79,18 +79,16 @@ impl Settings {
             None => Config::default(),
         };
         let severities = rule_levels(&config)?;
-        let ids = match selected {
-            Some(id) => vec![id],
-            None => enabled_gates(&config)?,
-        };
+        let has_body = common.pr_body_file.is_some() || (in_actions && !local_flags(common));
         let now = match &common.now {
             Some(s) => crate::timestamp::parse(s).map_err(|e| anyhow::anyhow!("--now: {e}"))?,
             None => Utc::now(),
         };
-        let local = common.pr_body_file.is_some()
-            || common.base.is_some()
-            || common.changed_files.is_some();
-        let pr = if in_actions && !local {
+        let ids = match selected {
+            Some(id) => vec![id],
+            None => enabled_gates(&config, has_body)?,
+        };
+        let pr = if in_actions && !local_flags(common) {
             PrSource::Github(github_env(&config)?)
         } else {
             PrSource::Local {
@@ -166,8 +164,16 @@ impl Settings {
     }
 }
 
-/// The gates `merge-gates run` runs: the config's `gates`, by name, checked here.
-fn enabled_gates(config: &Config) -> Result<Vec<GateId>> {
+/// Local mode: the PR comes from files and git, not from a GitHub event.
+fn local_flags(common: &Common) -> bool {
+    common.pr_body_file.is_some() || common.base.is_some() || common.changed_files.is_some()
+}
+
+/// The gates `merge-gates run` runs: the config's `gates`, by name, checked here. Without
+/// them, every gate whose inputs exist: the PR-body gates when there is a body (a GitHub
+/// event, or `--pr-body-file`), dev-mcp-ban and migration-safety always, health-gate when the
+/// config names a URL or an environment. Removing the config turns no gate off.
+fn enabled_gates(config: &Config, has_body: bool) -> Result<Vec<GateId>> {
     match &config.gates {
         Some(names) => names
             .iter()
@@ -180,7 +186,18 @@ fn enabled_gates(config: &Config) -> Result<Vec<GateId>> {
                 })
             })
             .collect(),
-        None => Ok(vec![GateId::McpEvidence, GateId::Heartbeat]),
+        None => {
+            let health =
+                config.health_gate.url.is_some() || config.health_gate.environment.is_some();
+            Ok(GateId::ALL
+                .into_iter()
+                .filter(|g| match g {
+                    GateId::McpEvidence | GateId::Heartbeat => has_body,
+                    GateId::DevMcpBan | GateId::MigrationSafety => true,
+                    GateId::HealthGate => health,
+                })
+                .collect())
+        }
     }
 }
 
