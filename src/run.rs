@@ -156,10 +156,12 @@ pub fn emit(settings: &Settings, report: &Report, delivery: &Delivery) -> Result
     // whatever the format of stdout; under a name of its own per step, so that a later step
     // never replaces the report an earlier step's `report` output points at.
     let report_path: Option<PathBuf> = settings.report_path.clone().or_else(|| {
-        settings
-            .runner_temp
-            .as_ref()
-            .map(|t| t.join(format!("merge-gates-report-{}.json", report::github::random_token())))
+        settings.runner_temp.as_ref().map(|t| {
+            t.join(format!(
+                "merge-gates-report-{}.json",
+                report::github::random_token()
+            ))
+        })
     });
     if let Some(p) = &report_path {
         std::fs::write(p, report::json::render(report))

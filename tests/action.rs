@@ -245,7 +245,12 @@ fn a_step_run_through_the_script_writes_the_outputs() {
     );
     assert!(stdout.contains("::error file=artifacts/eng/2025-10-21/mcp/bad.jsonl"));
     let outputs = std::fs::read_to_string(temp.path().join("output")).unwrap();
-    for line in ["verdict=fail", "errors=1", "warnings=0", "sarif-file<<ghadelimiter_"] {
+    for line in [
+        "verdict=fail",
+        "errors=1",
+        "warnings=0",
+        "sarif-file<<ghadelimiter_",
+    ] {
         assert!(outputs.contains(line), "{line} in {outputs}");
     }
     // The report has a name of its own per step, in $RUNNER_TEMP.

@@ -184,4 +184,3 @@ pub fn installed(out: &Out, exe: &str) -> String {
         .unwrap();
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
-

@@ -55,7 +55,13 @@ fn flagged_at(file: &str, text: &str, places: &[(&str, usize)]) {
     let out = check(&[(file, text)]);
     let mut want: Vec<String> = places.iter().map(|(s, n)| at(file, text, s, *n)).collect();
     want.sort();
-    assert_eq!(hits(&out), want, "{file}:\n{text}\n{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        hits(&out),
+        want,
+        "{file}:\n{text}\n{}{}",
+        out.stdout,
+        out.stderr
+    );
     assert_eq!(out.code, 1, "{}", out.stderr);
 }
 
@@ -114,7 +120,12 @@ fn shells_nested_four_deep() {
     procfile(&cmd, "prisma");
     // The same in double quotes with backslash escapes, and through `env` and `exec`.
     let mut cmd = "npx prisma db push".to_string();
-    for shell in ["env X=1 sh -ec", "exec bash -lc", "sh -c", "bash -o pipefail -c"] {
+    for shell in [
+        "env X=1 sh -ec",
+        "exec bash -lc",
+        "sh -c",
+        "bash -o pipefail -c",
+    ] {
         cmd = format!(
             "{shell} \"{}\"",
             cmd.replace('\\', "\\\\").replace('"', "\\\"")

@@ -79,7 +79,11 @@ fn config_value_with_newlines_prints_no_workflow_command_on_exit_2() {
         "gates = [\"dev-mcp-ban\\n::add-mask::hunter2\\n::warning title=merge-gates::all green\"]\n",
     )]);
     let tmp = tempfile::tempdir().unwrap();
-    let out = step(dir.path(), &tmp.path().join("s"), &["run", "--format", "github"]);
+    let out = step(
+        dir.path(),
+        &tmp.path().join("s"),
+        &["run", "--format", "github"],
+    );
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert!(out.stderr.contains("add-mask"), "{}", out.stderr);
     let foreign = foreign_commands(&format!("{}\n{}", out.stdout, out.stderr));
@@ -102,7 +106,12 @@ fn escape_bytes_in_a_suppressed_path_are_made_visible() {
         .arg(dir.path())
         .env_remove("MERGE_GATES_DATABASE_URL");
     let out = run(&mut cmd);
-    assert!(out.stdout.contains("suppressed"), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("suppressed"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
     for c in ['\u{1b}', '\u{7}'] {
         assert!(
             !out.stdout.contains(c) && !out.stderr.contains(c),
@@ -133,13 +142,23 @@ fn markdown_in_paths_and_sql_identifiers_does_not_render_in_the_summary() {
     assert!(!findings.is_empty(), "{summary}");
     for line in &findings {
         // No image, link, emphasis, raw HTML or code span comes from the untrusted text.
-        for live in ["![", "](https:__", "](https://evil", "**bold**", "<img", "<agent>", "a`b"] {
+        for live in [
+            "![",
+            "](https:__",
+            "](https://evil",
+            "**bold**",
+            "<img",
+            "<agent>",
+            "a`b",
+        ] {
             assert!(!line.contains(live), "`{live}` is live in {line}");
         }
     }
     // The path shows literally: `<agent>` inside <code>, HTML-escaped.
     assert!(
-        findings.iter().any(|l| l.contains("<code>") && l.contains("&lt;agent&gt;")),
+        findings
+            .iter()
+            .any(|l| l.contains("<code>") && l.contains("&lt;agent&gt;")),
         "{summary}"
     );
 }
@@ -186,7 +205,13 @@ fn each_step_report_output_points_at_its_own_report() {
     let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));
     let first = step(dir.path(), &one, &["migration-safety", "--format", "json"]);
     let second = step(dir.path(), &two, &["dev-mcp-ban", "--format", "json"]);
-    assert_eq!((first.code, second.code), (0, 0), "{}{}", first.stderr, second.stderr);
+    assert_eq!(
+        (first.code, second.code),
+        (0, 0),
+        "{}{}",
+        first.stderr,
+        second.stderr
+    );
     let report = |s: &Path| {
         let o = outputs(&std::fs::read_to_string(s.join("output")).unwrap());
         o.get("report").cloned().expect("a report output")

@@ -205,7 +205,9 @@ impl Frame {
     }
 
     fn add(&mut self, c: u8, at: usize) {
-        self.word.get_or_insert_with(|| WordBuf::new(at)).push(c, at);
+        self.word
+            .get_or_insert_with(|| WordBuf::new(at))
+            .push(c, at);
     }
 
     fn end_word(&mut self) {
@@ -472,7 +474,11 @@ fn inner_script(cmd: &[Word]) -> Option<Snippet> {
                 dash_c = true;
             }
             // `-o pipefail`, `-O extglob`: the option takes the next word.
-            k += if matches!(t, "-o" | "+o" | "-O" | "+O") { 2 } else { 1 };
+            k += if matches!(t, "-o" | "+o" | "-O" | "+O") {
+                2
+            } else {
+                1
+            };
         }
         if dash_c {
             return cmd.get(k).map(Word::snippet);
