@@ -3,7 +3,7 @@
 //! step summary, and can neither add step outputs nor make one step's `report` output point at
 //! another step's report; a tampered tool cache is not run.
 
-use crate::support::install::{installed, release, Runner, PLATFORMS, VERSION};
+use crate::support::install::{installed, release, Runner, PLATFORMS};
 use crate::support::{bin, repo, root, run, Output};
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -39,9 +39,19 @@ impl Snippet {
     pub fn aligned(value: &str, src: &str, at: usize) -> Snippet {
         let s = src.as_bytes();
         let mut j = 0;
+        // A YAML anchor or tag (`&migrate`, `!!str`) before the value is none of it.
+        while matches!(s.get(j), Some(b'&' | b'!')) {
+            j += s[j..]
+                .iter()
+                .position(|c| c.is_ascii_whitespace())
+                .unwrap_or(s.len() - j);
+            while s.get(j).is_some_and(|c| *c == b' ' || *c == b'\t') {
+                j += 1;
+            }
+        }
         // A block scalar's header line (`|`, `>-`, `|2 # note`) holds none of the value.
-        if matches!(s.first(), Some(b'|' | b'>')) {
-            j = memchr::memchr(b'\n', s).map_or(s.len(), |n| n + 1);
+        if matches!(s.get(j), Some(b'|' | b'>')) {
+            j += memchr::memchr(b'\n', &s[j..]).map_or(s.len() - j, |n| n + 1);
         }
         let mut out = Snippet {
             text: value.to_string(),
