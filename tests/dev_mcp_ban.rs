@@ -380,7 +380,7 @@ fn changed_only_limits_findings_to_the_files_the_pr_changes() {
 }
 
 #[test]
-fn ignored_binary_oversized_and_symlinked_files() {
+fn ignore_files_binary_oversized_and_symlinked_files() {
     let imp = "import { Client } from \"@shopify/dev-mcp\";\n";
     let big = format!("{imp}{}", "// padding\n".repeat(200));
     let dir = repo(&[
@@ -415,14 +415,19 @@ fn ignored_binary_oversized_and_symlinked_files() {
         symlink("../packages/shared", dir.path().join("app/shared")).unwrap();
         symlink("../app", dir.path().join("app/loop")).unwrap();
     }
+    // An ignore file hides nothing (outside git, every file is checked); links out of the
+    // repository are named, never read; the loop back into `app/` adds nothing.
     let out = gate(dir.path(), &[]);
     assert_eq!(
         found(&out),
         [
             format!("{IMPORT} app/.server/db.ts:1:25-40"),
+            format!("{IMPORT} app/build/server.js:1:25-40"),
             format!("{IMPORT} app/shared/client.ts:1:25-40"),
             "dev-mcp-ban/file-skipped app/blob.js:null:null-null".to_string(),
             "dev-mcp-ban/file-skipped app/huge.ts:null:null-null".to_string(),
+            "dev-mcp-ban/file-skipped app/link.ts:null:null-null".to_string(),
+            "dev-mcp-ban/file-skipped app/linked-lib:null:null-null".to_string(),
         ]
     );
     // `app/` itself pointing outside the repository is refused, not walked.

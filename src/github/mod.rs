@@ -16,7 +16,8 @@ use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use std::io::Read as _;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// What a set of gates needs gathered.
 #[derive(Debug, Clone, Copy, Default)]
@@ -206,19 +207,86 @@ fn gather_local(
     Ok(ctx)
 }
 
-fn git(repo: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
+/// How long one git call may take before it is killed.
+pub const GIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What one git call produced.
+pub struct GitOutput {
+    pub ok: bool,
+    /// At most the cap given to [`git_run`]; `capped` says whether there was more.
+    pub stdout: Vec<u8>,
+    pub capped: bool,
+    pub stderr: String,
+}
+
+/// Run git in `repo` with an argument vector (never a shell): stdin closed, stdout read up to
+/// `cap` bytes, stderr up to 64 KiB, and the whole call killed after `timeout`.
+pub fn git_run(repo: &Path, args: &[&str], timeout: Duration, cap: u64) -> Result<GitOutput> {
+    let mut child = Command::new("git")
         .arg("-C")
         .arg(repo)
         .args(args)
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .context("running git (is it installed?)")?;
-    if !out.status.success() {
-        anyhow::bail!(
-            "git {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+    let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        anyhow::bail!("git {}: no output pipes", args.join(" "));
+    };
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = (&mut stdout).take(cap + 1).read_to_end(&mut buf);
+        buf
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = (&mut stderr).take(64 << 10).read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            anyhow::bail!(
+                "git {} did not finish within {}s",
+                args.join(" "),
+                timeout.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut stdout = out.join().unwrap_or_default();
+    let capped = stdout.len() as u64 > cap;
+    stdout.truncate(cap as usize);
+    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default())
+        .trim()
+        .to_string();
+    Ok(GitOutput {
+        ok: status.success(),
+        stdout,
+        capped,
+        stderr,
+    })
+}
+
+/// Most bytes of output [`git`] takes from one call (a diff or a file list).
+const MAX_GIT_OUTPUT: u64 = 256 << 20;
+
+/// Run git and return its stdout; a failure, a timeout or an output over 256 MiB is an error.
+pub fn git(repo: &Path, args: &[&str]) -> Result<String> {
+    let out = git_run(repo, args, GIT_TIMEOUT, MAX_GIT_OUTPUT)?;
+    if !out.ok {
+        anyhow::bail!("git {}: {}", args.join(" "), out.stderr);
+    }
+    if out.capped {
+        anyhow::bail!("git {}: its output is over 256 MiB", args.join(" "));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -330,13 +398,29 @@ async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrC
     }
     if needs.changed_files {
         match api.files(pr.number).await {
-            Ok((files, capped)) => {
-                if capped {
-                    ctx.findings.push(Finding::new(
-                        Rule::ChangedFilesUnknown,
-                        format!("GitHub lists at most {} changed files; this PR has more, so checks against the changed files see only the first {}", api::MAX_FILES, api::MAX_FILES),
-                    ));
+            Ok((_, true)) => {
+                // GitHub stops at 3,000 files: the list is cut, and the files past the cut are
+                // exactly where a PR would hide a migration. Take the whole list from git, or
+                // let the gates that need it fail closed.
+                match pr.base_sha.as_deref().map(|b| git_changed_files(repo, b)) {
+                    Some(Ok(files)) => ctx.changed_files = Some(files),
+                    other => {
+                        let why = match other {
+                            Some(Err(e)) => format!(
+                                "`git diff` from the checkout failed too: {}",
+                                crate::text::excerpt(&e.to_string(), 300)
+                            ),
+                            _ => "the event names no base commit to `git diff` against".into(),
+                        };
+                        ctx.findings.push(Finding::new(
+                            Rule::ChangedFilesTruncated,
+                            format!("GitHub lists at most {} changed files and this PR has more, so the list is incomplete; {why}. Checks that depend on the changed files were run as if every file had changed", crate::text::thousands(api::MAX_FILES as u64)),
+                        ));
+                        ctx.changed_files = None;
+                    }
                 }
+            }
+            Ok((files, false)) => {
                 ctx.changed_files = Some(
                     files
                         .into_iter()

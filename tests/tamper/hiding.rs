@@ -3,7 +3,9 @@
 //! rollback-looking name the migration tool applies anyway, or under a name dev-mcp-ban did
 //! not read.
 
-use crate::support::{bin, commit_all, git, git_repo, pull_request_event, run, Output, Reply, Server, TOKEN};
+use crate::support::{
+    bin, commit_all, git, git_repo, pull_request_event, run, Output, Reply, Server, TOKEN,
+};
 use std::path::Path;
 
 const IMPORT: &str = "const mcp = require(\"@shopify/dev-mcp\");\n";
@@ -60,22 +62,34 @@ fn ignore_files_hide_nothing_from_the_tree_scans() {
         ("app/hidden.ts", IMPORT),
         (".rgignore", "fly.toml\n"),
         (".gitignore", "supabase/\n"),
-        ("fly.toml", "[deploy]\nrelease_command = \"npx prisma migrate deploy\"\n"),
+        (
+            "fly.toml",
+            "[deploy]\nrelease_command = \"npx prisma migrate deploy\"\n",
+        ),
         ("supabase/migrations/20240101000000_cleanup.sql", DROP),
     ]);
     let ban = gate(dir.path(), &["dev-mcp-ban"]);
     assert_eq!(ban.code, 1, "{}", ban.stdout);
-    assert!(has(&ban, "dev-mcp-ban/banned-import app/hidden.ts error"), "{:?}", found(&ban));
+    assert!(
+        has(&ban, "dev-mcp-ban/banned-import app/hidden.ts error"),
+        "{:?}",
+        found(&ban)
+    );
     let mig = gate(dir.path(), &["migration-safety", "--all"]);
     assert_eq!(mig.code, 1, "{}", mig.stdout);
     let f = found(&mig);
     assert!(
-        f.contains(&"migration-safety/drop-table supabase/migrations/20240101000000_cleanup.sql error".to_string()),
+        f.contains(
+            &"migration-safety/drop-table supabase/migrations/20240101000000_cleanup.sql error"
+                .to_string()
+        ),
         "{f:?}"
     );
     assert!(
-        f.iter().any(|x| x.starts_with("migration-safety/release-command-not-allowed fly.toml")
-            || x.starts_with("migration-safety/deploy-runs-migration fly.toml")),
+        f.iter().any(
+            |x| x.starts_with("migration-safety/release-command-not-allowed fly.toml")
+                || x.starts_with("migration-safety/deploy-runs-migration fly.toml")
+        ),
         "{f:?}"
     );
 }
@@ -98,13 +112,20 @@ fn a_symlinked_migrations_folder_is_followed() {
     std::os::unix::fs::symlink("../shared", dir.path().join("app/lib")).unwrap();
     commit_all(dir.path(), "link the migrations");
     let want = "migration-safety/drop-table supabase/migrations/20240101000000_drop.sql error";
-    for args in [vec!["migration-safety", "--all"], vec!["migration-safety", "--base", &base]] {
+    for args in [
+        vec!["migration-safety", "--all"],
+        vec!["migration-safety", "--base", &base],
+    ] {
         let out = gate(dir.path(), &args);
         assert_eq!(out.code, 1, "{args:?}: {}", out.stdout);
         assert!(has(&out, want), "{args:?}: {:?}", found(&out));
     }
     let ban = gate(dir.path(), &["dev-mcp-ban"]);
-    assert!(has(&ban, "dev-mcp-ban/banned-import app/lib/client.js error"), "{:?}", found(&ban));
+    assert!(
+        has(&ban, "dev-mcp-ban/banned-import app/lib/client.js error"),
+        "{:?}",
+        found(&ban)
+    );
 
     // Pointing outside the repository: a finding naming the link, never a silent pass.
     let outside = tempfile::tempdir().unwrap();
@@ -116,7 +137,10 @@ fn a_symlinked_migrations_folder_is_followed() {
     let out = gate(dir.path(), &["migration-safety", "--all"]);
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(
-        has(&out, "migration-safety/file-unreadable supabase/migrations error"),
+        has(
+            &out,
+            "migration-safety/file-unreadable supabase/migrations error"
+        ),
         "{:?}",
         found(&out)
     );
@@ -131,7 +155,11 @@ fn a_truncated_file_list_hides_no_file() {
     let dir = git_repo(&[("README.md", "x\n")]);
     let base = git(dir.path(), &["rev-parse", "HEAD"]);
     std::fs::create_dir_all(dir.path().join("supabase/migrations")).unwrap();
-    std::fs::write(dir.path().join("supabase/migrations/20240101000000_zz.sql"), DROP).unwrap();
+    std::fs::write(
+        dir.path().join("supabase/migrations/20240101000000_zz.sql"),
+        DROP,
+    )
+    .unwrap();
     std::fs::create_dir_all(dir.path().join("app")).unwrap();
     std::fs::write(dir.path().join("app/zz.ts"), IMPORT).unwrap();
     let head = commit_all(dir.path(), "the PR");
@@ -173,21 +201,32 @@ fn a_truncated_file_list_hides_no_file() {
     let mig = in_actions(&["migration-safety"], &base);
     assert_eq!(mig.code, 1, "{}\n{}", mig.stdout, mig.stderr);
     assert!(
-        has(&mig, "migration-safety/drop-table supabase/migrations/20240101000000_zz.sql error"),
+        has(
+            &mig,
+            "migration-safety/drop-table supabase/migrations/20240101000000_zz.sql error"
+        ),
         "{:?}",
         found(&mig)
     );
     api.route(path, pages.clone());
     let ban = in_actions(&["dev-mcp-ban", "--changed-only"], &base);
     assert_eq!(ban.code, 1, "{}\n{}", ban.stdout, ban.stderr);
-    assert!(has(&ban, "dev-mcp-ban/banned-import app/zz.ts error"), "{:?}", found(&ban));
+    assert!(
+        has(&ban, "dev-mcp-ban/banned-import app/zz.ts error"),
+        "{:?}",
+        found(&ban)
+    );
 
     // A base the checkout does not have (a shallow clone): an error that names the fix.
     api.route(path, pages);
     let missing = "0123456789012345678901234567890123456789";
     let out = in_actions(&["migration-safety"], missing);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(has(&out, "core/changed-files-truncated PR error"), "{:?}", found(&out));
+    assert!(
+        has(&out, "core/changed-files-truncated PR error"),
+        "{:?}",
+        found(&out)
+    );
     assert!(out.stdout.contains("fetch-depth: 0"), "{}", out.stdout);
 }
 
@@ -221,7 +260,11 @@ fn a_rename_from_an_exempt_path_counts_as_added() {
         .arg(dir.path())
         .args(["--format", "json"]));
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(has(&out, "dev-mcp-ban/banned-import app/mcp.ts error"), "{:?}", found(&out));
+    assert!(
+        has(&out, "dev-mcp-ban/banned-import app/mcp.ts error"),
+        "{:?}",
+        found(&out)
+    );
     assert!(!out.stdout.contains(TOKEN));
 }
 
@@ -249,12 +292,18 @@ fn a_down_sql_the_supabase_cli_applies_is_not_a_rollback() {
 fn files_node_runs_are_read_whatever_their_name() {
     use std::os::unix::ffi::OsStrExt;
     let dir = git_repo(&[
-        ("server.js", "require(\"./app/mcp.JS\");\nrequire(\"./app/mcp2\");\n"),
+        (
+            "server.js",
+            "require(\"./app/mcp.JS\");\nrequire(\"./app/mcp2\");\n",
+        ),
         ("app/mcp.JS", IMPORT),
         ("app/mcp2", IMPORT),
         ("app/notes.txt", "see @shopify/dev-mcp docs\n"),
     ]);
-    let odd = dir.path().join("app").join(std::ffi::OsStr::from_bytes(b"x\xff.js"));
+    let odd = dir
+        .path()
+        .join("app")
+        .join(std::ffi::OsStr::from_bytes(b"x\xff.js"));
     std::fs::write(odd, IMPORT).unwrap();
     commit_all(dir.path(), "odd name");
     let out = gate(dir.path(), &["dev-mcp-ban"]);

@@ -16,14 +16,11 @@ use crate::gates::Context;
 use crate::rules::Rule;
 use anyhow::{Context as _, Result};
 use schema::{BlockKind, Schema};
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 pub const DEFAULT_SCHEMA: &str = "prisma/schema.prisma";
 const MAX_SCHEMA_BYTES: u64 = 16 << 20;
-const GIT_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::github::GIT_TIMEOUT;
 
 /// The base version of the schema.
 enum Base {
@@ -34,53 +31,11 @@ enum Base {
     Unreadable(String),
 }
 
-/// Run git with an argument vector; stdout capped, the whole call bounded in time.
+/// Run git through the shared runner, stdout capped at the schema limit.
 /// Returns `(success, stdout, stderr)`.
 fn git(root: &Path, args: &[&str]) -> Result<(bool, Vec<u8>, String)> {
-    let mut child = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("running git (is it installed?)")?;
-    let mut stdout = child.stdout.take().expect("piped");
-    let mut stderr = child.stderr.take().expect("piped");
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = (&mut stdout)
-            .take(MAX_SCHEMA_BYTES + 1)
-            .read_to_end(&mut buf);
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = (&mut stderr).take(64 << 10).read_to_end(&mut buf);
-        buf
-    });
-    let deadline = Instant::now() + GIT_TIMEOUT;
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            anyhow::bail!(
-                "git {} did not finish within {}s",
-                args.join(" "),
-                GIT_TIMEOUT.as_secs()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default())
-        .trim()
-        .to_string();
-    Ok((status.success(), stdout, stderr))
+    let out = crate::github::git_run(root, args, GIT_TIMEOUT, MAX_SCHEMA_BYTES + 1)?;
+    Ok((out.ok, out.stdout, out.stderr))
 }
 
 fn base_from_git(root: &Path, base: &str, path: &str) -> Result<Base> {
