@@ -6,8 +6,10 @@
 //!
 //! The diff is the `patch` GitHub's PR files API returns per file (locally, the same text from
 //! `git diff -U3 BASE...HEAD`). A changed file without a patch (binary, too large, or a plain
-//! list of changed files) counts as changed on every line. Findings without a file are never
-//! filtered, and nothing is filtered when the changed files are unknown.
+//! list of changed files) counts as changed on every line, and so does a renamed file: its
+//! patch compares it with the old path, which may have been exempt (`app/mcp.test.ts` moved
+//! to `app/mcp.ts`). Findings without a file are never filtered, and nothing is filtered when
+//! the changed files are unknown.
 
 use crate::finding::{Finding, Severity};
 use crate::pr::ChangedFile;
@@ -112,7 +114,14 @@ impl DiffIndex {
             files: files
                 .iter()
                 .filter(|f| f.status.exists())
-                .map(|f| (f.path.clone(), f.patch.as_deref().map(parse_patch)))
+                .map(|f| {
+                    // A renamed file's patch compares it with the file at its old path, where
+                    // it may have been exempt (a test moved into production code): at its new
+                    // path every line is the PR's, so it counts as changed on every line.
+                    let renamed = f.previous_path.as_deref().is_some_and(|p| p != f.path);
+                    let patch = f.patch.as_deref().filter(|_| !renamed).map(parse_patch);
+                    (f.path.clone(), patch)
+                })
                 .collect(),
         }
     }

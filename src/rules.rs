@@ -134,6 +134,8 @@ rules! {
         "Check that the job's token has `pull-requests: read` and that the GitHub API is reachable, then re-run the job.";
     ChangedFilesUnknown = "core/changed-files-unknown", Warning,
         "Run on a pull_request event, or pass `--base REF` or `--changed-files FILE` locally.";
+    ChangedFilesTruncated = "core/changed-files-truncated", Error,
+        "Check out the PR with its history (`actions/checkout` with `fetch-depth: 0`) so the whole list comes from `git diff`, or split the PR.";
 
     // verify-mcp-evidence
     McpSectionMissing = "mcp-evidence/section-missing", Error,

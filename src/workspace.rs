@@ -4,6 +4,13 @@
 //! Rejected before any I/O: absolute paths, `..` segments, drive prefixes and backslashes.
 //! After resolving symlinks the real path must still lie under the root; only regular files
 //! are opened (a FIFO would block, a device would never end), and reads are capped.
+//!
+//! The gates that look at the whole tree (dev-mcp-ban's production folders, the deploy-file
+//! scan, `migration-safety --all`) take their files from [`Workspace::files`]: what git tracks
+//! (`git ls-files -z`), never filtered by `.gitignore`, `.ignore` or `.rgignore` files a PR can
+//! commit; outside git, every file. A tracked symlink to a folder inside the repository is
+//! followed once (its files appear under the link's path too); one that resolves outside is
+//! listed in `escaping` for the gates to report.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -30,7 +37,74 @@ pub enum PathError {
 #[derive(Debug, Clone)]
 pub struct Workspace {
     root: PathBuf,
+    /// The file set, listed once per run on first use.
+    files: std::sync::Arc<std::sync::OnceLock<RepoFiles>>,
 }
+
+/// The repository's files, as the tree-walking gates see them.
+#[derive(Debug, Clone, Default)]
+pub struct RepoFiles {
+    /// Repository-relative, `/`-separated paths, sorted: regular files and symlinks (a symlink
+    /// is read through [`Workspace::open`] like any file, so one leading outside or to a
+    /// device is refused there), plus the files below a symlinked folder under the link's path.
+    pub files: Vec<String>,
+    /// Paths that are not UTF-8 (shown lossily): nothing can match them against a glob, so a
+    /// gate that would have checked them says so.
+    pub not_utf8: Vec<String>,
+    /// Symlinks resolving outside the repository: `(link, where it points)`.
+    pub escaping: Vec<(String, String)>,
+    /// Symlinked folders inside the repository that were listed through: `(link, target)`.
+    pub folder_links: Vec<(String, String)>,
+}
+
+impl RepoFiles {
+    /// The escaping symlinks at or below `dir`, or above it (`dir = "a/b"` concerns a link
+    /// `a` as much as `a/b/c`); `""` is the whole repository.
+    pub fn escaping_at<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = &'a (String, String)> {
+        self.escaping
+            .iter()
+            .filter(move |(link, _)| dir.is_empty() || within(link, dir) || within(dir, link))
+    }
+
+    /// Every other path under which the file at `path` is listed, through folder links; and,
+    /// when `path` is a folder link itself, every file listed below it.
+    pub fn aliases(&self, path: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (link, target) in &self.folder_links {
+            if let Some(rest) = path
+                .strip_prefix(target.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+            {
+                out.push(format!("{link}/{rest}"));
+            }
+            if link == path {
+                let below = format!("{link}/");
+                out.extend(self.files.iter().filter(|f| f.starts_with(&below)).cloned());
+            }
+        }
+        out
+    }
+}
+
+/// The folder part of a glob before its first wildcard: `supabase/migrations` for
+/// `supabase/migrations/*.sql`, `""` for `**/x.sql`.
+pub fn literal_dir(glob: &str) -> String {
+    let parts: Vec<&str> = glob.split('/').collect();
+    let literal = parts
+        .iter()
+        .take_while(|p| !p.contains(['*', '?', '[', '{', '\\']))
+        .count()
+        .min(parts.len().saturating_sub(1));
+    parts[..literal].join("/")
+}
+
+/// Whether `path` is `dir` or lies below it.
+fn within(path: &str, dir: &str) -> bool {
+    path == dir || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
+}
+
+/// Most bytes of `git ls-files` output taken; past that, every file is walked instead.
+const MAX_LISTED_BYTES: u64 = 256 << 20;
 
 /// A regular file inside the repository, opened for reading.
 pub struct RepoFile {
@@ -42,7 +116,13 @@ impl Workspace {
     pub fn new(root: &Path) -> io::Result<Workspace> {
         Ok(Workspace {
             root: root.canonicalize()?,
+            files: Default::default(),
         })
+    }
+
+    /// The repository's files (see the module docs), listed on first use.
+    pub fn files(&self) -> &RepoFiles {
+        self.files.get_or_init(|| list_files(&self.root))
     }
 
     pub fn root(&self) -> &Path {
@@ -131,4 +211,134 @@ fn file_kind(ft: &std::fs::FileType) -> &'static str {
     } else {
         "special file"
     }
+}
+
+/// List the tree: git's tracked files when the root is in a work tree, else every file.
+fn list_files(root: &Path) -> RepoFiles {
+    let tracked = crate::git::run(
+        root,
+        &["ls-files", "-z", "--cached", "--full-name", "--", "."],
+        MAX_LISTED_BYTES,
+    );
+    let prefix = crate::git::run(root, &["rev-parse", "--show-prefix"], 4096);
+    let raw: Vec<Vec<u8>> = match (tracked, prefix) {
+        (Ok(t), Ok(p)) if t.success && p.success && !t.truncated => {
+            // `--full-name` and the prefix make the paths relative to the root exactly, even
+            // when the root is a folder of a larger work tree.
+            let prefix = String::from_utf8_lossy(&p.stdout).trim().to_string();
+            let paths = t
+                .stdout
+                .split(|b| *b == 0)
+                .filter(|p| !p.is_empty())
+                .filter_map(|p| p.strip_prefix(prefix.as_bytes()).map(<[u8]>::to_vec))
+                .collect();
+            paths
+        }
+        _ => walk_all(root),
+    };
+    let mut out = RepoFiles::default();
+    let mut dir_links = Vec::new();
+    for p in raw {
+        match String::from_utf8(p) {
+            Ok(p) => out.files.push(p),
+            Err(e) => out
+                .not_utf8
+                .push(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        }
+    }
+    out.files.sort();
+    out.files.dedup();
+    for p in &out.files {
+        let abs = root.join(p);
+        let is_link = std::fs::symlink_metadata(&abs).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            continue;
+        }
+        match abs.canonicalize() {
+            Ok(real) if real.starts_with(root) => {
+                if real.is_dir() {
+                    let target = real
+                        .strip_prefix(root)
+                        .ok()
+                        .and_then(|t| t.to_str())
+                        .unwrap_or_default()
+                        .replace('\\', "/");
+                    dir_links.push((p.clone(), target));
+                }
+            }
+            Ok(real) => out.escaping.push((p.clone(), real.display().to_string())),
+            Err(_) => {
+                let target = std::fs::read_link(&abs).unwrap_or_default();
+                let lexical = abs.parent().unwrap_or(root).join(&target);
+                if target.is_absolute() || !normalize(&lexical).starts_with(root) {
+                    out.escaping.push((p.clone(), target.display().to_string()));
+                }
+            }
+        }
+    }
+    // Each folder link once: its target's files under the link's path. A link into one of its
+    // own ancestors (a loop) adds nothing: those files are listed already.
+    let mut extra = Vec::new();
+    for (link, target) in &dir_links {
+        if target.is_empty() || within(link, target) {
+            continue;
+        }
+        let below = format!("{target}/");
+        let from = out.files.partition_point(|f| f.as_str() < below.as_str());
+        for f in &out.files[from..] {
+            let Some(rest) = f.strip_prefix(below.as_str()) else {
+                break;
+            };
+            extra.push(format!("{link}/{rest}"));
+        }
+    }
+    out.folder_links = dir_links.clone();
+    // A folder link is not a file itself.
+    out.files.retain(|f| {
+        dir_links
+            .binary_search_by(|(l, _)| l.as_str().cmp(f))
+            .is_err()
+    });
+    out.files.extend(extra);
+    out.files.sort();
+    out.files.dedup();
+    out
+}
+
+/// `a/./b/../c` → `a/c`, without touching the file system.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Every file below `root` (outside git): no ignore files, hidden files included, symlinks
+/// listed but not followed, `.git` not entered.
+fn walk_all(root: &Path) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let walk = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || e.file_name() != ".git");
+    for e in walk.flatten() {
+        if e.file_type().is_dir() {
+            continue;
+        }
+        if let Ok(rel) = e.path().strip_prefix(root) {
+            let parts: Vec<&[u8]> = rel
+                .components()
+                .map(|c| c.as_os_str().as_encoded_bytes())
+                .collect();
+            out.push(parts.join(&b'/'));
+        }
+    }
+    out
 }

@@ -329,9 +329,11 @@ fn suppressions_silence_with_a_reason_and_are_listed_in_the_summary() {
     assert_eq!(out.code, 1);
     let summary = std::fs::read_to_string(summary).unwrap();
     assert!(summary.contains("**Suppressions in use**"), "{summary}");
-    assert!(summary.contains(
-        "| `dev-mcp-ban/banned-import` | `app/a.ts`:2 | docs tool, loaded only in the staging build |"
-    ));
+    // Untrusted text (path, reason) is HTML-escaped inside <code> or as character references.
+    assert!(
+        summary.contains("| `dev-mcp-ban/banned-import` | <code>app/a&#46;ts</code>:2 | docs tool, loaded only in the staging build |"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -365,7 +367,7 @@ fn changed_only_limits_findings_to_the_files_the_pr_changes() {
 }
 
 #[test]
-fn ignored_binary_oversized_and_symlinked_files() {
+fn ignore_files_binary_oversized_and_symlinked_files() {
     let imp = "import { Client } from \"@shopify/dev-mcp\";\n";
     let big = format!("{imp}{}", "// padding\n".repeat(200));
     let dir = repo(&[
@@ -400,14 +402,19 @@ fn ignored_binary_oversized_and_symlinked_files() {
         symlink("../packages/shared", dir.path().join("app/shared")).unwrap();
         symlink("../app", dir.path().join("app/loop")).unwrap();
     }
+    // An ignore file hides nothing (outside git, every file is checked); links out of the
+    // repository are named, never read; the loop back into `app/` adds nothing.
     let out = gate(dir.path(), &[]);
     assert_eq!(
         found(&out),
         [
             format!("{IMPORT} app/.server/db.ts:1:25-40"),
+            format!("{IMPORT} app/build/server.js:1:25-40"),
             format!("{IMPORT} app/shared/client.ts:1:25-40"),
             "dev-mcp-ban/file-skipped app/blob.js:null:null-null".to_string(),
             "dev-mcp-ban/file-skipped app/huge.ts:null:null-null".to_string(),
+            "dev-mcp-ban/file-skipped app/link.ts:null:null-null".to_string(),
+            "dev-mcp-ban/file-skipped app/linked-lib:null:null-null".to_string(),
         ]
     );
     // `app/` itself pointing outside the repository is refused, not walked.

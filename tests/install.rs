@@ -7,7 +7,7 @@
 mod support;
 
 use support::install::*;
-use support::Reply;
+use support::{root, Reply};
 
 #[test]
 fn the_asset_for_each_platform_is_chosen_and_verified() {

@@ -283,13 +283,29 @@ async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrC
     }
     if needs.changed_files {
         match api.files(pr.number).await {
-            Ok((files, capped)) => {
-                if capped {
-                    ctx.findings.push(Finding::new(
-                        Rule::ChangedFilesUnknown,
-                        format!("GitHub lists at most {} changed files; this PR has more, so checks against the changed files see only the first {}", api::MAX_FILES, api::MAX_FILES),
-                    ));
+            Ok((_, true)) => {
+                // GitHub stops at 3,000 files: the list is cut, and the files past the cut are
+                // exactly where a PR would hide a migration. Take the whole list from git, or
+                // let the gates that need it fail closed.
+                match pr.base_sha.as_deref().map(|b| git_changed_files(repo, b)) {
+                    Some(Ok(files)) => ctx.changed_files = Some(files),
+                    other => {
+                        let why = match other {
+                            Some(Err(e)) => format!(
+                                "`git diff` from the checkout failed too: {}",
+                                crate::text::excerpt(&e.to_string(), 300)
+                            ),
+                            _ => "the event names no base commit to `git diff` against".into(),
+                        };
+                        ctx.findings.push(Finding::new(
+                            Rule::ChangedFilesTruncated,
+                            format!("GitHub lists at most {} changed files and this PR has more, so the list is incomplete; {why}. Checks that depend on the changed files were run as if every file had changed", crate::text::thousands(api::MAX_FILES as u64)),
+                        ));
+                        ctx.changed_files = None;
+                    }
                 }
+            }
+            Ok((files, false)) => {
                 ctx.changed_files = Some(
                     files
                         .into_iter()

@@ -169,6 +169,7 @@ fn migration_safety(i: &Inputs<'_>) -> Result<migration_safety::Options> {
         .collect();
     migrations.extend(c.migrations.iter().flatten().cloned());
     o.discover.migrations = globs::set(&migrations, "migration-safety.migrations", Style::Paths)?;
+    o.discover.migration_globs = migrations;
     if let Some(r) = &c.rollbacks {
         o.discover.rollbacks = globs::set(r, "migration-safety.rollbacks", Style::Paths)?;
     }

@@ -354,25 +354,30 @@ pub fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-/// Run git in `dir` as a fixed author at a fixed time (`date`, RFC 3339), never signing;
-/// panics when git fails; returns its standard output, trimmed.
+/// Run git in `dir` as a fixed author at a fixed time (`date`, RFC 3339), with no user or
+/// system config and never signing; panics with git's stderr when it fails. Returns stdout,
+/// trimmed.
 pub fn git_at(dir: &Path, date: &str, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
-        .args(["-c", "commit.gpgsign=false"])
+        .args(["-c", "commit.gpgsign=false", "-c", "core.symlinks=true"])
         .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_AUTHOR_NAME", "t")
         .env("GIT_AUTHOR_EMAIL", "t@example.com")
         .env("GIT_COMMITTER_NAME", "t")
         .env("GIT_COMMITTER_EMAIL", "t@example.com")
         .env("GIT_AUTHOR_DATE", date)
         .env("GIT_COMMITTER_DATE", date)
+        .stdin(Stdio::null())
         .output()
         .expect("run git");
     assert!(
         out.status.success(),
-        "git {args:?}: {}",
+        "git {}: {}",
+        args.join(" "),
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -381,6 +386,22 @@ pub fn git_at(dir: &Path, date: &str, args: &[&str]) -> String {
 /// `git_at` at the demo's clock, 2025-10-21T17:00:00Z.
 pub fn git(dir: &Path, args: &[&str]) -> String {
     git_at(dir, "2025-10-21T17:00:00Z", args)
+}
+
+/// Stage everything in `dir` (force-added: ignore files hide nothing from the commit) and
+/// commit it; returns the new commit's id.
+pub fn commit_all(dir: &Path, message: &str) -> String {
+    git(dir, &["add", "-A", "-f", "."]);
+    git(dir, &["commit", "-q", "--allow-empty", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// A git repository (branch `main`) in a temporary directory holding these files, committed.
+pub fn git_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = repo(files);
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    commit_all(dir.path(), "base");
+    dir
 }
 
 /// Write the repository's config file, `.github/merge-gates.toml`.

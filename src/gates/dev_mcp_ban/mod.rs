@@ -1,14 +1,16 @@
 //! `dev-mcp-ban`: production code must not import development-only MCP packages.
 //!
-//! The production tree (`app/**` by default, minus scripts, tests and docs) is walked in
-//! parallel with the `ignore` crate, honouring `.gitignore`, following only symlinks that stay
-//! inside the repository. Each JavaScript/TypeScript and
-//! Python file passes a literal pre-filter first; only files that contain a banned name's
-//! literal part are lexed (`scan_js`, `scan_py`) and their import specifiers matched against the
-//! policy (`policy`). Production `package.json` files are checked for banned runtime
-//! dependencies (`manifest`). Suppression comments are collected from the lexed files for the
-//! core to apply. Memory does not grow with the tree: each worker reuses one buffer, and only
-//! files with findings or suppressions are kept.
+//! The production tree (`app/**` by default, minus scripts, tests and docs) is the part of the
+//! workspace's file set (what git tracks, never filtered by ignore files a PR can commit;
+//! symlinked folders inside the repository followed once) that the policy covers, read in
+//! parallel. Each JavaScript/TypeScript (extensions in any case) and Python file passes a
+//! literal pre-filter first; only files that contain a banned name's literal part are lexed
+//! (`scan_js`, `scan_py`) and their import specifiers matched against the policy (`policy`).
+//! A production file of another name is lexed too when a relative import reaches it (Node runs
+//! `require("./mcp2")` whatever the name). Production `package.json` files are checked for
+//! banned runtime dependencies (`manifest`). Suppression comments are collected from the lexed
+//! files for the core to apply. Memory does not grow with the tree: each worker reuses one
+//! buffer, and only files with findings or suppressions are kept.
 
 pub mod manifest;
 pub mod policy;
@@ -20,10 +22,10 @@ use crate::finding::{Cap, Finding, GateOutput, Location, MAX_FINDINGS_PER_FILE};
 use crate::pr::Needs;
 use crate::rules::{GateId, Rule};
 use crate::suppress::Suppression;
-use crate::workspace::PathError;
+use crate::workspace::{PathError, Workspace};
 use policy::{FileKind, Policy};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
@@ -166,88 +168,164 @@ impl Scanner<'_> {
         }
     }
 
-    /// Walk the production tree in parallel and check every file the policy covers.
+    /// Check every file of the repository's file set (what git tracks, never filtered by
+    /// ignore files; see `Workspace::files`) that the policy covers, in parallel; then the
+    /// production files of other names that a relative import reaches.
     fn scan_tree(&self, ctx: &Context<'_>) -> Vec<FileReport> {
-        let (dirs, files) = self.policy.walk_roots();
+        let (dirs, _) = self.policy.walk_roots();
+        let tree = ctx.workspace.files();
         let mut reports = Vec::new();
-        for f in &files {
-            if let Some(kind) = self.policy.classify(f) {
-                reports.extend(self.check_listed(ctx, f, kind));
-            }
-        }
-        // Each root is resolved through the workspace, so a symlinked `app/` cannot lead the
-        // walk outside the repository.
-        let mut roots: Vec<(String, PathBuf)> = Vec::new();
-        for d in dirs {
-            let real = if d.is_empty() {
-                Ok(ctx.workspace.root().to_path_buf())
-            } else {
-                ctx.workspace.resolve(&d)
-            };
-            match real {
-                Ok(real) if real.is_dir() => {
-                    if !roots.iter().any(|(_, r)| *r == real) {
-                        roots.push((d, real));
-                    }
+        // A production folder (or the link above it) resolving outside the repository.
+        for d in &dirs {
+            for (link, to) in tree.escaping_at(d) {
+                if self.policy.classify(link).is_none()
+                    && !reports.iter().any(|r: &FileReport| r.path == *link)
+                {
+                    reports.push(skipped(
+                        link,
+                        format!("`{link}` resolves outside the repository (symlink to {to}); it was not checked"),
+                    ));
                 }
-                Ok(_) | Err(PathError::NotFound) => {}
-                Err(e) => reports.push(skipped(&d, format!("`{d}` {e}; it was not checked"))),
             }
         }
-        // Deepest first, so a path is attributed to the most specific root.
-        roots.sort_by_key(|(_, r)| std::cmp::Reverse(r.as_os_str().len()));
-        let Some(((_, first), rest)) = roots.split_first() else {
-            return reports;
-        };
-        let mut walk = ignore::WalkBuilder::new(first);
-        for (_, r) in rest {
-            walk.add(r);
+        for p in &tree.not_utf8 {
+            if self.policy.is_production(p) {
+                reports.push(skipped(
+                    p,
+                    format!("`{p}` has a name that is not UTF-8 (shown with replacement characters); it was not checked"),
+                ));
+            }
         }
-        // Symlinks are followed only when they resolve inside the repository (a shared folder
-        // linked into `app/` is production code too); one leading outside is pruned unread.
-        let repo_root = ctx.workspace.root().to_path_buf();
-        walk.hidden(false)
-            .follow_links(true)
-            .require_git(false)
-            .filter_entry(move |e| {
-                e.file_name() != ".git"
-                    && (!e.path_is_symlink()
-                        || std::fs::canonicalize(e.path())
-                            .is_ok_and(|real| real.starts_with(&repo_root)))
-            });
+        let mut listed: Vec<(&str, FileKind)> = Vec::new();
+        let mut other: Vec<&str> = Vec::new();
+        for f in &tree.files {
+            match self.policy.classify(f) {
+                Some(kind) => listed.push((f, kind)),
+                None if self.policy.is_production(f) => other.push(f),
+                None => {}
+            }
+        }
+        reports.extend(self.check_parallel(ctx.workspace, &listed));
+        let reached = self.reached_by_import(ctx, &tree.files, &other);
+        let reached: Vec<(&str, FileKind)> =
+            reached.into_iter().map(|f| (f, FileKind::Js)).collect();
+        reports.extend(self.check_parallel(ctx.workspace, &reached));
+        reports
+    }
+
+    /// Check these files on as many threads as the machine has cores, one buffer per thread.
+    fn check_parallel(&self, ws: &Workspace, files: &[(&str, FileKind)]) -> Vec<FileReport> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(files.len().div_ceil(64).max(1));
         let (tx, rx) = mpsc::channel();
-        walk.build_parallel().run(|| {
-            let tx = tx.clone();
-            let (roots, files) = (&roots, &files);
-            let mut buf = Vec::new();
-            Box::new(move |entry| {
-                let Ok(entry) = entry else {
-                    return ignore::WalkState::Continue;
-                };
-                if !entry.file_type().is_some_and(|t| t.is_file()) {
-                    return ignore::WalkState::Continue;
-                }
-                let Some(name) = entry.file_name().to_str() else {
-                    return ignore::WalkState::Continue;
-                };
-                if FileKind::by_name(name).is_none() {
-                    return ignore::WalkState::Continue;
-                }
-                // Files named without wildcards were checked above.
-                let Some(rel) = relative(roots, entry.path()).filter(|r| !files.contains(r)) else {
-                    return ignore::WalkState::Continue;
-                };
-                if let Some(kind) = self.policy.classify(&rel) {
-                    if let Some(report) = self.check_walked(&rel, kind, entry.path(), &mut buf) {
-                        let _ = tx.send(report);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                let tx = tx.clone();
+                let next = &next;
+                s.spawn(move || {
+                    let mut buf = Vec::new();
+                    while let Some((rel, kind)) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        if let Some(report) = self.check_path(ws, rel, *kind, &mut buf) {
+                            let _ = tx.send(report);
+                        }
                     }
-                }
-                ignore::WalkState::Continue
-            })
+                });
+            }
         });
         drop(tx);
-        reports.extend(rx);
-        reports
+        rx.into_iter().collect()
+    }
+
+    /// Resolve a listed path through the workspace (inside the repository, a regular file)
+    /// and check it. A tracked file missing from the checkout holds nothing to check.
+    fn check_path(
+        &self,
+        ws: &Workspace,
+        rel: &str,
+        kind: FileKind,
+        buf: &mut Vec<u8>,
+    ) -> Option<FileReport> {
+        let real = match ws.resolve(rel) {
+            Ok(real) => real,
+            Err(PathError::NotFound) => return None,
+            Err(e) => return Some(skipped(rel, format!("`{rel}` {e}; it was not checked"))),
+        };
+        match std::fs::metadata(&real) {
+            Ok(m) if m.is_file() => self.check_walked(rel, kind, &real, buf),
+            Ok(m) if m.is_dir() => None,
+            Ok(_) => Some(skipped(
+                rel,
+                format!("`{rel}` is not a regular file; it was not checked"),
+            )),
+            Err(e) => Some(skipped(rel, format!("`{rel}` could not be read: {e}"))),
+        }
+    }
+
+    /// Of the production files whose names say nothing (`app/mcp2`, `app/mcp.txt`), those that
+    /// contain a banned name's text and that some JavaScript file of the repository reaches by
+    /// a relative `import`/`require`/`import()`: Node runs them whatever their name. Only when
+    /// such a suspect exists are the importers lexed, and only those that mention its name.
+    fn reached_by_import<'f>(
+        &self,
+        ctx: &Context<'_>,
+        tree: &[String],
+        other: &[&'f str],
+    ) -> Vec<&'f str> {
+        let read = |rel: &str| ctx.workspace.read_capped(rel, self.max_file).ok().flatten();
+        let suspects: Vec<&str> = other
+            .iter()
+            .copied()
+            .filter(|rel| {
+                read(rel).is_some_and(|b| {
+                    self.policy
+                        .prefilter
+                        .as_ref()
+                        .is_none_or(|p| p.is_match(&b))
+                })
+            })
+            .collect();
+        if suspects.is_empty() {
+            return Vec::new();
+        }
+        let mut reached = Vec::new();
+        for importer in tree {
+            let name = importer.rsplit('/').next().unwrap_or(importer);
+            if FileKind::by_name(name) != Some(FileKind::Js) || importer.contains("node_modules/") {
+                continue;
+            }
+            let dir = importer.rsplit_once('/').map_or("", |(d, _)| d);
+            let left: Vec<&str> = suspects
+                .iter()
+                .copied()
+                .filter(|s| !reached.contains(s))
+                .collect();
+            if left.is_empty() {
+                break;
+            }
+            let Some(bytes) = read(importer) else {
+                continue;
+            };
+            let stem = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
+            if !left
+                .iter()
+                .any(|s| memchr::memmem::find(&bytes, stem(s).as_bytes()).is_some())
+            {
+                continue;
+            }
+            for i in scan_js::imports(&lexable(&String::from_utf8_lossy(&bytes))) {
+                let Some(target) = relative_target(dir, &i.value) else {
+                    continue;
+                };
+                if let Some(s) = left.iter().find(|s| **s == target) {
+                    reached.push(*s);
+                }
+            }
+        }
+        reached.sort_unstable();
+        reached.dedup();
+        reached
     }
 
     /// Read a file the walker found (a regular file below a resolved root) into `buf`.
@@ -465,17 +543,23 @@ fn concerns_this_gate(s: &Suppression) -> bool {
             })
 }
 
-/// The repository-relative path of a walked file, by the root it was found under.
-fn relative(roots: &[(String, PathBuf)], path: &Path) -> Option<String> {
-    roots.iter().find_map(|(prefix, real)| {
-        let rest = path.strip_prefix(real).ok()?.to_str()?;
-        let rest = rest.replace('\\', "/");
-        Some(if prefix.is_empty() {
-            rest
-        } else {
-            format!("{prefix}/{rest}")
-        })
-    })
+/// The repository-relative path a relative specifier (`./x`, `../y/z`) names from `dir`;
+/// `None` for a package name or a path climbing out of the repository.
+fn relative_target(dir: &str, spec: &str) -> Option<String> {
+    if !(spec.starts_with("./") || spec.starts_with("../")) {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for seg in spec.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 /// Byte offsets to lines and character columns, moving forward through a file so that many

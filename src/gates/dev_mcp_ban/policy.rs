@@ -41,12 +41,14 @@ pub enum FileKind {
 }
 
 impl FileKind {
-    /// The kind a file name could have, before its path is checked.
+    /// The kind a file name could have, before its path is checked. Extensions are matched
+    /// case-insensitively: Node loads `mcp.JS` as readily as `mcp.js`.
     pub fn by_name(name: &str) -> Option<FileKind> {
         if name == "package.json" {
             return Some(FileKind::Manifest);
         }
-        let ext = name.rsplit_once('.')?.1;
+        let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+        let ext = ext.as_str();
         if JS_EXTENSIONS.contains(&ext) {
             Some(FileKind::Js)
         } else if ext == "py" {
@@ -181,6 +183,12 @@ impl Policy {
             FileKind::Js | FileKind::Python if production => Some(kind),
             _ => None,
         }
+    }
+
+    /// Whether `rel` lies in production code (a production glob, not an allowed path),
+    /// whatever its name.
+    pub fn is_production(&self, rel: &str) -> bool {
+        self.production_set.is_match(rel) && !self.allowed_paths.is_match(rel)
     }
 
     /// Where to look: directories to walk (the literal prefixes of the globs, `""` for the

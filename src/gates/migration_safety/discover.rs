@@ -3,7 +3,8 @@
 //! Migrations are found by glob (`supabase/migrations/*.sql`,
 //! `prisma/migrations/*/migration.sql` and the config's extra globs); `*.sql.skip` files are
 //! never migrations; rollback files (`rollback_*.sql`, `*.down.sql`, `down.sql`) are found but
-//! marked, so the additive-only policy does not hold them to it. By default only the migrations
+//! marked, so the additive-only policy does not hold them to it — unless the folder's
+//! migration tool applies them anyway (`applied_by_its_tool`). By default only the migrations
 //! the PR adds or changes are checked; `--all` (or unknown changed files) checks every one.
 
 use super::super::Context;
@@ -42,7 +43,9 @@ pub struct Found {
 
 /// Which files are migrations, and which of them are rollbacks.
 pub struct Options {
-    /// The default globs plus the config's `migrations`.
+    /// The default globs plus the config's `migrations`, as written (their literal folders are
+    /// checked for symlinks that lead out of the repository) and compiled.
+    pub migration_globs: Vec<String>,
     pub migrations: GlobSet,
     pub rollbacks: GlobSet,
 }
@@ -50,6 +53,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
+            migration_globs: DEFAULT_MIGRATIONS.iter().map(|s| s.to_string()).collect(),
             migrations: globs::set(
                 DEFAULT_MIGRATIONS,
                 "migration-safety.migrations",
@@ -82,14 +86,18 @@ pub fn find(ctx: &Context<'_>, opts: &Options, every: bool, out: &mut GateOutput
         }
         walk(ctx, &is_migration)
     } else {
+        // A changed file is a migration under its own path or under a symlinked folder's.
+        let tree = ctx.workspace.files();
         ctx.pr
             .changed_files
             .iter()
             .flatten()
-            .filter(|f| f.status.exists() && is_migration(&f.path))
-            .map(|f| f.path.clone())
+            .filter(|f| f.status.exists())
+            .flat_map(|f| [vec![f.path.clone()], tree.aliases(&f.path)].concat())
+            .filter(|p| is_migration(p))
             .collect()
     };
+    escaping_folders(ctx, &opts.migration_globs, &is_migration, out);
     paths.sort();
     paths.dedup();
     let mut found = Found {
@@ -100,7 +108,7 @@ pub fn find(ctx: &Context<'_>, opts: &Options, every: bool, out: &mut GateOutput
         match ctx.workspace.read_capped(&path, MAX_MIGRATION_BYTES) {
             Ok(Some(bytes)) => match String::from_utf8(bytes) {
                 Ok(text) => found.migrations.push(Migration {
-                    rollback: rollbacks.is_match(&path),
+                    rollback: rollbacks.is_match(&path) && !applied_by_its_tool(&path),
                     text,
                     path,
                 }),
@@ -137,6 +145,51 @@ pub fn find(ctx: &Context<'_>, opts: &Options, every: bool, out: &mut GateOutput
     Ok(found)
 }
 
+/// Whether the migration tool of the file's folder applies it, whatever its name says. The
+/// Supabase CLI applies every `supabase/migrations/<digits>_<name>.sql` (its pattern is
+/// `^([0-9]+)_(.*)\.sql$`), so `…_cleanup.down.sql` there is a migration, not a rollback;
+/// `rollback_1.sql` does not match and is never applied. Prisma applies only
+/// `<folder>/migration.sql`, which no rollback glob names. Other layouts (the config's globs)
+/// are judged by the rollback globs alone.
+fn applied_by_its_tool(path: &str) -> bool {
+    let Some(name) = path.strip_prefix("supabase/migrations/") else {
+        return false;
+    };
+    let Some((version, rest)) = name.split_once('_') else {
+        return false;
+    };
+    !name.contains('/')
+        && !version.is_empty()
+        && version.bytes().all(|b| b.is_ascii_digit())
+        && rest.ends_with(".sql")
+}
+
+/// A migrations folder (or a folder above it) that is a symlink resolving outside the
+/// repository: what it holds is applied but cannot be checked.
+fn escaping_folders(
+    ctx: &Context<'_>,
+    globs: &[String],
+    is_migration: &dyn Fn(&str) -> bool,
+    out: &mut GateOutput,
+) {
+    let tree = ctx.workspace.files();
+    let mut seen = std::collections::BTreeSet::new();
+    for g in globs {
+        let dir = crate::workspace::literal_dir(g);
+        for (link, to) in tree.escaping_at(&dir) {
+            if !is_migration(link) && seen.insert(link.clone()) {
+                out.push(
+                    Finding::new(
+                        Rule::MigFileUnreadable,
+                        format!("`{link}` resolves outside the repository (symlink to {to}), so the migrations in it were not checked"),
+                    )
+                    .at(Location::file(link)),
+                );
+            }
+        }
+    }
+}
+
 /// The finding for a migration whose bytes stop being UTF-8 at `at`, located there.
 fn not_utf8(path: &str, bytes: &[u8], at: usize) -> Finding {
     let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
@@ -152,30 +205,9 @@ fn not_utf8(path: &str, bytes: &[u8], at: usize) -> Finding {
     .at(Location::span(path, line, col, col))
 }
 
-/// Every file under the repository root that `keep` accepts, honouring ignore files; symlinks
-/// are not followed (a migration is a regular file of the repository).
+/// Every file of the workspace's file set (what git tracks, never filtered by ignore files;
+/// a symlinked migrations folder inside the repository is listed through) that `keep` accepts.
 fn walk(ctx: &Context<'_>, keep: &dyn Fn(&str) -> bool) -> Vec<String> {
-    let root = ctx.workspace.root();
-    let mut out = Vec::new();
-    for entry in ignore::WalkBuilder::new(root)
-        .hidden(false)
-        .follow_links(false)
-        .require_git(false)
-        // Hidden directories are searched (`.supabase/…` layouts), git's own store is not.
-        .filter_entry(|e| e.file_name() != ".git")
-        .build()
-        .flatten()
-    {
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
-        let Ok(rel) = entry.path().strip_prefix(root) else {
-            continue;
-        };
-        let rel = rel.to_string_lossy().replace('\\', "/");
-        if keep(&rel) {
-            out.push(rel);
-        }
-    }
-    out
+    let files = ctx.workspace.files();
+    files.files.iter().filter(|p| keep(p)).cloned().collect()
 }

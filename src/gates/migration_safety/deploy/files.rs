@@ -6,22 +6,8 @@
 //! Each reader returns `Command`s: what the command is (for the message), its text as a
 //! `Snippet` mapped back to file offsets, and whether it is shell or an exec-form array.
 
+pub use super::shell::{Command, Invalid};
 use super::shell::{Form, Snippet};
-
-#[derive(Debug, Clone)]
-pub struct Command {
-    /// "script `migrate` in package.json", "the `RUN` instruction", …
-    pub what: String,
-    pub snippet: Snippet,
-    pub form: Form,
-}
-
-/// A file that does not parse: its message and the byte offset of the problem.
-#[derive(Debug, Clone)]
-pub struct Invalid {
-    pub message: String,
-    pub offset: usize,
-}
 
 /// `(line text without the newline, byte offset of its start)`.
 fn lines(text: &str) -> Vec<(&str, usize)> {

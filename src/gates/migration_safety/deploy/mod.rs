@@ -99,37 +99,20 @@ fn classify(path: &str, scripts: &globset::GlobSet) -> Option<Kind> {
     }
 }
 
-/// The repository's files that `classify` accepts, honouring ignore files; `node_modules` and
-/// `.git` are never entered, symlinks never followed while walking. A symlink or special file
-/// with a deploy file's name is taken too: deploy tools follow a `fly.toml` link, so reading
-/// it through the workspace (inside the repository only, regular files only) either checks
-/// it or says why not.
+/// The repository's files that `classify` accepts, from the workspace's file set (what git
+/// tracks, never filtered by ignore files a PR can commit); `node_modules` is never taken. A
+/// symlink with a deploy file's name is taken too: deploy tools follow a `fly.toml` link, so
+/// reading it through the workspace (inside the repository only, regular files only) either
+/// checks it or says why not.
 fn deploy_files(ctx: &Context<'_>, scripts: &globset::GlobSet) -> Vec<(String, Kind)> {
-    let root = ctx.workspace.root();
-    let mut out = Vec::new();
-    let walker = ignore::WalkBuilder::new(root)
-        .hidden(false)
-        .follow_links(false)
-        .require_git(false)
-        .filter_entry(|e| !matches!(e.file_name().to_str(), Some("node_modules" | ".git")))
-        .build();
-    for entry in walker.flatten() {
-        if entry.depth() == 0 || entry.file_type().is_none_or(|t| t.is_dir()) {
-            continue;
-        }
-        let Some(rel) = entry
-            .path()
-            .strip_prefix(root)
-            .ok()
-            .and_then(|p| p.to_str())
-        else {
-            continue;
-        };
-        let rel = rel.replace('\\', "/");
-        if let Some(kind) = classify(&rel, scripts) {
-            out.push((rel, kind));
-        }
-    }
+    let mut out: Vec<(String, Kind)> = ctx
+        .workspace
+        .files()
+        .files
+        .iter()
+        .filter(|p| !p.split('/').any(|s| s == "node_modules"))
+        .filter_map(|p| classify(p, scripts).map(|k| (p.clone(), k)))
+        .collect();
     out.sort();
     out
 }

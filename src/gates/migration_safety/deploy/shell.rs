@@ -537,6 +537,22 @@ fn match_pattern(cmd: &[Word], p: &Pattern) -> Option<Hit> {
     })
 }
 
+/// A command a deploy file runs: what it is (for the message) and its text as a shell sees it.
+#[derive(Debug, Clone)]
+pub struct Command {
+    /// "script `migrate` in package.json", "the `RUN` instruction", …
+    pub what: String,
+    pub snippet: Snippet,
+    pub form: Form,
+}
+
+/// A file that does not parse: its message and the byte offset of the problem.
+#[derive(Debug, Clone)]
+pub struct Invalid {
+    pub message: String,
+    pub offset: usize,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,7 @@
 //! The events are built into a graph, not a tree: an alias is an edge to the anchored node, never
 //! a copy, and every node is visited once, so a "billion laughs" file costs what its text costs.
 
-use super::files::{Command, Invalid};
-use super::shell::{Form, Snippet};
+use super::shell::{Command, Form, Invalid, Snippet};
 use saphyr_parser::{Event, Parser};
 
 /// Collections nested deeper than this make the file a finding (`deploy-file-invalid`), not a
