@@ -141,7 +141,7 @@ pub async fn create(admin: &Client, s: &Scratch, superuser: bool) -> Result<()> 
     let n = quote_ident(&s.name);
     admin
         .batch_execute(&format!(
-            "CREATE ROLE {n} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT PASSWORD '{}'",
+            "CREATE ROLE {n} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD '{}'",
             s.password
         ))
         .await
@@ -153,12 +153,16 @@ pub async fn create(admin: &Client, s: &Scratch, superuser: bool) -> Result<()> 
             .await
             .with_context(|| format!("dry run: joining the scratch role `{}`", s.name))?;
     }
-    admin
-        .batch_execute(&format!(
-            "CREATE DATABASE {n} OWNER {n} TEMPLATE template0; REVOKE ALL ON DATABASE {n} FROM PUBLIC"
-        ))
-        .await
-        .with_context(|| format!("dry run: creating the scratch database `{}`", s.name))?;
+    // Two queries: CREATE DATABASE cannot run in the implicit transaction of a batch.
+    for sql in [
+        format!("CREATE DATABASE {n} OWNER {n} TEMPLATE template0"),
+        format!("REVOKE ALL ON DATABASE {n} FROM PUBLIC"),
+    ] {
+        admin
+            .batch_execute(&sql)
+            .await
+            .with_context(|| format!("dry run: creating the scratch database `{}`", s.name))?;
+    }
     Ok(())
 }
 
