@@ -213,7 +213,7 @@ fn the_scratch_role_owns_the_scratch_database_and_is_gone_after_the_run() {
     let out = dry_run(dir.path(), &server_url());
     let f = findings_of(&out, &["migration-safety/dry-run-failed"]);
     assert_eq!(f.len(), 1, "{f:?}");
-    let re = regex::Regex::new(r"running as (mg_scratch_\S+) \(super f), db owner (\S+)")
+    let re = regex::Regex::new(r"running as (mg_scratch_\S+) \(super f\), db owner (\S+)")
         .unwrap();
     let c = re.captures(&f[0].3).unwrap_or_else(|| panic!("{f:?}"));
     assert_eq!(&c[1], &c[2], "{f:?}");
