@@ -91,7 +91,7 @@ CREATE FUNCTION mg_oracle.dropped() RETURNS event_trigger LANGUAGE plpgsql SECUR
 SET search_path = pg_catalog, pg_temp AS $f$
 BEGIN
   INSERT INTO mg_oracle.log (event, tag, objid, objsubid, identity, query)
-  SELECT CASE WHEN d.object_type = 'trigger' AND d.object_identity LIKE 'mg\_oracle\_dml on %' THEN 'tamper' ELSE 'drop' END,
+  SELECT CASE WHEN tg_tag = 'DROP TRIGGER' AND d.object_type = 'trigger' AND d.object_identity LIKE 'mg\_oracle\_dml on %' THEN 'tamper' ELSE 'drop' END,
          tg_tag, d.objid, d.objsubid, d.object_type || ' ' || d.object_identity, current_query()
   FROM pg_event_trigger_dropped_objects() d;
 END $f$;
@@ -475,7 +475,7 @@ fn second_line(s: &str) -> &str {
 fn changed_detail(before: &Obj, now: &Obj) -> String {
     let (b, a) = (before.value.as_str(), now.value.as_str());
     if before.kind == Kind::Table {
-        if b.contains("row-level security true") && a.contains("row-level security false") {
+        if b.contains("row-level security t,") && a.contains("row-level security f,") {
             return "row-level security was disabled".into();
         }
         return format!("`{}` became `{}`", second_line(b), second_line(a));
