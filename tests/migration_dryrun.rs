@@ -8,7 +8,9 @@ mod support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::pg::{command, dry_run, dry_run_with, findings_of, query, repo_changing, scratch_left, server_url};
+use support::pg::{
+    command, dry_run, dry_run_with, findings_of, query, repo_changing, scratch_left, server_url,
+};
 use support::Output;
 
 /// The usual repository builder, with the PR's changed files.

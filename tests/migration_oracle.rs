@@ -38,7 +38,13 @@ fn assert_has(out: &Output, rule: &str, severity: &str, line: usize, says: &str)
 fn a_temp_table_shadowing_a_base_table_does_not_hide_its_drop() {
     let out = run_pr("CREATE TEMP TABLE users (id int);\nDROP TABLE users;\nDROP TABLE users;\n");
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert_has(&out, "migration-safety/drop-table", "error", 3, "`public.users`");
+    assert_has(
+        &out,
+        "migration-safety/drop-table",
+        "error",
+        3,
+        "`public.users`",
+    );
 }
 
 #[test]
@@ -53,7 +59,9 @@ fn search_path_around_a_drop_does_not_hide_it() {
 
 #[test]
 fn a_drop_inside_a_do_block_is_seen() {
-    let out = run_pr("SET lock_timeout = '2s';\nDO $$ BEGIN\n  EXECUTE 'DROP TABLE ' || 'users';\nEND $$;\n");
+    let out = run_pr(
+        "SET lock_timeout = '2s';\nDO $$ BEGIN\n  EXECUTE 'DROP TABLE ' || 'users';\nEND $$;\n",
+    );
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert_has(&out, "migration-safety/drop-table", "error", 2, "DO block");
 }
@@ -64,7 +72,13 @@ fn a_delete_in_a_cte_is_seen() {
         "WITH d AS (DELETE FROM users WHERE id > 0 RETURNING id)\nSELECT count(*) FROM d;\n",
     );
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert_has(&out, "migration-safety/delete-without-where", "error", 1, "deleted rows of table `public.users`");
+    assert_has(
+        &out,
+        "migration-safety/delete-without-where",
+        "error",
+        1,
+        "deleted rows of table `public.users`",
+    );
 }
 
 #[test]
@@ -72,14 +86,26 @@ fn an_update_in_a_cte_is_a_backfill_warning() {
     let out = run_pr(
         "WITH u AS (UPDATE users SET email = lower(email) RETURNING id)\nSELECT count(*) FROM u;\n",
     );
-    assert_has(&out, "migration-safety/update-without-where", "warning", 1, "updated rows of table `public.users`");
+    assert_has(
+        &out,
+        "migration-safety/update-without-where",
+        "warning",
+        1,
+        "updated rows of table `public.users`",
+    );
 }
 
 #[test]
 fn delete_where_true_is_seen() {
     let out = run_pr("DELETE FROM users WHERE true;\n");
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert_has(&out, "migration-safety/delete-without-where", "error", 1, "`public.users`");
+    assert_has(
+        &out,
+        "migration-safety/delete-without-where",
+        "error",
+        1,
+        "`public.users`",
+    );
 }
 
 #[test]
@@ -88,7 +114,13 @@ fn a_function_the_migration_defines_and_calls_is_seen() {
         "CREATE FUNCTION tidy() RETURNS void LANGUAGE sql AS 'TRUNCATE users';\n\nSELECT tidy();\n",
     );
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert_has(&out, "migration-safety/truncate-table", "error", 3, "truncated table `public.users`");
+    assert_has(
+        &out,
+        "migration-safety/truncate-table",
+        "error",
+        3,
+        "truncated table `public.users`",
+    );
 }
 
 #[test]
@@ -96,8 +128,20 @@ fn renames_and_type_changes_by_any_syntax_are_seen() {
     let out = run_pr(
         "SET lock_timeout = '2s';\nDO $$ BEGIN\n  EXECUTE 'ALTER TABLE users RENAME COLUMN email TO mail';\n  EXECUTE 'ALTER TABLE users ALTER COLUMN id TYPE bigint';\n  EXECUTE 'ALTER TABLE users DROP COLUMN mail';\nEND $$;\n",
     );
-    assert_has(&out, "migration-safety/drop-column", "error", 2, "`public.users.email`");
-    assert_has(&out, "migration-safety/change-column-type", "warning", 2, "`integer` changed to `bigint`");
+    assert_has(
+        &out,
+        "migration-safety/drop-column",
+        "error",
+        2,
+        "`public.users.email`",
+    );
+    assert_has(
+        &out,
+        "migration-safety/change-column-type",
+        "warning",
+        2,
+        "`integer` changed to `bigint`",
+    );
 }
 
 #[test]
@@ -106,7 +150,13 @@ fn disabling_the_audit_trigger_is_seen() {
         "DO $$ BEGIN\n  EXECUTE 'ALTER TABLE users DISABLE TRIGGER ALL';\n  EXECUTE 'DELETE FROM users';\n  EXECUTE 'ALTER TABLE users ENABLE TRIGGER ALL';\nEND $$;\n",
     );
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert_has(&out, "migration-safety/base-object-changed", "error", 1, "audit trigger");
+    assert_has(
+        &out,
+        "migration-safety/base-object-changed",
+        "error",
+        1,
+        "audit trigger",
+    );
 }
 
 #[test]
@@ -114,8 +164,20 @@ fn catalog_changes_no_rule_explains_are_findings() {
     let out = run_pr(
         "ALTER TABLE users DISABLE ROW LEVEL SECURITY;\nCREATE OR REPLACE FUNCTION greeting() RETURNS text LANGUAGE sql AS $$ SELECT 'bye' $$;\n",
     );
-    assert_has(&out, "migration-safety/base-object-changed", "warning", 1, "row-level security was disabled");
-    assert_has(&out, "migration-safety/base-object-changed", "warning", 2, "function `greeting()`");
+    assert_has(
+        &out,
+        "migration-safety/base-object-changed",
+        "warning",
+        1,
+        "row-level security was disabled",
+    );
+    assert_has(
+        &out,
+        "migration-safety/base-object-changed",
+        "warning",
+        2,
+        "function `greeting()`",
+    );
 }
 
 #[test]
@@ -137,7 +199,10 @@ fn a_non_superuser_url_role_still_sees_drops_on_the_file() {
         "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN CREATEDB CREATEROLE"
     ));
     let dir = repo_changing(
-        &[INIT, (PR, "DO $$ BEGIN EXECUTE 'DROP TABLE users'; END $$;\n")],
+        &[
+            INIT,
+            (PR, "DO $$ BEGIN EXECUTE 'DROP TABLE users'; END $$;\n"),
+        ],
         &[PR],
     );
     let out = dry_run(dir.path(), &url_for(&role, "postgres"));
@@ -153,8 +218,20 @@ fn a_non_superuser_url_role_still_sees_drops_on_the_file() {
 #[test]
 fn statements_outside_a_transaction_are_lock_traced() {
     let out = run_pr("VACUUM FULL users;\n");
-    assert_has(&out, "migration-safety/dangerous-lock", "error", 1, "ACCESS EXCLUSIVE on table `public.users`");
-    assert_has(&out, "migration-safety/table-rewrite", "error", 1, "`public.users`");
+    assert_has(
+        &out,
+        "migration-safety/dangerous-lock",
+        "error",
+        1,
+        "ACCESS EXCLUSIVE on table `public.users`",
+    );
+    assert_has(
+        &out,
+        "migration-safety/table-rewrite",
+        "error",
+        1,
+        "`public.users`",
+    );
 }
 
 #[test]

@@ -190,7 +190,9 @@ fn the_hostile_migration_changes_nothing_outside_its_scratch_database() {
 #[test]
 fn the_url_role_needs_createdb_and_createrole() {
     let weak = format!("mg_test_weak_{}", std::process::id());
-    query(&format!("DROP ROLE IF EXISTS {weak}; CREATE ROLE {weak} LOGIN CREATEDB"));
+    query(&format!(
+        "DROP ROLE IF EXISTS {weak}; CREATE ROLE {weak} LOGIN CREATEDB"
+    ));
     let dir = pr_repo("CREATE TABLE t (id int);\n");
     let out = dry_run(dir.path(), &url_for(&weak, "postgres"));
     query(&format!("DROP ROLE IF EXISTS {weak}"));
@@ -213,8 +215,7 @@ fn the_scratch_role_owns_the_scratch_database_and_is_gone_after_the_run() {
     let out = dry_run(dir.path(), &server_url());
     let f = findings_of(&out, &["migration-safety/dry-run-failed"]);
     assert_eq!(f.len(), 1, "{f:?}");
-    let re = regex::Regex::new(r"running as (mg_scratch_\S+) \(super f\), db owner (\S+)")
-        .unwrap();
+    let re = regex::Regex::new(r"running as (mg_scratch_\S+) \(super f\), db owner (\S+)").unwrap();
     let c = re.captures(&f[0].3).unwrap_or_else(|| panic!("{f:?}"));
     assert_eq!(&c[1], &c[2], "{f:?}");
     // `dry_run` asserted that the scratch database and role are gone.
@@ -230,15 +231,18 @@ fn kill_9_leaves_a_scratch_database_the_next_run_drops() {
         .unwrap();
     let pid = child.id();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while query("SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'").is_empty()
-    {
+    while query("SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'").is_empty() {
         assert!(Instant::now() < deadline, "the migration never started");
         std::thread::sleep(Duration::from_millis(100));
     }
     child.kill().unwrap(); // SIGKILL: nothing of the binary runs after this
     child.wait().unwrap();
     let left = scratch_left(pid);
-    assert_eq!(left.len(), 2, "a scratch database and role should be left: {left:?}");
+    assert_eq!(
+        left.len(),
+        2,
+        "a scratch database and role should be left: {left:?}"
+    );
     let dir = pr_repo("CREATE TABLE t (id int);\n");
     let out = dry_run(dir.path(), &server_url());
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);

@@ -99,7 +99,10 @@ pub fn dry_run_with(dir: &Path, url: &str, extra: &[&str]) -> Output {
     let pid = child.id();
     let out = child.wait_with_output().unwrap();
     let left = scratch_left(pid);
-    assert!(left.is_empty(), "scratch database or role left behind: {left:?}");
+    assert!(
+        left.is_empty(),
+        "scratch database or role left behind: {left:?}"
+    );
     Output {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

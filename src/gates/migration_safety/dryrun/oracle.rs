@@ -181,7 +181,14 @@ pub async fn snapshot(admin: &Client) -> Result<Snapshot> {
     .await?
     {
         let (oid, name): (u32, String) = (r.get(0), r.get(1));
-        put(format!("nsp:{oid}"), Kind::Schema, None, oid, format!("schema `{name}`"), name);
+        put(
+            format!("nsp:{oid}"),
+            Kind::Schema,
+            None,
+            oid,
+            format!("schema `{name}`"),
+            name,
+        );
     }
     for r in q(format!(
         "SELECT c.oid, format('%I.%I', n.nspname, c.relname), c.relkind::text, \
@@ -235,7 +242,14 @@ pub async fn snapshot(admin: &Client) -> Result<Snapshot> {
         let (rel, short, name, def, oid): (u32, String, String, String, u32) =
             (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
         let rel = (rel != 0).then_some(rel);
-        put(format!("con:{}:{short}", rel.unwrap_or(oid)), Kind::Other, rel, oid, format!("constraint `{name}`"), def);
+        put(
+            format!("con:{}:{short}", rel.unwrap_or(oid)),
+            Kind::Other,
+            rel,
+            oid,
+            format!("constraint `{name}`"),
+            def,
+        );
     }
     for r in q(format!(
         "SELECT p.polrelid, p.polname::text, format('%I on %s', p.polname, p.polrelid::regclass), \
@@ -352,13 +366,22 @@ impl Oracle {
     }
 
     /// What migration `m` did, read after it committed or failed.
-    pub async fn after(&mut self, admin: &Client, m: &Migration, stmts: &[Statement]) -> Result<Vec<Event>> {
+    pub async fn after(
+        &mut self,
+        admin: &Client,
+        m: &Migration,
+        stmts: &[Statement],
+    ) -> Result<Vec<Event>> {
         let log = take_log(admin).await?;
         let after = snapshot(admin).await?;
         let place = Place::new(m, stmts);
         let mut events = Vec::new();
         let mut seen = BTreeSet::new();
-        let mut push = |events: &mut Vec<Event>, what: What, row: Option<&LogRow>, object: String, detail: String| {
+        let mut push = |events: &mut Vec<Event>,
+                        what: What,
+                        row: Option<&LogRow>,
+                        object: String,
+                        detail: String| {
             let (line, column, end_line, statement) = place.of(row);
             if seen.insert((what, line, object.clone(), detail.clone())) {
                 events.push(Event {
@@ -389,7 +412,9 @@ impl Oracle {
             let query = find_query(before.oid, before.rel);
             match after.0.get(key) {
                 None => {
-                    if before.kind != Kind::Table && before.rel.is_some_and(|r| dropped_tables.contains(&r)) {
+                    if before.kind != Kind::Table
+                        && before.rel.is_some_and(|r| dropped_tables.contains(&r))
+                    {
                         continue; // went with its table
                     }
                     let what = match before.kind {
@@ -431,9 +456,21 @@ impl Oracle {
                         "TRUNCATE" => What::Truncate,
                         _ => What::Update,
                     };
-                    push(&mut events, what, Some(r), format!("table `{}`", r.identity), String::new());
+                    push(
+                        &mut events,
+                        what,
+                        Some(r),
+                        format!("table `{}`", r.identity),
+                        String::new(),
+                    );
                 }
-                "tamper" => push(&mut events, What::Tampered, Some(r), r.identity.clone(), String::new()),
+                "tamper" => push(
+                    &mut events,
+                    What::Tampered,
+                    Some(r),
+                    r.identity.clone(),
+                    String::new(),
+                ),
                 _ => {}
             }
         }
@@ -450,7 +487,13 @@ impl Oracle {
         for r in &still {
             if !r.get::<_, bool>(2) {
                 let name: String = r.get(1);
-                push(&mut events, What::Tampered, None, format!("audit trigger on `{name}`"), String::new());
+                push(
+                    &mut events,
+                    What::Tampered,
+                    None,
+                    format!("audit trigger on `{name}`"),
+                    String::new(),
+                );
             }
         }
         self.current = Snapshot(
@@ -512,13 +555,20 @@ impl<'a> Place<'a> {
             r.stmt
                 .and_then(|i| self.stmts.get(i))
                 .filter(|s| text(s) == Some(r.query.as_str()))
-                .or_else(|| self.stmts.iter().find(|s| text(s) == Some(r.query.as_str())))
+                .or_else(|| {
+                    self.stmts
+                        .iter()
+                        .find(|s| text(s) == Some(r.query.as_str()))
+                })
         });
         match st {
             Some(s) => {
                 let (line, column) = self.idx.pos(s.first_token);
                 let (end_line, _) = self.idx.pos(s.end);
-                let text = self.m.text[s.first_token..s.end].split_whitespace().collect::<Vec<_>>().join(" ");
+                let text = self.m.text[s.first_token..s.end]
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 (line, column, end_line, crate::text::excerpt(&text, 80))
             }
             None => (0, 0, 0, String::new()),

@@ -104,7 +104,8 @@ pub async fn check_role(admin: &Client, shown: &str) -> Result<bool> {
         )
         .await
         .with_context(|| format!("dry run: reading the attributes of the role of {shown}"))?;
-    let (superuser, createdb, createrole): (bool, bool, bool) = (row.get(0), row.get(1), row.get(2));
+    let (superuser, createdb, createrole): (bool, bool, bool) =
+        (row.get(0), row.get(1), row.get(2));
     if !superuser && !(createdb && createrole) {
         anyhow::bail!(
             "dry run: the role of {shown} needs CREATEDB and CREATEROLE to create the scratch database and the unprivileged role the PR's migrations run as (it has{}{}); use a throwaway server's superuser, e.g. a `services: postgres` container",
@@ -294,7 +295,10 @@ mod tests {
             abandoned(&dead, Duration::from_secs(3600)),
             std::path::Path::new("/proc/self").exists()
         );
-        assert!(abandoned(&format!("{PREFIX}otherhost_1_0"), Duration::from_secs(3600)));
+        assert!(abandoned(
+            &format!("{PREFIX}otherhost_1_0"),
+            Duration::from_secs(3600)
+        ));
         assert!(!abandoned("mg_scratch_a_b_c", Duration::from_secs(3600)));
         assert!(!abandoned("merge_gates_1_00", Duration::from_secs(3600)));
     }

@@ -178,7 +178,9 @@ pub async fn run(job: Job) -> Result<Outcome> {
     for m in &job.changed {
         let (trace, failure) = trace_migration(&client, &admin, pid, m).await?;
         let stmts = statements(m, Phase::Changed).unwrap_or_default();
-        outcome.oracle.extend(oracle.after(&admin, m, &stmts).await?);
+        outcome
+            .oracle
+            .extend(oracle.after(&admin, m, &stmts).await?);
         outcome.migrations.push(trace);
         if failure.is_some() {
             outcome.failure = failure;
