@@ -294,6 +294,8 @@ rules! {
         "Run `SET lock_timeout = '5s';` before the statement so it gives up instead of queueing every query on the table behind it, and keep the transaction short.";
     MigTableRewrite = "migration-safety/table-rewrite", Error,
         "Avoid the rewrite: add a new column, backfill it in batches, then switch over (or use a binary-compatible type change).";
+    MigBaseObjectChanged = "migration-safety/base-object-changed", Warning,
+        "Keep objects that exist on the base as they are (the running code relies on them), or get the change approved and suppress this finding with the reason.";
     MigDeployRunsMigration = "migration-safety/deploy-runs-migration", Error,
         "Remove the migration command from the deploy file; apply migrations in a reviewed, manual step instead.";
     MigReleaseCommandNotAllowed = "migration-safety/release-command-not-allowed", Error,

@@ -1,91 +1,31 @@
 //! The migration dry run against the machine's real PostgreSQL (127.0.0.1:5432, user
 //! `postgres`, trust auth; override with `MERGE_GATES_TEST_DATABASE_URL`). Each test builds a
-//! small repository, runs the built binary on it and then checks `pg_database`: the scratch
-//! database (`merge_gates_<pid>_…`, the pid of the binary's process) must be gone, whatever
-//! the migration did. Without a PostgreSQL these tests fail; they never skip.
+//! small repository, runs the built binary on it and then checks `pg_database` and `pg_roles`:
+//! the scratch database and role (`mg_scratch_<host>_<pid>_<start>`, the pid of the binary's
+//! process) must be gone, whatever the migration did. Without a PostgreSQL these tests fail; they never skip.
 
 mod support;
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{bin, Output};
+use support::pg::{
+    command, dry_run, dry_run_with, findings_of, query, repo_changing, scratch_left, server_url,
+};
+use support::Output;
 
-fn server_url() -> String {
-    std::env::var("MERGE_GATES_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// Names of the databases whose name starts with `prefix`. Panics (loudly) without a server.
-fn databases(prefix: &str) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(&server_url(), tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "these tests need a PostgreSQL at {} (set MERGE_GATES_TEST_DATABASE_URL): {e}",
-                    server_url()
-                )
-            });
-        tokio::spawn(conn);
-        client
-            .query(
-                "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)",
-                &[&prefix],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect()
-    })
-}
-
-/// A repository with `files`; the PR changes the ones listed in `changed`.
+/// The usual repository builder, with the PR's changed files.
 fn repo(files: &[(&str, &str)], changed: &[&str]) -> tempfile::TempDir {
-    let dir = support::repo(files);
-    std::fs::write(dir.path().join("changed.txt"), changed.join("\n")).unwrap();
-    dir
+    repo_changing(files, changed)
 }
 
-fn command(dir: &Path, url: Option<&str>) -> Command {
-    let mut cmd = bin();
-    cmd.args(["migration-safety", "--format", "json", "--changed-files"])
-        .arg(dir.join("changed.txt"))
-        .arg("--repo")
-        .arg(dir)
-        .env_remove("MERGE_GATES_DATABASE_URL");
-    if let Some(url) = url {
-        cmd.args(["--database-url", url]);
-    }
-    cmd
-}
-
-/// Run the dry run; asserts afterwards that its scratch database is gone.
-fn dry_run(dir: &Path, url: &str) -> Output {
-    dry_run_with(dir, url, &[])
-}
-
-fn dry_run_with(dir: &Path, url: &str, extra: &[&str]) -> Output {
-    let child = command(dir, Some(url))
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
-    let left = databases(&format!("merge_gates_{pid}_"));
-    assert!(left.is_empty(), "scratch database left behind: {left:?}");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+/// Names of the databases whose name starts with `prefix`.
+fn databases(prefix: &str) -> Vec<String> {
+    query(&format!(
+        "SELECT datname::text FROM pg_database WHERE starts_with(datname, '{prefix}')"
+    ))
+    .into_iter()
+    .filter_map(|mut r| r.remove(0))
+    .collect()
 }
 
 /// `(rule, path:line, message)` of every dry-run finding (the static lint of the same files is
@@ -97,21 +37,10 @@ fn findings(out: &Output) -> Vec<(String, String, String)> {
         "migration-safety/dangerous-lock",
         "migration-safety/table-rewrite",
     ];
-    let v = out.json();
-    let mut res = Vec::new();
-    for g in v["gates"].as_array().unwrap() {
-        for f in g["findings"].as_array().unwrap() {
-            if !DRY_RUN.contains(&f["rule"].as_str().unwrap_or_default()) {
-                continue;
-            }
-            res.push((
-                f["rule"].as_str().unwrap().to_string(),
-                format!("{}:{}", f["path"].as_str().unwrap_or("-"), f["line"]),
-                f["message"].as_str().unwrap().to_string(),
-            ));
-        }
-    }
-    res
+    findings_of(out, DRY_RUN)
+        .into_iter()
+        .map(|(rule, _, at, message)| (rule, at, message))
+        .collect()
 }
 
 /// Asserts the run found exactly one finding: `rule` at `at` (`path:line`), saying `says`.
@@ -228,7 +157,7 @@ fn an_earlier_migration_that_fails_stops_the_dry_run_with_a_finding() {
         &[
             (
                 "supabase/migrations/20240101000000_init.sql",
-                "CREATE TABLE users (id int);\nALTER TABLE users ENABLE ROW LEVEL SECURITY;\nCREATE POLICY p ON users TO authenticated USING (true);\n",
+                "CREATE TABLE users (id int);\nALTER TABLE users ENABLE ROW LEVEL SECURITY;\nCREATE POLICY p ON users TO app_reader USING (true);\n",
             ),
             (PR, "SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN x int;\n"),
         ],
@@ -239,7 +168,7 @@ fn an_earlier_migration_that_fails_stops_the_dry_run_with_a_finding() {
         &out,
         "migration-safety/dry-run-failed",
         "supabase/migrations/20240101000000_init.sql:3",
-        "role \"authenticated\" does not exist",
+        "role \"app_reader\" does not exist",
     );
 }
 
@@ -251,9 +180,9 @@ fn sigterm_during_a_statement_still_drops_the_scratch_database() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let prefix = format!("merge_gates_{}_", child.id());
+    let pid = child.id();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while databases(&prefix).is_empty() {
+    while scratch_left(pid).is_empty() {
         assert!(
             Instant::now() < deadline,
             "the scratch database never appeared"
@@ -278,10 +207,7 @@ fn sigterm_during_a_statement_still_drops_the_scratch_database() {
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
-    assert!(
-        databases(&prefix).is_empty(),
-        "scratch database left behind"
-    );
+    assert!(scratch_left(pid).is_empty(), "scratch database left behind");
 }
 
 #[test]

@@ -344,6 +344,8 @@ pub fn assert_only_our_workflow_commands(stdout: &str) -> usize {
 }
 
 /// A repository in a temporary directory holding these files (path, contents).
+pub mod pg;
+
 pub fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (path, text) in files {

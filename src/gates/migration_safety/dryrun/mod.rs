@@ -9,6 +9,8 @@
 //! sees: every migration already in the repository (version order), then the PR's own
 //! (version order); see `sql::version`. The facts gathered by `trace` become findings here.
 
+pub mod oracle;
+pub mod sandbox;
 pub mod sql;
 pub mod trace;
 
@@ -41,6 +43,8 @@ pub struct Options {
     pub setup: Option<Migration>,
     /// Lock modes that are findings without a `lock_timeout`, as `lock_key` spells them.
     pub dangerous: Vec<String>,
+    /// The lint's `additive-only` policy: the oracle's findings follow it.
+    pub additive_only: bool,
 }
 
 impl Default for Options {
@@ -52,6 +56,7 @@ impl Default for Options {
             timeout: Duration::from_secs(300),
             setup: None,
             dangerous: DEFAULT_DANGEROUS.iter().map(|m| lock_key(m)).collect(),
+            additive_only: false,
         }
     }
 }
@@ -133,11 +138,8 @@ fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-fn scratch_name() -> String {
-    let mut b = [0u8; 6];
-    let _ = getrandom::fill(&mut b);
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("merge_gates_{}_{hex}", std::process::id())
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }
 
 pub async fn run(
@@ -207,25 +209,43 @@ pub async fn run(
     };
     let setup = opts.setup.clone();
     let shown = describe(&config);
-    let name = scratch_name();
-    let mut scratch_config = config.clone();
-    scratch_config.dbname(&name);
+    let scratch = sandbox::Scratch::fresh();
+    let name = scratch.name.clone();
+    let mut admin_config = config.clone();
+    admin_config.dbname(&name);
+    let mut scratch_config = admin_config.clone();
+    scratch_config.user(&name).password(&scratch.password);
     let planned = changed.len();
+    let supabase = found
+        .migrations
+        .iter()
+        .chain(&earlier)
+        .any(|m| m.path.starts_with("supabase/migrations/"));
     let job = trace::Job {
+        admin: admin_config,
         config: scratch_config,
+        superuser: false,
+        supabase,
         statement_timeout: opts.statement_timeout,
         setup,
         earlier,
         changed,
     };
     let started = std::time::Instant::now();
-    let outcome = with_scratch_database(&config, &shown, &name, opts.timeout, job).await?;
+    let outcome = with_scratch_database(&config, &shown, &scratch, opts.timeout, job).await?;
+    for n in &outcome.leftovers {
+        out.notes.push(format!(
+            "dry run: dropped scratch database and role `{n}` left by a dead run"
+        ));
+    }
+    out.notes.extend(outcome.notices.iter().cloned());
     if let Some(path) = &opts.trace {
         let json = serde_json::to_string_pretty(&outcome).context("serializing the trace")?;
         std::fs::write(path, json + "\n")
             .with_context(|| format!("writing --dry-run-trace {}", path.display()))?;
     }
     report(&outcome, opts, out);
+    oracle::report(&outcome.oracle, opts.additive_only, out);
     let left = planned.saturating_sub(outcome.migrations.len());
     if left > 0 {
         out.notes.push(format!(
@@ -261,20 +281,23 @@ enum Stop {
     Signal(&'static str),
 }
 
-/// Create the scratch database, run `job` in it as a separate task, and drop the database
-/// whatever happens. Signals are caught from before the database exists until it is gone.
+/// Create the scratch role and database, run `job` in it as a separate task, and drop both
+/// whatever happens. Signals are caught from before they exist until they are gone.
 async fn with_scratch_database(
     admin_config: &Config,
     shown: &str,
-    name: &str,
+    scratch: &sandbox::Scratch,
     timeout: Duration,
-    job: trace::Job,
+    mut job: trace::Job,
 ) -> Result<Outcome> {
+    let name = scratch.name.as_str();
     let mut signals = Signals::new()?;
     let admin = tokio::select! {
         c = trace::connect(admin_config) => c.with_context(|| format!("dry run: connecting to {shown}"))?,
         s = signals.recv() => anyhow::bail!("dry run: interrupted by {s}"),
     };
+    job.superuser = sandbox::check_role(&admin, shown).await?;
+    let leftovers = sandbox::drop_leftovers(&admin, timeout.max(sandbox::MIN_LEFTOVER_AGE)).await?;
     // From here on the database may exist: the guard drops it even if this future is dropped
     // or the code below panics; the normal paths drop it themselves first.
     let mut guard = Guard {
@@ -282,10 +305,10 @@ async fn with_scratch_database(
         name: name.to_string(),
         armed: true,
     };
-    let create = format!("CREATE DATABASE {} TEMPLATE template0", quote_ident(name));
+    let superuser = job.superuser;
     let stop = tokio::select! {
-        r = admin.batch_execute(&create) => match r {
-            Err(e) => Stop::Done(Err(anyhow::Error::new(e).context(format!("dry run: creating scratch database `{name}` on {shown}")))),
+        r = sandbox::create(&admin, scratch, superuser) => match r {
+            Err(e) => Stop::Done(Err(e.context(format!("dry run on {shown}")))),
             Ok(()) => {
                 let task = tokio::spawn(trace::run(job));
                 let abort = task.abort_handle();
@@ -306,7 +329,7 @@ async fn with_scratch_database(
     let dropped = drop_database(&admin, admin_config, name).await;
     guard.armed = dropped.is_err();
     drop(guard);
-    let outcome = match stop {
+    let mut outcome = match stop {
         Stop::Done(r) => r?,
         Stop::TimedOut => {
             dropped.with_context(|| format!("dry run: dropping scratch database `{name}`"))?;
@@ -320,7 +343,9 @@ async fn with_scratch_database(
                         "the dry run did not finish within {} (migration-safety.dry-run.timeout)",
                         crate::units::show_duration(timeout)
                     ),
+                    code: String::new(),
                 }),
+                leftovers,
                 ..Outcome::default()
             });
         }
@@ -331,6 +356,7 @@ async fn with_scratch_database(
     dropped.with_context(|| {
         format!("dry run: dropping scratch database `{name}` on {shown}; drop it by hand")
     })?;
+    outcome.leftovers = leftovers;
     Ok(outcome)
 }
 
@@ -341,35 +367,17 @@ fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-/// `DROP DATABASE … WITH (FORCE)` ends sessions still inside it (an aborted task's backend
-/// may still be running a statement); before PostgreSQL 13 they are terminated first.
+/// Drop the scratch database and role (see `sandbox::drop_scratch`); on a broken admin
+/// session, once more on a fresh one.
 async fn drop_database(admin: &tokio_postgres::Client, config: &Config, name: &str) -> Result<()> {
-    let force = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name));
-    let first = match admin.batch_execute(&force).await {
-        Ok(()) => return Ok(()),
-        Err(e) => e,
-    };
-    // A broken admin session: try once more on a fresh one.
-    let fresh;
-    let client = if first.as_db_error().is_none() {
-        fresh = trace::connect(config).await?;
-        if fresh.batch_execute(&force).await.is_ok() {
-            return Ok(());
+    match sandbox::drop_scratch(admin, name).await {
+        Ok(()) => Ok(()),
+        Err(_) if admin.is_closed() => {
+            let fresh = trace::connect(config).await?;
+            sandbox::drop_scratch(&fresh, name).await
         }
-        &fresh
-    } else {
-        admin
-    };
-    client
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            &[&name],
-        )
-        .await?;
-    client
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote_ident(name)))
-        .await?;
-    Ok(())
+        Err(e) => Err(e),
+    }
 }
 
 /// Last resort: drops the scratch database from a thread of its own when the normal path did
@@ -455,6 +463,10 @@ fn report(outcome: &Outcome, opts: &Options, out: &mut GateOutput) {
     if let Some(f) = &outcome.failure {
         let message = match f.phase {
             _ if f.path.is_empty() => format!("{}; the PR's migrations are not fully checked", f.message),
+            Phase::Changed if f.code == "42501" => format!(
+                "the migration fails on PostgreSQL: {} — the PR's migrations run as an unprivileged role that owns only the scratch database; what needs a superuser (roles, extensions, server files and programs, other databases) belongs in the reviewed `migration-safety.dry-run.setup` file, not in a migration",
+                crate::text::excerpt(&f.message, 400)
+            ),
             Phase::Changed => format!(
                 "the migration fails on PostgreSQL: {}",
                 crate::text::excerpt(&f.message, 400)

@@ -4,9 +4,16 @@
 //! relations that existed before the migration (`pg_locks` × `pg_class`), the tables whose
 //! relfilenode changed (a rewrite), the `lock_timeout` in force and how long it ran.
 //!
+//! Two sessions: the URL's role (`admin`) applies the Supabase stubs, the setup file and the
+//! earlier migrations, gives their objects to the scratch role, installs the oracle and reads
+//! what it saw; the scratch role runs the PR's migrations (see `sandbox`). A statement that
+//! cannot run in a transaction is traced from the admin session, which watches `pg_locks` for
+//! the scratch session's backend while the statement runs.
+//!
 //! Everything here is owned data so that it runs as its own task: the caller can abort it on
 //! a timeout or a signal and still drop the scratch database.
 
+use super::oracle::{self, Oracle};
 use super::sql::{self, Kind, LineIndex, Statement};
 use crate::gates::migration_safety::discover::Migration;
 use anyhow::{Context as _, Result};
@@ -18,8 +25,14 @@ use tokio_postgres::{Client, Config, NoTls};
 
 /// What to run, in order.
 pub struct Job {
-    /// The scratch database.
+    /// The scratch database as the URL's role.
+    pub admin: Config,
+    /// The scratch database as the scratch role.
     pub config: Config,
+    /// The URL's role is a superuser (the oracle's event triggers need one).
+    pub superuser: bool,
+    /// Create what a Supabase project has before anything else.
+    pub supabase: bool,
     pub statement_timeout: Duration,
     pub setup: Option<Migration>,
     pub earlier: Vec<Migration>,
@@ -44,6 +57,8 @@ pub struct Failure {
     pub column: usize,
     /// PostgreSQL's message, with its detail and hint.
     pub message: String,
+    /// PostgreSQL's SQLSTATE (`42501`: the scratch role may not do it).
+    pub code: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -68,7 +83,8 @@ pub struct StatementTrace {
     pub locks: Vec<Lock>,
     /// Existing tables this statement rewrote (`schema.table`).
     pub rewritten: Vec<String>,
-    /// It cannot run in a transaction block, so it ran on its own (its locks are not traced).
+    /// It cannot run in a transaction block, so it ran on its own (its locks were read by
+    /// watching `pg_locks` from a second session while it ran).
     pub outside_transaction: bool,
     /// A transaction-control statement (`BEGIN`, `COMMIT`): the dry run owns the transaction.
     pub skipped: bool,
@@ -87,6 +103,12 @@ pub struct Outcome {
     pub migrations: Vec<MigrationTrace>,
     /// Where the run stopped, if it did.
     pub failure: Option<Failure>,
+    /// What the oracle saw the PR's migrations do to base objects and rows.
+    pub oracle: Vec<oracle::Event>,
+    /// Scratch databases and roles of dead runs dropped before this one.
+    pub leftovers: Vec<String>,
+    /// Facts for the summary (the oracle without event triggers).
+    pub notices: Vec<String>,
 }
 
 /// Connect without TLS (the dry run is meant for a local or `services:` database), with the
@@ -99,17 +121,29 @@ pub async fn connect(config: &Config) -> Result<Client, tokio_postgres::Error> {
     Ok(client)
 }
 
-pub async fn run(job: Job) -> Result<Outcome> {
-    let client = connect(&job.config)
+async fn session(config: &Config, timeout: Duration, who: &str) -> Result<Client> {
+    let client = connect(config)
         .await
-        .context("connecting to the scratch database")?;
+        .with_context(|| format!("connecting to the scratch database as {who}"))?;
     client
         .batch_execute(&format!(
             "SET statement_timeout = {}; SET application_name = 'merge-gates dry run'",
-            job.statement_timeout.as_millis().max(1)
+            timeout.as_millis().max(1)
         ))
         .await
         .context("configuring the scratch session")?;
+    Ok(client)
+}
+
+pub async fn run(job: Job) -> Result<Outcome> {
+    let admin = session(&job.admin, job.statement_timeout, "the URL's role").await?;
+    let scratch = job.config.get_user().unwrap_or_default().to_string();
+    if job.supabase {
+        admin
+            .batch_execute(&super::sandbox::supabase_stubs_sql(&scratch))
+            .await
+            .context("dry run: creating the Supabase stubs (auth, storage, extensions, anon, authenticated, service_role)")?;
+    }
     let mut outcome = Outcome::default();
     let plain = job
         .setup
@@ -117,7 +151,7 @@ pub async fn run(job: Job) -> Result<Outcome> {
         .map(|m| (m, Phase::Setup))
         .chain(job.earlier.iter().map(|m| (m, Phase::Earlier)));
     for (m, phase) in plain {
-        if let Some(f) = apply(&client, m, phase).await? {
+        if let Some(f) = apply(&admin, m, phase).await? {
             outcome.failure = Some(f);
             return Ok(outcome);
         }
@@ -125,8 +159,28 @@ pub async fn run(job: Job) -> Result<Outcome> {
             outcome.applied += 1;
         }
     }
+    admin
+        .batch_execute(&super::sandbox::give_to_scratch_sql(&scratch))
+        .await
+        .context("dry run: giving the base objects to the scratch role")?;
+    if !oracle::install(&admin, job.superuser).await? {
+        outcome.notices.push(
+            "dry run: the database URL's role is not a superuser, so the oracle has no event triggers: drops and renames are seen by comparing the catalog after each migration and reported on the file, not the statement".into(),
+        );
+    }
+    let mut oracle = Oracle::new(&admin).await?;
+    let client = session(&job.config, job.statement_timeout, "the scratch role").await?;
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .context("dry run: reading the scratch session's backend")?
+        .get(0);
     for m in &job.changed {
-        let (trace, failure) = trace_migration(&client, m).await?;
+        let (trace, failure) = trace_migration(&client, &admin, pid, m).await?;
+        let stmts = statements(m, Phase::Changed).unwrap_or_default();
+        outcome
+            .oracle
+            .extend(oracle.after(&admin, m, &stmts).await?);
         outcome.migrations.push(trace);
         if failure.is_some() {
             outcome.failure = failure;
@@ -147,6 +201,7 @@ fn statements(m: &Migration, phase: Phase) -> Result<Vec<Statement>, Failure> {
             line,
             column,
             message,
+            code: String::new(),
         }
     };
     if let Some(at) = m.text.find('\0') {
@@ -227,6 +282,7 @@ fn failure(
         line,
         column,
         message,
+        code: db.code().code().to_string(),
     })
 }
 
@@ -258,8 +314,8 @@ async fn relations(client: &Client) -> Result<BTreeMap<i64, Relation>> {
     let rows = client
         .query(
             "SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text, c.relfilenode::int8 \
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
+             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'mg_oracle') \
                AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'",
             &[],
         )
@@ -282,12 +338,15 @@ async fn relations(client: &Client) -> Result<BTreeMap<i64, Relation>> {
         .collect())
 }
 
+const LOCKS_OF: &str = "SELECT relation::int8, mode FROM pg_catalog.pg_locks \
+     WHERE pid = $1 AND locktype = 'relation' AND granted AND relation IS NOT NULL";
+
 /// Relation locks this session holds: (OID, mode).
 async fn held_locks(client: &Client) -> Result<BTreeSet<(i64, String)>> {
     let rows = client
         .query(
-            "SELECT relation::int8, mode FROM pg_locks \
-             WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted AND relation IS NOT NULL",
+            "SELECT relation::int8, mode FROM pg_catalog.pg_locks \
+             WHERE pid = pg_catalog.pg_backend_pid() AND locktype = 'relation' AND granted AND relation IS NOT NULL",
             &[],
         )
         .await
@@ -297,7 +356,7 @@ async fn held_locks(client: &Client) -> Result<BTreeSet<(i64, String)>> {
 
 async fn lock_timeout(client: &Client) -> Result<Option<String>> {
     let row = client
-        .query_one("SELECT current_setting('lock_timeout')", &[])
+        .query_one("SELECT pg_catalog.current_setting('lock_timeout')", &[])
         .await
         .context("reading lock_timeout")?;
     let v: String = row.get(0);
@@ -311,9 +370,38 @@ async fn exec(client: &Client, sql: &str) -> Result<()> {
         .with_context(|| format!("dry run: `{sql}` in the scratch database"))
 }
 
+/// Run `sql` on the scratch session outside a transaction while the admin session watches
+/// `pg_locks` for its backend `pid`; returns the result and every relation lock seen.
+async fn watched(
+    client: &Client,
+    admin: &Client,
+    pid: i32,
+    sql: &str,
+) -> (Result<(), tokio_postgres::Error>, BTreeSet<(i64, String)>) {
+    let mut seen = BTreeSet::new();
+    let result = {
+        let watch = async {
+            loop {
+                if let Ok(rows) = admin.query(LOCKS_OF, &[&pid]).await {
+                    seen.extend(rows.iter().map(|r| (r.get(0), r.get(1))));
+                }
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::pin!(watch);
+        tokio::select! {
+            r = client.batch_execute(sql) => r,
+            _ = &mut watch => unreachable!("the lock watcher never ends"),
+        }
+    };
+    (result, seen)
+}
+
 /// Run one of the PR's migrations in a transaction, tracing every statement.
 async fn trace_migration(
     client: &Client,
+    admin: &Client,
+    pid: i32,
     m: &Migration,
 ) -> Result<(MigrationTrace, Option<Failure>)> {
     let mut trace = MigrationTrace {
@@ -331,7 +419,7 @@ async fn trace_migration(
         existing.iter().map(|(o, r)| (*o, r.filenode)).collect();
     let mut held = held_locks(client).await?;
     let mut timeout = lock_timeout(client).await?;
-    for st in &stmts {
+    for (i, st) in stmts.iter().enumerate() {
         let text = &m.text[st.start..st.end];
         let (line, column) = idx.pos(st.first_token);
         let mut t = StatementTrace {
@@ -353,13 +441,20 @@ async fn trace_migration(
             trace.statements.push(t);
             continue;
         }
-        exec(client, "SAVEPOINT merge_gates_statement").await?;
+        // The oracle's log notes which statement wrote a row (see `oracle`).
+        exec(
+            client,
+            &format!("SET merge_gates.statement = '{i}'; SAVEPOINT merge_gates_statement"),
+        )
+        .await?;
         let began = Instant::now();
         let mut result = client.batch_execute(text).await;
+        let mut new_locks = BTreeSet::new();
         if let Err(e) = &result {
             if e.code() == Some(&SqlState::ACTIVE_SQL_TRANSACTION) {
-                // `CREATE INDEX CONCURRENTLY` and friends: run on their own, then carry on in
-                // a new transaction. What ran before is committed and its locks are gone.
+                // `CREATE INDEX CONCURRENTLY`, `VACUUM FULL` and friends: run on their own,
+                // watched from the admin session, then carry on in a new transaction. What ran
+                // before is committed and its locks are gone.
                 exec(
                     client,
                     "ROLLBACK TO SAVEPOINT merge_gates_statement; COMMIT",
@@ -367,7 +462,9 @@ async fn trace_migration(
                 .await?;
                 held.clear();
                 let began = Instant::now();
-                result = client.batch_execute(text).await;
+                let (r, seen) = watched(client, admin, pid, text).await;
+                result = r;
+                new_locks = seen;
                 t.duration_ms = began.elapsed().as_secs_f64() * 1000.0;
                 t.outside_transaction = true;
                 if result.is_ok() {
@@ -389,27 +486,27 @@ async fn trace_migration(
         if !t.outside_transaction {
             exec(client, "RELEASE SAVEPOINT merge_gates_statement").await?;
             let now = held_locks(client).await?;
-            for (oid, mode) in now.difference(&held) {
-                if let Some(r) = existing.get(oid) {
-                    t.locks.push(Lock {
-                        schema: r.schema.clone(),
-                        relation: r.name.clone(),
-                        kind: r.kind,
-                        mode: mode.clone(),
-                    });
-                }
-            }
+            new_locks = now.difference(&held).cloned().collect();
             held = now;
-            let after = relations(client).await?;
-            for (oid, before) in filenodes.iter_mut() {
-                let Some(r) = after.get(oid) else { continue };
-                if r.filenode != *before {
-                    if st.kind != Kind::Truncate && matches!(r.kind, "table" | "materialized view")
-                    {
-                        t.rewritten.push(format!("{}.{}", r.schema, r.name));
-                    }
-                    *before = r.filenode;
+        }
+        for (oid, mode) in &new_locks {
+            if let Some(r) = existing.get(oid) {
+                t.locks.push(Lock {
+                    schema: r.schema.clone(),
+                    relation: r.name.clone(),
+                    kind: r.kind,
+                    mode: mode.clone(),
+                });
+            }
+        }
+        let after = relations(client).await?;
+        for (oid, before) in filenodes.iter_mut() {
+            let Some(r) = after.get(oid) else { continue };
+            if r.filenode != *before {
+                if st.kind != Kind::Truncate && matches!(r.kind, "table" | "materialized view") {
+                    t.rewritten.push(format!("{}.{}", r.schema, r.name));
                 }
+                *before = r.filenode;
             }
         }
         timeout = lock_timeout(client).await?;
