@@ -17,12 +17,13 @@ fn foreign_commands(text: &str) -> Vec<String> {
         .map(str::trim_start)
         .filter(|l| l.starts_with("::"))
         .filter(|l| {
-            !(["::error ", "::warning ", "::notice "]
+            let ours = ["::error ", "::warning ", "::notice "]
                 .iter()
                 .any(|p| l.starts_with(p))
-                && l.contains("title=merge-gates"))
-                && !l.starts_with("::stop-commands::")
-                && !(l.ends_with("::") && l.len() == 36)
+                && l.contains("title=merge-gates");
+            let stop_pair =
+                l.starts_with("::stop-commands::") || (l.ends_with("::") && l.len() == 36);
+            !ours && !stop_pair
         })
         .map(str::to_string)
         .collect()

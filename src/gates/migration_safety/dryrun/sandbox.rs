@@ -106,7 +106,7 @@ pub async fn check_role(admin: &Client, shown: &str) -> Result<bool> {
         .with_context(|| format!("dry run: reading the attributes of the role of {shown}"))?;
     let (superuser, createdb, createrole): (bool, bool, bool) =
         (row.get(0), row.get(1), row.get(2));
-    if !superuser && !(createdb && createrole) {
+    if !(superuser || (createdb && createrole)) {
         anyhow::bail!(
             "dry run: the role of {shown} needs CREATEDB and CREATEROLE to create the scratch database and the unprivileged role the PR's migrations run as (it has{}{}); use a throwaway server's superuser, e.g. a `services: postgres` container",
             if createdb { " CREATEDB" } else { " not CREATEDB" },
