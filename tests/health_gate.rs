@@ -790,7 +790,7 @@ fn a_deployment_status_event_chooses_the_url_and_outputs_are_written() {
     let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(
         summary.contains("every attempt")
-            && summary.contains("| 1 | +")
+            && summary.contains("| 1 | &#43;")
             // Notes are untrusted text: Markdown punctuation is written as character references.
             && summary.contains("deployment&#95;status"),
         "{summary}"
