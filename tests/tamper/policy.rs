@@ -1,7 +1,26 @@
 //! Policy the PR cannot switch off: what runs, and at what strength, when the PR brings (or
 //! removes) the config.
 
-use crate::support::{bin, repo, run};
+use crate::support::{bin, repo, run, Output};
+use std::path::Path;
+
+/// `merge-gates run` on `dir` with its `CHANGED` list (and `extra` flags), as JSON: the
+/// gates that ran and the output.
+fn run_gates(dir: &Path, extra: &[&str]) -> (Vec<String>, Output) {
+    let out = run(bin()
+        .args(["run", "--format", "json", "--repo"])
+        .arg(dir)
+        .arg("--changed-files")
+        .arg(dir.join("CHANGED"))
+        .args(extra));
+    let gates = out.json()["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["gate"].as_str().unwrap().to_string())
+        .collect();
+    (gates, out)
+}
 
 /// A repository with no config at all: a banned import in production code and a `DROP TABLE`
 /// in a new migration. Before, `run` without a config ran only the two PR-body gates, so this
@@ -22,15 +41,7 @@ fn deleting_the_config_does_not_switch_gates_off() {
             "app/lib/docs.server.ts\nsupabase/migrations/20251021140000_cleanup.sql\n",
         ),
     ]);
-    let out = run(bin().args([
-        "run",
-        "--format",
-        "json",
-        "--repo",
-        dir.path().to_str().unwrap(),
-        "--changed-files",
-        dir.path().join("CHANGED").to_str().unwrap(),
-    ]));
+    let (gates, out) = run_gates(dir.path(), &[]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let rules = out.rules();
     assert!(
@@ -41,12 +52,6 @@ fn deleting_the_config_does_not_switch_gates_off() {
         rules.iter().any(|r| r == "migration-safety/drop-table"),
         "{rules:?}"
     );
-    let gates: Vec<String> = out.json()["gates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["gate"].as_str().unwrap().to_string())
-        .collect();
     // No body and no URL: the PR-body gates and health-gate have no input here.
     assert_eq!(gates, ["dev-mcp-ban", "migration-safety"], "{gates:?}");
 }
@@ -62,23 +67,8 @@ fn without_a_config_every_gate_whose_inputs_exist_runs() {
         ("CHANGED", "README.md\n"),
         ("README.md", "docs\n"),
     ]);
-    let out = run(bin().args([
-        "run",
-        "--format",
-        "json",
-        "--repo",
-        dir.path().to_str().unwrap(),
-        "--pr-body-file",
-        dir.path().join("PR_BODY.md").to_str().unwrap(),
-        "--changed-files",
-        dir.path().join("CHANGED").to_str().unwrap(),
-    ]));
-    let gates: Vec<String> = out.json()["gates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["gate"].as_str().unwrap().to_string())
-        .collect();
+    let body = dir.path().join("PR_BODY.md");
+    let (gates, out) = run_gates(dir.path(), &["--pr-body-file", body.to_str().unwrap()]);
     assert_eq!(
         gates,
         [

@@ -109,16 +109,7 @@ pub fn package_json(text: &str) -> Result<Vec<Command>, Invalid> {
         .strip_prefix('\u{feff}')
         .map(|rest| format!("   {rest}"));
     let text = unmarked.as_deref().unwrap_or(text);
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| Invalid {
-        // The position is the finding's; the message need not repeat it.
-        message: e
-            .to_string()
-            .split(" at line ")
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-        offset: offset_of(text, e.line(), e.column()),
-    })?;
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| json_invalid(text, &e))?;
     let Some(scripts) = v.get("scripts").and_then(|s| s.as_object()) else {
         return Ok(Vec::new());
     };
@@ -406,15 +397,21 @@ fn check_json(text: &str) -> Result<(), Invalid> {
     let unmarked = text.strip_prefix('\u{feff}');
     serde_json::from_str::<serde::de::IgnoredAny>(unmarked.unwrap_or(text))
         .map(|_| ())
-        .map_err(|e| Invalid {
-            message: e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-            offset: offset_of(text, e.line(), e.column()),
-        })
+        .map_err(|e| json_invalid(text, &e))
+}
+
+/// A JSON file that does not parse, at serde_json's line and column of `text`.
+fn json_invalid(text: &str, e: &serde_json::Error) -> Invalid {
+    Invalid {
+        // The position is the finding's; the message need not repeat it.
+        message: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        offset: offset_of(text, e.line(), e.column()),
+    }
 }
 
 // ---- railway.toml ----
