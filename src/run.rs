@@ -13,7 +13,6 @@ use crate::pr::Needs;
 use crate::report::{self, GateReport, Report};
 use crate::settings::Settings;
 use crate::suppress;
-use crate::workspace::Workspace;
 use anyhow::{Context as _, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -23,15 +22,13 @@ pub async fn run(settings: &Settings) -> Result<Report> {
         .gates
         .iter()
         .fold(Needs::default(), |n, g| n.union(g.needs()));
-    let workspace = Workspace::new(&settings.repo)
-        .with_context(|| format!("repository {}", settings.repo.display()))?;
     let pr = github::gather_for(&settings.repo, &settings.pr, settings.filter, needs).await?;
     let diff = match (&pr.changed_files, settings.filter) {
         (_, DiffFilter::Nofilter) | (None, _) => None,
         (Some(files), _) => Some(DiffIndex::new(files)),
     };
     let ctx = Context {
-        workspace: &workspace,
+        workspace: &settings.workspace,
         pr: &pr,
         now: settings.now,
         code_files: &settings.code_files,

@@ -29,6 +29,8 @@ const DEFAULT_CONFIG: &str = ".github/merge-gates.toml";
 
 pub struct Settings {
     pub repo: PathBuf,
+    /// The repository as an untrusted tree (resolved once; the config was read through it).
+    pub workspace: Workspace,
     pub format: Format,
     pub report_path: Option<PathBuf>,
     pub sarif_path: Option<PathBuf>,
@@ -130,6 +132,7 @@ impl Settings {
         };
         Ok(Settings {
             repo,
+            workspace,
             code_files,
             gates,
             fail_on: common.fail_on.or(config.fail_on).unwrap_or(FailOn::Error),

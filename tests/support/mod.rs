@@ -51,6 +51,17 @@ impl Output {
         })
     }
 
+    /// The gates ran and gave a verdict: exit 0 (pass) or 1 (fail), never 2 or a crash.
+    pub fn assert_gate_ran(&self) {
+        assert!(
+            self.code == 0 || self.code == 1,
+            "exit {}\n{}\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+    }
+
     /// Rule ids of every finding in a JSON report.
     pub fn rules(&self) -> Vec<String> {
         let v = self.json();

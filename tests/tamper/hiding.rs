@@ -19,13 +19,7 @@ fn gate(dir: &Path, args: &[&str]) -> Output {
         .arg(dir)
         .args(["--format", "json"])
         .env_remove("MERGE_GATES_DATABASE_URL"));
-    assert!(
-        out.code == 0 || out.code == 1,
-        "exit {}\n{}\n{}",
-        out.code,
-        out.stdout,
-        out.stderr
-    );
+    out.assert_gate_ran();
     out
 }
 
