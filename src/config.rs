@@ -22,8 +22,13 @@ pub struct Config {
     pub gates: Option<Vec<String>>,
     /// The lowest severity that fails the job: `error` (default), `warning` or `never`.
     pub fail_on: Option<FailOn>,
-    /// Globs (relative to the repository root) of files that count as code. A PR that changes
-    /// none of them needs no MCP evidence and no heartbeat.
+    /// Globs (relative to the repository root) of the files that are not code; every other
+    /// changed file is. A PR that changes only such files needs no MCP evidence and no
+    /// heartbeat. Default: Markdown and text, `docs/**`, `artifacts/**` (the evidence and
+    /// heartbeat logs), images, `LICENSE*`, the issue and PR templates.
+    pub non_code_files: Option<Vec<String>>,
+    /// Globs of the files that count as code, replacing the `non-code-files` rule: only these
+    /// are code.
     pub code_files: Option<Vec<String>>,
     /// Per-rule severity overrides: `"heartbeat/gap" = "error"`, or `"off"` to disable.
     #[serde(default)]
@@ -173,8 +178,9 @@ pub struct MigrationSafetyConfig {
     /// `SET NOT NULL` uses a validated `CHECK (col IS NOT NULL)` from 12 on.
     pub postgres_version: Option<u32>,
     /// Strict "additive only" policy: every non-additive change (renames, type changes, drops
-    /// of indexes, views, functions, policies, constraints) is an error, not only the ones that
-    /// destroy data. Default false. Per-rule `[rules]` overrides still win.
+    /// of indexes, views, functions, policies, constraints, and `SET NOT NULL` without a
+    /// validated `CHECK`) is an error, not only the ones that destroy data. Default true, the team's
+    /// written policy; `false` relaxes it. Per-rule `[rules]` overrides still win.
     pub additive_only: Option<bool>,
     /// How the migration runner sends a file to PostgreSQL, which decides whether
     /// `CONCURRENTLY` can work: `one-query` (default: the whole file as one multi-statement

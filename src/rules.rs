@@ -136,6 +136,8 @@ rules! {
         "Run on a pull_request event, or pass `--base REF` or `--changed-files FILE` locally.";
     ChangedFilesTruncated = "core/changed-files-truncated", Error,
         "Check out the PR with its history (`actions/checkout` with `fetch-depth: 0`) so the whole list comes from `git diff`, or split the PR.";
+    ConfigChanged = "core/config-changed", Notice,
+        "Nothing to fix: a change to the policy (the config or a file it names) is reviewed with the PR and takes effect once merged. To try it now, run merge-gates locally without `--base`.";
 
     // verify-mcp-evidence
     McpSectionMissing = "mcp-evidence/section-missing", Error,
@@ -214,7 +216,7 @@ rules! {
         "Use one of the statuses `doing`, `done`, `completed`, `blocked`.";
     HbOutOfOrder = "heartbeat/out-of-order", Error,
         "Append heartbeats in time order; do not edit or reorder earlier lines.";
-    HbGap = "heartbeat/gap", Warning,
+    HbGap = "heartbeat/gap", Error,
         "Keep the heartbeat running every 15 minutes while a task is `doing`, or mark it `blocked` before pausing.";
     HbStaleTask = "heartbeat/stale-task", Error,
         "Finish the task and append a `done` heartbeat, or resume work and keep the heartbeat alive.";

@@ -34,6 +34,8 @@ pub async fn run(settings: &Settings) -> Result<Report> {
         code_files: &settings.code_files,
     };
     let mut context_findings = pr.findings.clone();
+    context_findings.extend(settings.policy_findings.iter().cloned());
+    let mut context_tables = settings.policy_tables.clone();
     let mut reports = Vec::new();
     for gate in &settings.gates {
         let output = gate.run(&ctx).await?;
@@ -74,7 +76,10 @@ pub async fn run(settings: &Settings) -> Result<Report> {
             suppressed,
             notes,
             outputs: output.outputs,
-            tables: output.tables,
+            tables: std::mem::take(&mut context_tables)
+                .into_iter()
+                .chain(output.tables)
+                .collect(),
         });
     }
     Ok(Report::new(reports))

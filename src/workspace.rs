@@ -131,20 +131,8 @@ impl Workspace {
 
     /// Check that `rel` is a plain relative path inside the repository and resolve it.
     pub fn resolve(&self, rel: &str) -> Result<PathBuf, PathError> {
-        let drive =
-            rel.len() > 1 && rel.as_bytes()[0].is_ascii_alphabetic() && rel.as_bytes()[1] == b':';
-        if rel.contains('\\') || drive {
-            return Err(PathError::NotPortable);
-        }
-        let path = Path::new(rel);
-        for c in path.components() {
-            match c {
-                Component::ParentDir => return Err(PathError::ParentDir),
-                Component::RootDir | Component::Prefix(_) => return Err(PathError::Absolute),
-                Component::CurDir | Component::Normal(_) => {}
-            }
-        }
-        let joined = self.root.join(path);
+        check_relative(rel)?;
+        let joined = self.root.join(rel);
         let real = match joined.canonicalize() {
             Ok(p) => p,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -190,6 +178,24 @@ impl Workspace {
         f.file.take(cap + 1).read_to_end(&mut buf)?;
         Ok((buf.len() as u64 <= cap).then_some(buf))
     }
+}
+
+/// `rel` is a plain relative path: no `..`, no root, no drive letter or backslash. Says
+/// nothing of what is there.
+pub fn check_relative(rel: &str) -> Result<(), PathError> {
+    let drive =
+        rel.len() > 1 && rel.as_bytes()[0].is_ascii_alphabetic() && rel.as_bytes()[1] == b':';
+    if rel.contains('\\') || drive {
+        return Err(PathError::NotPortable);
+    }
+    for c in Path::new(rel).components() {
+        match c {
+            Component::ParentDir => return Err(PathError::ParentDir),
+            Component::RootDir | Component::Prefix(_) => return Err(PathError::Absolute),
+            Component::CurDir | Component::Normal(_) => {}
+        }
+    }
+    Ok(())
 }
 
 fn file_kind(ft: &std::fs::FileType) -> &'static str {

@@ -274,7 +274,20 @@ fn additive_only_raises_policy_rules_rollbacks_are_exempt_and_rules_config_wins(
             })
             .collect()
     };
+    // Additive only is the default (the team's written policy): a rename is an error.
     let dir = repo(&files);
+    let (_, gate) = lint(dir.path(), &["--all"]);
+    assert_eq!(
+        severity(&gate, "rename-column"),
+        ["20251021120000_forward.sql:error"]
+    );
+    // `additive-only = false` relaxes it to the rule's own severity.
+    let mut relaxed = files.to_vec();
+    relaxed.push((
+        ".github/merge-gates.toml",
+        "[migration-safety]\nadditive-only = false\n",
+    ));
+    let dir = repo(&relaxed);
     let (_, gate) = lint(dir.path(), &["--all"]);
     assert_eq!(
         severity(&gate, "rename-column"),

@@ -82,14 +82,15 @@ fn a_delete_in_a_cte_is_seen() {
 }
 
 #[test]
-fn an_update_in_a_cte_is_a_backfill_warning() {
+/// Additive only is the default, so a backfill of a base table is an error like the lint's.
+fn an_update_in_a_cte_is_seen() {
     let out = run_pr(
         "WITH u AS (UPDATE users SET email = lower(email) RETURNING id)\nSELECT count(*) FROM u;\n",
     );
     assert_has(
         &out,
         "migration-safety/update-without-where",
-        "warning",
+        "error",
         1,
         "updated rows of table `public.users`",
     );
@@ -138,7 +139,7 @@ fn renames_and_type_changes_by_any_syntax_are_seen() {
     assert_has(
         &out,
         "migration-safety/change-column-type",
-        "warning",
+        "error",
         2,
         "`integer` changed to `bigint`",
     );
@@ -167,14 +168,14 @@ fn catalog_changes_no_rule_explains_are_findings() {
     assert_has(
         &out,
         "migration-safety/base-object-changed",
-        "warning",
+        "error",
         1,
         "row-level security was disabled",
     );
     assert_has(
         &out,
         "migration-safety/base-object-changed",
-        "warning",
+        "error",
         2,
         "function `greeting()`",
     );

@@ -157,6 +157,7 @@ fn a_retry_after_beyond_the_budget_gives_up_in_time_and_falls_back() {
         (PR, vec![limited.clone()]),
         (&format!("{PR}/files"), vec![limited]),
     ]);
+    api.base_config_from(repo.path());
     let mut cmd = bin();
     actions(&mut cmd, repo.path(), &event, &api.url);
     let start = Instant::now();
@@ -177,11 +178,41 @@ fn a_retry_after_beyond_the_budget_gives_up_in_time_and_falls_back() {
     );
 }
 
+/// The API answers 503 slowly, so the budget runs out in the middle of a later attempt. The
+/// message still says what the server answered, not only "timed out" (CI saw exactly this on a
+/// loaded machine: the 503s were hidden behind the last attempt's timeout).
+#[test]
+fn a_budget_cut_mid_attempt_still_names_the_last_answer() {
+    let repo = repo();
+    config(repo.path(), "[github]\napi-timeout = \"2s\"\n");
+    let event = pull_request_event(repo.path(), BODY_BAD);
+    let mut slow = Reply::json(503, json!({"message": "Service Unavailable"}));
+    slow.delay = Duration::from_millis(1200);
+    let api = Server::start(vec![(PR, vec![slow.clone(), slow.clone(), slow])]);
+    api.base_config_from(repo.path());
+    let mut cmd = bin();
+    actions(&mut cmd, repo.path(), &event, &api.url);
+    let out = run(cmd.args(["verify-mcp-evidence", "--format", "json"]));
+    let v = out.json();
+    let message = v["gates"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "core/pr-body-from-payload")
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .expect("fallback warning");
+    assert!(message.contains("timed out"), "{message}");
+    assert!(message.contains("HTTP 503"), "{message}");
+}
+
 #[test]
 fn an_unreachable_api_falls_back_to_the_payload_with_a_warning() {
     let repo = repo();
     config(repo.path(), "[github]\napi-timeout = \"3s\"\n");
     let event = pull_request_event(repo.path(), BODY_BAD);
+    // With a shallow clone the base's policy could not be read either (exit 2, tested in
+    // tests/tamper); this is about what happens to the PR's data.
+    support::full_clone(repo.path(), &event);
     // Nothing listens on port 9 (discard) of 127.0.0.1 here: connection refused.
     let mut cmd = bin();
     actions(&mut cmd, repo.path(), &event, "http://127.0.0.1:9");
@@ -642,14 +673,20 @@ fn head_commit_reference_makes_reruns_give_the_same_verdict() {
         "--reference",
         "head-commit",
     ];
+    // `head-commit` is the default too: the same verdict without the flag.
     for now in ["2025-10-21T12:20:00Z", "2027-01-01T00:00:00Z"] {
         let out = run(bin().args(args).args(["--now", now]));
         assert_eq!(out.code, 0, "now={now}: {}", out.stdout);
+        let out = run(bin().args(&args[..args.len() - 2]).args(["--now", now]));
+        assert_eq!(out.code, 0, "default reference, now={now}: {}", out.stdout);
     }
     // With the runner's clock, the same file is stale a day later.
-    let out = run(bin()
-        .args(&args[..args.len() - 2])
-        .args(["--now", "2025-10-22T12:20:00Z"]));
+    let out = run(bin().args(&args[..args.len() - 2]).args([
+        "--reference",
+        "now",
+        "--now",
+        "2025-10-22T12:20:00Z",
+    ]));
     assert_eq!(out.rules(), ["heartbeat/stale-task"]);
 }
 

@@ -137,6 +137,8 @@ fn check_run_payloads() {
             vec![Reply::json(200, json!({"id": 4242}))],
         ),
     ]);
+    // The demo PR does not change the policy: the base holds the same config.
+    server.base_config_from(repo.path());
     let event = support::pull_request_event(repo.path(), &body);
     let mut cmd = bin();
     support::actions(&mut cmd, repo.path(), &event, &server.url);

@@ -180,6 +180,8 @@ fn a_403_falls_back_to_annotations_with_a_notice_and_the_same_exit_code() {
     // An API that is down entirely: the same fallback, never an error of the job.
     support::config(repo.path(), "[github]\napi-timeout = \"2s\"\n");
     let mut cmd = actions(repo.path(), &server);
+    // The base is in the clone: a shallow clone could not read the base's policy (exit 2).
+    support::full_clone(repo.path(), &repo.path().join("event.json"));
     cmd.env("GITHUB_API_URL", "http://127.0.0.1:9") // nothing listens on the discard port
         .args(["verify-mcp-evidence", "--reporter", "check-run"]);
     let out = run(&mut cmd);

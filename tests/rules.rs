@@ -94,8 +94,24 @@ fn run_fixture(src: &Path) -> (String, Vec<String>) {
     let dir = tmp.path().join("repo");
     support::copy_dir(src, &dir);
     let server = dir.join("api.json").is_file().then(|| {
-        let spec: serde_json::Value =
+        let mut spec: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("api.json")).unwrap()).unwrap();
+        // A fixture's config is its base's too (the event's base commit is not in the fixture,
+        // so policy is read through the contents API), unless the fixture says otherwise.
+        let config = dir.join(".github/merge-gates.toml");
+        let event: serde_json::Value = std::fs::read_to_string(dir.join("event.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        let full = event["repository"]["full_name"]
+            .as_str()
+            .unwrap_or("octo/demo");
+        let route = format!("GET /repos/{full}/contents/.github/merge-gates.toml");
+        let route = route.as_str();
+        if config.is_file() && spec.get(route).is_none() {
+            let reply = support::contents_reply(&std::fs::read_to_string(&config).unwrap());
+            spec[route] = serde_json::json!([{"status": reply.status, "text": reply.body}]);
+        }
         let routes = spec
             .as_object()
             .unwrap()

@@ -27,7 +27,27 @@ pub struct Context<'a> {
     /// The clock of this run (`--now` pins it).
     pub now: DateTime<Utc>,
     /// Which changed files count as code (the PR-body gates' exemptions are checked with it).
-    pub code_files: &'a globset::GlobSet,
+    pub code_files: &'a CodeFiles,
+}
+
+/// Which files count as code. Every file does, unless it matches `non_code` (Markdown, text,
+/// `docs/**`, images, the license, issue and PR templates): a PR touching `backend/`, a
+/// Dockerfile, a migration or a workflow is a code change. `code-files` in the config replaces
+/// the rule with a list of its own.
+pub enum CodeFiles {
+    /// Everything but these.
+    AllBut(globset::GlobSet),
+    /// Only these.
+    Only(globset::GlobSet),
+}
+
+impl CodeFiles {
+    pub fn is_code(&self, path: &str) -> bool {
+        match self {
+            CodeFiles::AllBut(non_code) => !non_code.is_match(path),
+            CodeFiles::Only(code) => code.is_match(path),
+        }
+    }
 }
 
 /// What a gate's run returns: its findings, or an error that stops the whole run (exit 2).
@@ -45,14 +65,14 @@ pub trait Gate {
     fn run<'a>(&'a self, ctx: &'a Context<'a>) -> Run<'a>;
 }
 
-/// The code files among the PR's changed files, by the configured globs; `None` when the
-/// changed files are unknown.
+/// The code files among the PR's changed files (`CodeFiles`); `None` when the changed files
+/// are unknown.
 pub fn changed_code_files(ctx: &Context<'_>) -> Option<Vec<String>> {
     let files = ctx.pr.changed_files.as_ref()?;
     Some(
         files
             .iter()
-            .filter(|f| f.status != FileStatus::Removed && ctx.code_files.is_match(&f.path))
+            .filter(|f| f.status != FileStatus::Removed && ctx.code_files.is_code(&f.path))
             .map(|f| f.path.clone())
             .collect(),
     )

@@ -104,6 +104,8 @@ enum Attempt<T> {
     Retry {
         after: Option<Duration>,
         reason: String,
+        /// The server answered (a status), as opposed to a timeout or a transport error.
+        answered: bool,
     },
     Fail(ApiError),
 }
@@ -174,6 +176,50 @@ impl Api {
         self.paginate(url, "commits", 250).await
     }
 
+    /// The file at `path` (repository-relative, `/`-separated) in commit `rev`, through the
+    /// contents API: for a policy file of the PR's base when the base commit is not in a shallow
+    /// clone. Nothing larger than `cap` bytes is decoded.
+    pub async fn file_at(&self, path: &str, rev: &str, cap: u64) -> Result<FileAt, ApiError> {
+        #[derive(Deserialize)]
+        struct Content {
+            #[serde(rename = "type")]
+            kind: String,
+            size: Option<u64>,
+            encoding: Option<String>,
+            content: Option<String>,
+        }
+        let what = format!("contents of `{path}` at {rev}");
+        let url = self.url(&format!(
+            "/contents/{}?ref={}",
+            encode_path(path),
+            encode_path(rev)
+        ));
+        let c: Content = match self.get_json(&url, &what).await {
+            Ok((c, _)) => c,
+            Err(ApiError::Status { status: 404, .. }) => return Ok(FileAt::Missing),
+            Err(e) => return Err(e),
+        };
+        if c.kind != "file" {
+            return Ok(FileAt::NotAFile(c.kind));
+        }
+        if c.size.unwrap_or(0) > cap || c.encoding.as_deref() != Some("base64") {
+            return Ok(FileAt::TooLarge);
+        }
+        use base64::Engine as _;
+        let text: String = c.content.unwrap_or_default().split_whitespace().collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| ApiError::Malformed {
+                what,
+                message: format!("the content is not base64: {e}"),
+            })?;
+        Ok(if bytes.len() as u64 > cap {
+            FileAt::TooLarge
+        } else {
+            FileAt::Blob(bytes)
+        })
+    }
+
     async fn paginate<T: DeserializeOwned>(
         &self,
         first: String,
@@ -233,6 +279,9 @@ impl Api {
     ) -> Result<(T, Option<String>), ApiError> {
         let mut attempts = 0u32;
         let mut backoff = Duration::from_millis(250);
+        // What the server last said: when the budget runs out during a later attempt, "timed
+        // out" alone would hide that the API was answering 503 all along.
+        let mut answer: Option<String> = None;
         loop {
             attempts += 1;
             let left = self.deadline.saturating_duration_since(Instant::now());
@@ -242,22 +291,38 @@ impl Api {
                 Err(_) => Attempt::Retry {
                     after: None,
                     reason: "request timed out".into(),
+                    answered: false,
                 },
             };
             let (after, reason) = match outcome {
                 Attempt::Done(v) => return Ok(v),
                 Attempt::Fail(e) => return Err(e),
-                Attempt::Retry { after, reason } => (after, reason),
+                Attempt::Retry {
+                    after,
+                    reason,
+                    answered,
+                } => {
+                    if answered {
+                        answer = Some(reason.clone());
+                    }
+                    (after, reason)
+                }
             };
             let wait = after.unwrap_or(backoff);
             backoff = (backoff * 2).min(Duration::from_secs(8));
             let left = self.deadline.saturating_duration_since(Instant::now());
             if wait >= left || attempts >= 8 {
+                let last = match answer {
+                    Some(a) if a != reason => {
+                        format!("{reason}; before that the server answered {a}")
+                    }
+                    _ => reason,
+                };
                 return Err(ApiError::Exhausted {
                     what: what.into(),
                     attempts,
                     budget: self.budget,
-                    last: reason,
+                    last,
                 });
             }
             tokio::time::sleep(wait).await;
@@ -316,6 +381,7 @@ impl Api {
                 return Attempt::Retry {
                     after: None,
                     reason: self.scrub(transport_message(&e)),
+                    answered: false,
                 }
             }
         };
@@ -340,6 +406,7 @@ impl Api {
                 return Attempt::Retry {
                     after: None,
                     reason: format!("reading the response failed: {e}"),
+                    answered: false,
                 }
             }
         };
@@ -386,7 +453,11 @@ impl Api {
                     format!(" ({message})")
                 }
             );
-            return Attempt::Retry { after, reason };
+            return Attempt::Retry {
+                after,
+                reason,
+                answered: true,
+            };
         }
         let detail = if message.is_empty() {
             String::new()
@@ -399,6 +470,29 @@ impl Api {
             detail,
         })
     }
+}
+
+/// What the contents API holds at a path of a commit.
+#[derive(Debug)]
+pub enum FileAt {
+    Blob(Vec<u8>),
+    Missing,
+    /// A directory, symlink or submodule: its `type`.
+    NotAFile(String),
+    TooLarge,
+}
+
+/// Percent-encode a path for a URL, keeping `/` between segments.
+fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn transport_message(e: &octocrab::Error) -> String {

@@ -225,18 +225,23 @@ fn git_times(repo: &Path, args: &[&str]) -> Result<Vec<DateTime<Utc>>> {
     Ok(times)
 }
 
-async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrContext> {
-    let mut ctx = PrContext::default();
+/// The pull request of this job's event (`$GITHUB_EVENT_PATH`).
+pub fn event_pr(env: &GithubEnv) -> Result<Result<event::EventPr, String>> {
     let payload = match &env.event_path {
         Some(p) => std::fs::read(p)
             .with_context(|| format!("reading GITHUB_EVENT_PATH {}", p.display()))?,
         None => b"{}".to_vec(),
     };
-    let pr = match event::read(
+    Ok(event::read(
         env.event_name.as_deref(),
         &payload,
         env.repository.as_deref(),
-    ) {
+    ))
+}
+
+async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrContext> {
+    let mut ctx = PrContext::default();
+    let pr = match event_pr(env)? {
         Ok(event::EventPr::Pr(pr)) => pr,
         Ok(event::EventPr::None(reason)) | Err(reason) => {
             ctx.no_pr_reason = Some(reason);

@@ -11,7 +11,6 @@ use crate::gates::{dev_mcp_ban, health_gate, heartbeat, mcp_evidence, migration_
 use crate::github::GithubEnv;
 use crate::globs::{self, Style};
 use crate::rules::GateId;
-use crate::workspace::Workspace;
 use anyhow::{anyhow, bail, Context as _, Result};
 use std::time::Duration;
 
@@ -29,7 +28,8 @@ pub struct Flags {
 pub struct Inputs<'a> {
     pub config: &'a Config,
     pub flags: &'a Flags,
-    pub workspace: &'a Workspace,
+    /// Where policy files the config names are read from (the base commit, when known).
+    pub policy: &'a super::Policy,
     pub github: Option<GithubEnv>,
 }
 
@@ -55,7 +55,7 @@ fn mcp_evidence(i: &Inputs<'_>) -> Result<mcp_evidence::Options> {
     let mut o = mcp_evidence::Options::default();
     if let Some(rel) = &c.schema {
         let bytes = i
-            .workspace
+            .policy
             .read_capped(rel, MAX_SETTING_FILE)
             .map_err(|e| anyhow!("config verify-mcp-evidence.schema `{rel}` {e}"))?
             .with_context(|| format!("config verify-mcp-evidence.schema `{rel}` is over 1 MiB"))?;
@@ -184,7 +184,9 @@ fn migration_safety(i: &Inputs<'_>) -> Result<migration_safety::Options> {
             ),
             (a, b) => a.or(b).unwrap_or(lint::DEFAULT_PG_VERSION),
         },
-        additive_only: c.additive_only.unwrap_or(false),
+        additive_only: c
+            .additive_only
+            .unwrap_or(lint::Options::default().additive_only),
         transaction: c.transaction.unwrap_or(lint::TransactionMode::OneQuery),
     };
 
@@ -204,7 +206,7 @@ fn migration_safety(i: &Inputs<'_>) -> Result<migration_safety::Options> {
         o.dry_run.timeout = t;
     }
     if let Some(p) = &d.setup {
-        let text = match i.workspace.read_capped(p, discover::MAX_MIGRATION_BYTES) {
+        let text = match i.policy.read_capped(p, discover::MAX_MIGRATION_BYTES) {
             Ok(Some(b)) => String::from_utf8_lossy(&b).into_owned(),
             Ok(None) => bail!("config migration-safety.dry-run.setup `{p}`: too large"),
             Err(e) => bail!("config migration-safety.dry-run.setup `{p}` {e}"),

@@ -7,13 +7,15 @@
 //! can be driven by tests without touching them.
 
 mod gates;
+mod policy;
 
 pub use gates::Flags;
+use policy::{Base, Policy};
 
 use crate::cli::{Common, Format};
 use crate::config::{Config, DiffFilter, FailOn, Reporter, RuleLevel};
-use crate::finding::Severity;
-use crate::gates::Gate;
+use crate::finding::{Finding, Location, Severity, Table};
+use crate::gates::{CodeFiles, Gate};
 use crate::github::{GithubEnv, PrSource, Secret};
 use crate::globs::{self, Style};
 use crate::rules::{GateId, Rule};
@@ -41,18 +43,31 @@ pub struct Settings {
     pub pr: PrSource,
     pub color: bool,
     pub severities: HashMap<Rule, Option<Severity>>,
-    pub code_files: globset::GlobSet,
+    pub code_files: CodeFiles,
     /// The gates to run, in order, each with its options.
     pub gates: Vec<Box<dyn Gate>>,
+    /// What the PR changes of the policy it is judged by (`core/config-changed` notices), and
+    /// the settings it changes, for the summary. Reported with the first gate.
+    pub policy_findings: Vec<Finding>,
+    pub policy_tables: Vec<Table>,
     /// `$GITHUB_STEP_SUMMARY`, `$GITHUB_OUTPUT`, `$RUNNER_TEMP` (GitHub Actions only).
     pub step_summary: Option<PathBuf>,
     pub step_output: Option<PathBuf>,
     pub runner_temp: Option<PathBuf>,
 }
 
-/// Default globs of code files: sources under the usual code roots.
-pub const DEFAULT_CODE_FILES: &[&str] = &[
-    "{app,src,server,lib,packages,scripts}/**/*.{ts,tsx,js,jsx,mjs,cjs,mts,cts,py,rb,go,rs,java,kt,swift,php,cs,vue,svelte,sh,sql,prisma,graphql,css,scss,html,liquid}",
+/// Default globs of the files that are not code; every other changed file is (a PR touching
+/// `backend/src/main.py`, a Dockerfile, a migration or a workflow needs evidence).
+pub const DEFAULT_NON_CODE_FILES: &[&str] = &[
+    "**/*.{md,markdown,mdx,txt,rst,adoc}",
+    "docs/**",
+    // The evidence and heartbeat logs themselves (`artifacts/<agent>/<date>/…`).
+    "artifacts/**",
+    "**/*.{png,jpg,jpeg,gif,svg,webp,ico,avif}",
+    "**/{LICENSE,LICENCE,COPYING}*",
+    ".github/ISSUE_TEMPLATE/**",
+    ".github/PULL_REQUEST_TEMPLATE/**",
+    ".github/{pull_request_template,PULL_REQUEST_TEMPLATE}.md",
 ];
 
 fn env(name: &str) -> Option<String> {
@@ -74,9 +89,11 @@ impl Settings {
         }
         let workspace =
             Workspace::new(&repo).with_context(|| format!("repository {}", repo.display()))?;
-        let config = match read_config(&workspace, common.config.as_deref())? {
+        let policy = Policy::new(workspace.clone(), base(common, in_actions)?)?;
+        let config_text = read_config(&policy, common.config.as_deref())?;
+        let config = match &config_text {
             Some((p, text)) => {
-                Config::parse(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", p.display()))?
+                Config::parse(text).map_err(|e| anyhow::anyhow!("config {p}: {e}"))?
             }
             None => Config::default(),
         };
@@ -111,13 +128,14 @@ impl Settings {
         let inputs = gates::Inputs {
             config: &config,
             flags,
-            workspace: &workspace,
+            policy: &policy,
             github,
         };
         let gates = ids
             .into_iter()
             .map(|id| gates::resolve(id, &inputs))
             .collect::<Result<Vec<_>>>()?;
+        let (policy_findings, policy_tables) = policy_changes(&policy);
         let format = common.format.unwrap_or(if in_actions {
             Format::Github
         } else {
@@ -126,9 +144,16 @@ impl Settings {
         let color = format == Format::Text
             && env("NO_COLOR").is_none()
             && std::io::IsTerminal::is_terminal(&std::io::stdout());
-        let code_files = match &config.code_files {
-            Some(list) => globs::set(list, "code-files", Style::Paths)?,
-            None => globs::set(DEFAULT_CODE_FILES, "code-files", Style::Paths)?,
+        let code_files = match (&config.code_files, &config.non_code_files) {
+            (Some(list), _) => CodeFiles::Only(globs::set(list, "code-files", Style::Paths)?),
+            (None, Some(list)) => {
+                CodeFiles::AllBut(globs::set(list, "non-code-files", Style::Paths)?)
+            }
+            (None, None) => CodeFiles::AllBut(globs::set(
+                DEFAULT_NON_CODE_FILES,
+                "non-code-files",
+                Style::Paths,
+            )?),
         };
         Ok(Settings {
             repo,
@@ -151,6 +176,8 @@ impl Settings {
             pr,
             color,
             severities,
+            policy_findings,
+            policy_tables,
             step_summary: env("GITHUB_STEP_SUMMARY")
                 .map(PathBuf::from)
                 .filter(|_| in_actions),
@@ -207,42 +234,203 @@ fn enabled_gates(config: &Config, has_body: bool) -> Result<Vec<GateId>> {
 /// Largest config file read; a real one is a few KiB.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
-/// The config file's path and text. `--config` is the workflow's own choice and is read as
-/// given; the default `.github/merge-gates.toml` is part of the (untrusted) checkout, so it is
-/// read through `Workspace`: a regular file inside the repository or nothing — never a
-/// symlink out of it, a FIFO or a device. Both are capped at `MAX_CONFIG_BYTES`.
-fn read_config(ws: &Workspace, explicit: Option<&Path>) -> Result<Option<(PathBuf, String)>> {
-    let (path, bytes) = match explicit {
+/// The PR's base, when this run knows one: `--base` locally, the event's base commit in a
+/// GitHub PR job. Policy is read from there.
+fn base(common: &Common, in_actions: bool) -> Result<Base> {
+    if !in_actions || local_flags(common) {
+        return Ok(common.base.clone().map_or(Base::None, Base::Local));
+    }
+    // The API settings of the run are policy themselves, so they are not yet known: the
+    // built-in ones read the base.
+    let env = github_env(&Config::default())?;
+    Ok(match crate::github::event_pr(&env)? {
+        Ok(crate::github::event::EventPr::Pr(pr)) => match pr.base_sha {
+            Some(sha) => Base::Github {
+                env: Box::new(env),
+                owner: pr.owner,
+                repo: pr.repo,
+                sha,
+            },
+            None => Base::None,
+        },
+        _ => Base::None,
+    })
+}
+
+/// The config file's name (for messages) and text. `--config` is the workflow's own choice and
+/// is read as given. Otherwise `.github/merge-gates.toml` is read from the policy source: the
+/// base commit when there is one, else the working tree (through `Workspace`: a regular file
+/// inside the repository or nothing — never a symlink out of it, a FIFO or a device). Both are
+/// capped at `MAX_CONFIG_BYTES`.
+fn read_config(policy: &Policy, explicit: Option<&Path>) -> Result<Option<(String, String)>> {
+    let (name, bytes) = match explicit {
         Some(p) => {
             let mut bytes = Vec::new();
             std::fs::File::open(p)
                 .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
                 .with_context(|| format!("reading config {}", p.display()))?;
             (
-                p.to_path_buf(),
+                p.display().to_string(),
                 Some(bytes).filter(|b| b.len() as u64 <= MAX_CONFIG_BYTES),
             )
         }
         None => {
-            let path = ws.root().join(DEFAULT_CONFIG);
-            match ws.read_capped(DEFAULT_CONFIG, MAX_CONFIG_BYTES) {
-                Ok(bytes) => (path, bytes),
+            let name = match policy.base() {
+                Some(rev) => format!("{DEFAULT_CONFIG} (at the base commit {})", short(rev)),
+                None => DEFAULT_CONFIG.to_string(),
+            };
+            match policy.read_capped(DEFAULT_CONFIG, MAX_CONFIG_BYTES) {
+                Ok(bytes) => (name, bytes),
                 Err(PathError::NotFound) => return Ok(None),
-                Err(e) => bail!("config {} {e}; it was not read", path.display()),
+                Err(e) => bail!("config {name} {e}; it was not read"),
             }
         }
     };
     let Some(bytes) = bytes else {
-        bail!("config {} is over 1 MiB; it was not read", path.display());
+        bail!("config {name} is over 1 MiB; it was not read");
     };
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(Some((path, text))),
+        Ok(text) => Ok(Some((name, text))),
         Err(e) => {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-            bail!("config {}: line {line} is not valid UTF-8", path.display())
+            bail!("config {name}: line {line} is not valid UTF-8")
         }
     }
+}
+
+fn short(rev: &str) -> &str {
+    &rev[..rev.len().min(12)]
+}
+
+/// The policy files the PR changes: a `core/config-changed` notice on each, and for the config
+/// the settings it changes (base value → the PR's), as a summary table.
+fn policy_changes(policy: &Policy) -> (Vec<Finding>, Vec<Table>) {
+    let Some(rev) = policy.base() else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut findings = Vec::new();
+    let mut rows = Vec::new();
+    for policy::Changed { path, base, pr } in policy.changed() {
+        let what = match (&base, &pr) {
+            (None, _) => "adds",
+            (_, None) => "deletes",
+            _ => "changes",
+        };
+        let mut message = format!(
+            "the PR {what} the policy file `{path}`; this run follows the base commit {}, and the change takes effect once it is merged",
+            short(rev)
+        );
+        if path == DEFAULT_CONFIG {
+            let settings = settings_diff(base.as_deref(), pr.as_deref());
+            if !settings.is_empty() {
+                let keys: Vec<&str> = settings.iter().map(|(k, _, _)| k.as_str()).collect();
+                message.push_str(&format!(
+                    " (settings changed: {})",
+                    crate::text::excerpt(&keys.join(", "), 300)
+                ));
+            }
+            rows.extend(
+                settings
+                    .into_iter()
+                    .map(|(k, b, p)| vec![path.clone(), k, b, p]),
+            );
+        } else {
+            rows.push(vec![
+                path.clone(),
+                "(file)".into(),
+                describe_bytes(base.as_deref()),
+                describe_bytes(pr.as_deref()),
+            ]);
+        }
+        let mut finding = Finding::new(crate::rules::Rule::ConfigChanged, message);
+        if pr.is_some() {
+            finding = finding.at(Location::file(path));
+        }
+        findings.push(finding);
+    }
+    let tables = if rows.is_empty() {
+        Vec::new()
+    } else {
+        vec![Table {
+            title: format!(
+                "Policy this PR changes (in force after merge; this run used the base commit {})",
+                short(rev)
+            ),
+            columns: ["file", "setting", "base", "this PR"]
+                .map(String::from)
+                .to_vec(),
+            rows,
+        }]
+    };
+    (findings, tables)
+}
+
+fn describe_bytes(b: Option<&[u8]>) -> String {
+    match b {
+        None => "(none)".into(),
+        Some(b) => format!("{} bytes", crate::text::thousands(b.len() as u64)),
+    }
+}
+
+/// The settings two config texts set differently, as dotted keys with their values (TOML),
+/// `(unset)` where a text does not set the key and `(not valid TOML)` for a text that does not
+/// parse.
+fn settings_diff(base: Option<&[u8]>, pr: Option<&[u8]>) -> Vec<(String, String, String)> {
+    fn flat(bytes: Option<&[u8]>) -> Result<std::collections::BTreeMap<String, String>, ()> {
+        let mut out = std::collections::BTreeMap::new();
+        let Some(bytes) = bytes else { return Ok(out) };
+        let text = std::str::from_utf8(bytes).map_err(|_| ())?;
+        let table: toml::Table = text.parse().map_err(|_| ())?;
+        fn walk(
+            prefix: &str,
+            v: &toml::Value,
+            out: &mut std::collections::BTreeMap<String, String>,
+        ) {
+            match v {
+                toml::Value::Table(t) => {
+                    for (k, v) in t {
+                        let key = if prefix.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{prefix}.{k}")
+                        };
+                        walk(&key, v, out);
+                    }
+                }
+                other => {
+                    out.insert(prefix.to_string(), other.to_string());
+                }
+            }
+        }
+        walk("", &toml::Value::Table(table), &mut out);
+        Ok(out)
+    }
+    let (b, p) = match (flat(base), flat(pr)) {
+        (Ok(b), Ok(p)) => (b, p),
+        (b, p) => {
+            let say = |r: &Result<_, ()>| match r {
+                Ok(_) => "(valid)".to_string(),
+                Err(()) => "(not valid TOML)".to_string(),
+            };
+            return vec![("(whole file)".into(), say(&b), say(&p))];
+        }
+    };
+    let unset = || "(unset)".to_string();
+    let mut keys: Vec<&String> = b.keys().chain(p.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| b.get(*k) != p.get(*k))
+        .map(|k| {
+            let value = |m: &std::collections::BTreeMap<String, String>| {
+                m.get(k)
+                    .map(|v| crate::text::excerpt(v, 120))
+                    .unwrap_or_else(unset)
+            };
+            (k.clone(), value(&b), value(&p))
+        })
+        .collect()
 }
 
 /// The GitHub side of the environment: API URL, token, repository, event.

@@ -422,3 +422,54 @@ pub fn config(repo: &Path, toml: &str) {
     std::fs::create_dir_all(repo.join(".github")).unwrap();
     std::fs::write(repo.join(".github/merge-gates.toml"), toml).unwrap();
 }
+
+/// The contents-API route of the config file at the PR's base commit, in the API stand-in's
+/// repository (`Codertocat/Hello-World`).
+pub const BASE_CONFIG_ROUTE: &str =
+    "GET /repos/Codertocat/Hello-World/contents/.github/merge-gates.toml";
+
+/// A contents-API answer holding a file with `text`.
+pub fn contents_reply(text: &str) -> Reply {
+    use base64::Engine as _;
+    Reply::json(
+        200,
+        serde_json::json!({
+            "type": "file",
+            "encoding": "base64",
+            "size": text.len(),
+            "content": base64::engine::general_purpose::STANDARD.encode(text),
+        }),
+    )
+}
+
+impl Server {
+    /// Serve `repo`'s working-tree config as the config of the PR's base commit (the event's
+    /// base is not in the test repositories, so policy is read through the contents API): for
+    /// tests about something else, whose PR does not change the policy.
+    pub fn base_config_from(&self, repo: &Path) {
+        if let Ok(text) = std::fs::read_to_string(repo.join(".github/merge-gates.toml")) {
+            self.route(BASE_CONFIG_ROUTE, vec![contents_reply(&text)]);
+        }
+    }
+}
+
+/// Make `repo` a full clone of a PR (as `actions/checkout` with `fetch-depth: 0`): a base
+/// commit holding only the config (so the policy is the working tree's), then everything as
+/// the PR's commit; the event at `event` names that base. Policy is then read with git, and an
+/// API that is down does not stop the run.
+pub fn full_clone(repo: &Path, event: &Path) {
+    if !repo.join(".git").exists() {
+        git(repo, &["init", "-q", "-b", "main"]);
+    }
+    let cfg = ".github/merge-gates.toml";
+    if repo.join(cfg).exists() {
+        git(repo, &["add", "-f", cfg]);
+    }
+    git(repo, &["commit", "-q", "--allow-empty", "-m", "base"]);
+    let base = git(repo, &["rev-parse", "HEAD"]);
+    commit_all(repo, "the PR");
+    let mut payload: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(event).unwrap()).unwrap();
+    payload["pull_request"]["base"]["sha"] = serde_json::json!(base);
+    std::fs::write(event, payload.to_string()).unwrap();
+}

@@ -78,7 +78,8 @@ impl Default for Options {
         Options {
             section: "Heartbeat".into(),
             threshold: Duration::from_secs(15 * 60),
-            reference: Reference::Now,
+            // A re-run of a green PR stays green: staleness is judged at the head commit.
+            reference: Reference::HeadCommit,
             future_skew: Duration::from_secs(300),
             phrases: DEFAULT_PHRASES.iter().map(|s| s.to_string()).collect(),
             max_span: Duration::from_secs(2 * 3600),

@@ -56,7 +56,7 @@ impl Default for Options {
             timeout: Duration::from_secs(300),
             setup: None,
             dangerous: DEFAULT_DANGEROUS.iter().map(|m| lock_key(m)).collect(),
-            additive_only: false,
+            additive_only: true,
         }
     }
 }

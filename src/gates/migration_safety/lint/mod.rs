@@ -62,7 +62,8 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             pg: DEFAULT_PG_VERSION,
-            additive_only: false,
+            // The team's written policy: production migrations are additive only.
+            additive_only: true,
             transaction: TransactionMode::OneQuery,
         }
     }
@@ -82,6 +83,7 @@ const POLICY: &[Rule] = &[
     Rule::MigRenameColumn,
     Rule::MigChangeColumnType,
     Rule::MigDropObject,
+    Rule::MigSetNotNull,
 ];
 
 /// What the PR's migrations created so far: objects that did not exist before the PR.
