@@ -108,6 +108,11 @@ pub struct McpEvidenceConfig {
     pub require_in_pr: Option<bool>,
     /// Statements that claim the PR needs no evidence. They are checked against the diff.
     pub exemption_phrases: Option<Vec<String>>,
+    /// The fewest evidence entries (lines) the listed files must hold together, per PR
+    /// (default 1; `merge-gates init` writes 4, the team's "4+ calls per session").
+    pub min_entries: Option<u64>,
+    /// The MCP tools an entry's `tool` may name; any other is an error. Default: any tool.
+    pub tools: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -115,10 +120,11 @@ pub struct McpEvidenceConfig {
 pub struct HeartbeatConfig {
     /// Heading of the PR-body section (default `Heartbeat`).
     pub section: Option<String>,
-    /// A `doing` task older than this is stale; longer gaps are warnings (default `15m`).
+    /// A `doing` task older than this is stale, and a longer silence while `doing` is an error
+    /// (default `15m`).
     pub threshold: Option<String>,
     /// What "now" means for staleness: `now` (the runner's clock, like the original guard) or
-    /// `head-commit` (the PR head commit's time: re-runs give the same verdict).
+    /// `head-commit` (default: the PR head commit's time, so re-runs give the same verdict).
     pub reference: Option<Reference>,
     /// How far in the future a timestamp may lie before it is an error (default `5m`).
     pub future_skew: Option<String>,

@@ -146,6 +146,10 @@ rules! {
         "List each evidence file as `- artifacts/<agent>/<YYYY-MM-DD>/mcp/<topic>.jsonl` under the section.";
     McpTemplateUnedited = "mcp-evidence/template-unedited", Error,
         "Replace the template's placeholders (`<agent>`, `<YYYY-MM-DD>`, …) with the real evidence paths.";
+    McpTooFewEntries = "mcp-evidence/too-few-entries", Error,
+        "Log every MCP tool call of the work in the evidence files; the config's `min-entries` says how many a PR needs at least.";
+    McpToolNotAllowed = "mcp-evidence/tool-not-allowed", Error,
+        "Use one of the MCP tools the repository allows (the config's `tools`), or ask a maintainer to add this one to the list on the base branch.";
     McpFalseExemption = "mcp-evidence/false-exemption", Error,
         "Remove the exemption and list the MCP evidence for the code changes, or move the code changes to another PR.";
     McpPathEscapesRepo = "mcp-evidence/path-escapes-repo", Error,

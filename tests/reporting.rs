@@ -319,11 +319,11 @@ fn init_writes_a_template_that_is_refused_unedited_and_passes_filled_in() {
     let demo = root().join("fixtures/demo/artifacts/engineer/2025-10-21");
     let art = d.join("artifacts/engineer/2025-10-21");
     std::fs::create_dir_all(art.join("mcp")).unwrap();
-    std::fs::copy(
-        demo.join("mcp/react-router.jsonl"),
-        art.join("mcp/react-router.jsonl"),
-    )
-    .unwrap();
+    // The starter config asks for 4+ entries from the team's tools: the demo's 2, plus two.
+    let mut evidence = std::fs::read_to_string(demo.join("mcp/react-router.jsonl")).unwrap();
+    evidence.push_str("{\"tool\":\"context7\",\"doc_ref\":\"https://reactrouter.com/start/framework/actions\",\"request_id\":\"mcp-2025-10-21-09\",\"timestamp\":\"2025-10-21T14:05:00Z\",\"purpose\":\"Check action return types\"}\n");
+    evidence.push_str("{\"tool\":\"shopify-dev\",\"doc_ref\":\"https://shopify.dev/docs/api/admin-graphql\",\"request_id\":\"mcp-2025-10-21-10\",\"timestamp\":\"2025-10-21T14:06:00Z\",\"purpose\":\"Check the product query\"}\n");
+    std::fs::write(art.join("mcp/react-router.jsonl"), evidence).unwrap();
     std::fs::write(
         art.join("heartbeat.ndjson"),
         "{\"timestamp\":\"2025-10-21T14:00:00Z\",\"task\":\"ENG-1\",\"status\":\"doing\"}\n{\"timestamp\":\"2025-10-21T14:10:00Z\",\"task\":\"ENG-1\",\"status\":\"done\"}\n",

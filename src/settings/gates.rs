@@ -66,6 +66,14 @@ fn mcp_evidence(i: &Inputs<'_>) -> Result<mcp_evidence::Options> {
     if let Some(s) = &c.section {
         o.section = s.clone();
     }
+    if let Some(n) = c.min_entries {
+        o.min_entries = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(tools) = &c.tools {
+        o.tools = tools.clone();
+        // The quick path checks the built-in shape only; the allow-list needs each `tool`.
+        o.quick = None;
+    }
     if let Some(p) = &c.evidence_path {
         o.root = mcp_evidence::PathPattern::new(p)?;
     }

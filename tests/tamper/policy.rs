@@ -504,3 +504,31 @@ fn a_code_change_outside_the_usual_folders_is_not_a_non_code_change() {
     let out = check(&exempt);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 }
+
+/// An empty evidence file, listed and committed, was "evidence" of a PR's work. By default a
+/// PR's evidence must hold at least one entry (`min-entries`; `init` writes 4).
+#[test]
+fn an_empty_evidence_file_is_not_evidence() {
+    let evidence = "artifacts/eng/2025-10-21/mcp/session.jsonl";
+    let dir = repo(&[
+        (evidence, ""),
+        ("app/x.ts", "export const x = 1;\n"),
+        ("PR_BODY.md", &format!("## MCP Evidence\n- {evidence}\n")),
+        ("CHANGED", &format!("app/x.ts\n{evidence}\n")),
+    ]);
+    let out = run(bin()
+        .args(["verify-mcp-evidence", "--format", "json", "--repo"])
+        .arg(dir.path())
+        .arg("--pr-body-file")
+        .arg(dir.path().join("PR_BODY.md"))
+        .arg("--changed-files")
+        .arg(dir.path().join("CHANGED")));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.rules()
+            .iter()
+            .any(|r| r == "mcp-evidence/too-few-entries"),
+        "{:?}",
+        out.rules()
+    );
+}

@@ -61,6 +61,10 @@ pub struct Options {
     pub future_skew: Duration,
     pub require_in_pr: bool,
     pub phrases: Vec<String>,
+    /// The fewest entries the listed files must hold together.
+    pub min_entries: usize,
+    /// The tools an entry may name; empty: any.
+    pub tools: Vec<String>,
 }
 
 impl Default for Options {
@@ -78,6 +82,8 @@ impl Default for Options {
             future_skew: Duration::from_secs(300),
             require_in_pr: true,
             phrases: DEFAULT_PHRASES.iter().map(|s| s.to_string()).collect(),
+            min_entries: 1,
+            tools: Vec::new(),
         }
     }
 }
@@ -156,6 +162,8 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
     }
     let now = ctx.now;
     let mut lines_checked = 0;
+    // Files that could not be read are findings already; counting their entries says nothing.
+    let mut files_read = 0;
     for m in &mentions {
         let path = m.text.as_str();
         let shown = crate::text::excerpt(path, 200);
@@ -203,6 +211,7 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
             mismatches: 0,
         };
         let path_date = dates.path_date;
+        files_read += 1;
         lines_checked += jsonl::scan_source(
             file.file,
             file.len,
@@ -230,6 +239,16 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
                 .at(Location::line(path, line)),
             );
         }
+    }
+    if files_read == mentions.len() && lines_checked < opts.min_entries {
+        out.push(Finding::new(
+            Rule::McpTooFewEntries,
+            format!(
+                "the listed evidence holds {lines_checked} entr{} in all; this repository asks for at least {} per PR (`min-entries`)",
+                if lines_checked == 1 { "y" } else { "ies" },
+                opts.min_entries
+            ),
+        ));
     }
     out.notes.push(format!(
         "{} evidence file(s), {} entries checked",
@@ -318,6 +337,23 @@ fn check_line(
     let Value::Object(obj) = value else {
         return None;
     };
+    if !opts.tools.is_empty() {
+        if let Some(Value::String(tool)) = obj.get("tool") {
+            if !opts.tools.iter().any(|t| t == tool) {
+                out.push(
+                    Finding::new(
+                        Rule::McpToolNotAllowed,
+                        format!(
+                            "tool `{}` is not one of the tools this repository allows ({})",
+                            crate::text::excerpt(tool, 80),
+                            opts.tools.join(", ")
+                        ),
+                    )
+                    .at(at_key("tool")),
+                );
+            }
+        }
+    }
     let Some(Value::String(ts)) = obj.get("timestamp") else {
         return None;
     };
