@@ -41,6 +41,12 @@ pub struct Config {
     /// changed files) or `nofilter` (default). Findings outside become notices; findings without
     /// a file are never filtered.
     pub filter: Option<DiffFilter>,
+    /// Who may approve a suppression that the PR adds on a rule whose default severity is
+    /// error: GitHub users (`alice`) and teams (`org/team`). Default: anyone with write or
+    /// admin permission on the repository. The PR's author never approves their own.
+    pub approvers: Option<Vec<String>>,
+    /// Rules (ids or gate names) whose findings an author may suppress without an approval.
+    pub self_waivable: Option<Vec<String>>,
     /// Where findings go on GitHub: `annotations` (workflow commands, default) or `check-run`
     /// (a check run with every finding as an annotation; needs `checks: write`).
     pub reporter: Option<Reporter>,

@@ -126,6 +126,16 @@ impl DiffIndex {
         }
     }
 
+    /// Whether the PR adds line `line` of `path`: a changed file without line information
+    /// counts as added on every line; a file the PR does not change adds none.
+    pub fn adds_line(&self, path: &str, line: u32) -> bool {
+        match self.files.get(path) {
+            None => false,
+            Some(None) => true,
+            Some(Some(patch)) => patch.added.binary_search(&line).is_ok(),
+        }
+    }
+
     /// Whether the finding is inside the filter.
     pub fn contains(&self, mode: DiffFilter, f: &Finding) -> bool {
         let Some(loc) = &f.location else {

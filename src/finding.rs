@@ -134,6 +134,11 @@ pub struct Suppression {
 pub struct Suppressed {
     pub finding: Finding,
     pub reason: String,
+    /// Where the suppression comment is (path, 1-based line).
+    pub comment: (String, u32),
+    /// Who or what let the suppression count, when that was checked: "approved by @x",
+    /// "on the base branch", "self-waivable", "not checked for approval (local run)".
+    pub approval: Option<String>,
 }
 
 /// What one gate produced.

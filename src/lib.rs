@@ -22,6 +22,7 @@ mod suppress;
 mod text;
 mod timestamp;
 mod units;
+mod waiver;
 mod workspace;
 
 use clap::Parser;

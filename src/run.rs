@@ -7,12 +7,14 @@ use crate::cli::Format;
 use crate::config::{DiffFilter, Reporter};
 use crate::diff_filter::{self, DiffIndex};
 use crate::finding::Finding;
+use crate::finding::Severity;
 use crate::gates::Context;
 use crate::github::{self, PrSource};
 use crate::pr::Needs;
 use crate::report::{self, GateReport, Report};
 use crate::settings::Settings;
 use crate::suppress;
+use crate::waiver;
 use anyhow::{Context as _, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -23,10 +25,8 @@ pub async fn run(settings: &Settings) -> Result<Report> {
         .iter()
         .fold(Needs::default(), |n, g| n.union(g.needs()));
     let pr = github::gather_for(&settings.repo, &settings.pr, settings.filter, needs).await?;
-    let diff = match (&pr.changed_files, settings.filter) {
-        (_, DiffFilter::Nofilter) | (None, _) => None,
-        (Some(files), _) => Some(DiffIndex::new(files)),
-    };
+    // Which lines the PR adds: for the diff filter, and for the waivers the PR gives itself.
+    let changed = pr.changed_files.as_deref().map(DiffIndex::new);
     let ctx = Context {
         workspace: &settings.workspace,
         pr: &pr,
@@ -36,22 +36,60 @@ pub async fn run(settings: &Settings) -> Result<Report> {
     let mut context_findings = pr.findings.clone();
     context_findings.extend(settings.policy_findings.iter().cloned());
     let mut context_tables = settings.policy_tables.clone();
-    let mut reports = Vec::new();
+
+    // Every gate runs first, so that the approvals of the PR are read once, and only when a
+    // suppression the PR adds needs one.
+    let mut ran = Vec::new();
     for gate in &settings.gates {
         let output = gate.run(&ctx).await?;
         let mut findings = std::mem::take(&mut context_findings);
         findings.extend(output.findings);
-        // Suppressions first, so that the findings they produce obey the overrides too.
         let (kept, suppressed) = suppress::apply(findings, &output.suppressions);
+        ran.push((
+            gate.id(),
+            kept,
+            suppressed,
+            output.notes,
+            output.outputs,
+            output.tables,
+        ));
+    }
+    let is_error = |rule| settings.severity(rule, rule.default_severity()) == Some(Severity::Error);
+    let waivers = waiver::Rules {
+        diff: changed.as_ref(),
+        self_waivable: &settings.self_waivable,
+        is_error: &is_error,
+    };
+    let pending = ran
+        .iter()
+        .flat_map(|r| &r.2)
+        .any(|s| waivers.needs_approval(s));
+    let approvals = match &settings.pr {
+        PrSource::Github(env) if pending => {
+            github::approvals::fetch(env, &settings.approvers).await
+        }
+        PrSource::Github(_) => waiver::Approvals::Pending {
+            who: github::approvals::who(&settings.approvers),
+        },
+        PrSource::Local { .. } => waiver::Approvals::Local,
+    };
+
+    let mut reports = Vec::new();
+    for (gate, kept, suppressed, mut notes, outputs, tables) in ran {
+        // Suppressions first, so that the findings they produce obey the overrides too.
+        let (suppressed, raised) = waiver::review(suppressed, &waivers, &approvals);
         let mut kept: Vec<Finding> = kept
             .into_iter()
+            .chain(raised)
             .filter_map(|mut f| {
                 f.severity = settings.severity(f.rule, f.severity)?;
                 Some(f)
             })
             .collect();
-        let mut notes = output.notes;
-        match &diff {
+        let filtered = changed
+            .as_ref()
+            .filter(|_| settings.filter != DiffFilter::Nofilter);
+        match filtered {
             Some(index) => {
                 let n = diff_filter::apply(&mut kept, index, settings.filter);
                 if n > 0 {
@@ -70,15 +108,15 @@ pub async fn run(settings: &Settings) -> Result<Report> {
         kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let verdict = report::verdict(&kept, settings.fail_on);
         reports.push(GateReport {
-            gate: gate.id(),
+            gate,
             verdict,
             findings: kept,
             suppressed,
             notes,
-            outputs: output.outputs,
+            outputs,
             tables: std::mem::take(&mut context_tables)
                 .into_iter()
-                .chain(output.tables)
+                .chain(tables)
                 .collect(),
         });
     }

@@ -97,6 +97,8 @@ pub fn apply(
                 silenced.push(Suppressed {
                     finding,
                     reason: s.reason.clone().unwrap_or_default(),
+                    comment: (s.path.clone(), s.line),
+                    approval: None,
                 });
             }
             None => kept.push(finding),

@@ -22,6 +22,7 @@ const CORE: &[&str] = &[
     "finding",
     "rules",
     "suppress",
+    "waiver",
     "diff_filter",
     "text",
     "lines",

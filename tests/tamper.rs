@@ -6,6 +6,8 @@
 
 mod support;
 
+#[path = "tamper/approval.rs"]
+mod approval;
 #[path = "tamper/deploy.rs"]
 mod deploy;
 #[path = "tamper/hiding.rs"]

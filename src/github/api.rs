@@ -68,6 +68,20 @@ pub struct Api {
 pub struct PullInfo {
     pub body: Option<String>,
     pub base: Option<Head>,
+    pub head: Option<Head>,
+    pub user: Option<User>,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct User {
+    pub login: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Label {
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -149,6 +163,11 @@ impl Api {
         format!("{}/repos/{}/{}{path}", self.base, self.owner, self.repo)
     }
 
+    /// A URL outside the repository (`/orgs/…`).
+    pub(super) fn root_url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
     pub async fn pull(&self, number: u64) -> Result<PullInfo, ApiError> {
         let (pull, _): (PullInfo, _) = self
             .get_json(&self.url(&format!("/pulls/{number}")), "pull request")
@@ -220,7 +239,7 @@ impl Api {
         })
     }
 
-    async fn paginate<T: DeserializeOwned>(
+    pub(super) async fn paginate<T: DeserializeOwned>(
         &self,
         first: String,
         what: &str,
@@ -483,7 +502,7 @@ pub enum FileAt {
 }
 
 /// Percent-encode a path for a URL, keeping `/` between segments.
-fn encode_path(path: &str) -> String {
+pub(super) fn encode_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {

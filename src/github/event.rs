@@ -1,8 +1,8 @@
 //! The event payload at `$GITHUB_EVENT_PATH`: which pull request this run is about.
 //!
-//! `pull_request` and `pull_request_target` carry the PR; `merge_group` does not, so its number
-//! is read from the queue branch (`gh-readonly-queue/<base>/pr-<N>-<sha>`). The payload's body
-//! is only a fallback: a re-run replays the payload of the original event.
+//! `pull_request`, `pull_request_target` and `pull_request_review` carry the PR; `merge_group`
+//! does not, so its number is read from the queue branch (`gh-readonly-queue/<base>/pr-<N>-<sha>`).
+//! The payload's body is only a fallback: a re-run replays the payload of the original event.
 
 use serde::Deserialize;
 
@@ -62,7 +62,10 @@ pub fn read(
     repository: Option<&str>,
 ) -> Result<EventPr, String> {
     let name = event_name.unwrap_or("");
-    if !matches!(name, "pull_request" | "pull_request_target" | "merge_group") {
+    if !matches!(
+        name,
+        "pull_request" | "pull_request_target" | "pull_request_review" | "merge_group"
+    ) {
         return Ok(EventPr::None(format!(
             "the `{name}` event has no pull request"
         )));
@@ -123,6 +126,19 @@ pub fn merge_queue_pr_number(head_ref: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An approving review re-runs the gates (the quick start listens to it): its payload
+    /// carries the pull request like `pull_request` does.
+    #[test]
+    fn a_review_event_names_its_pull_request() {
+        let payload = br#"{"action":"submitted","review":{"state":"approved"},"pull_request":{"number":9,"body":"b","base":{"sha":"aa"},"head":{"sha":"bb"}},"repository":{"full_name":"o/r"}}"#;
+        match read(Some("pull_request_review"), payload, None) {
+            Ok(EventPr::Pr(pr)) => {
+                assert_eq!((pr.number, pr.base_sha.as_deref()), (9, Some("aa")));
+            }
+            _ => panic!("no PR read from a pull_request_review payload"),
+        }
+    }
 
     #[test]
     fn merge_queue_ref() {

@@ -7,6 +7,7 @@
 //! Problems met on the way (API unreachable, no PR for this event) become core findings.
 
 pub mod api;
+pub mod approvals;
 pub mod check_run;
 pub mod deployments;
 pub mod event;

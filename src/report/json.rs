@@ -49,6 +49,8 @@ struct JsonSuppressed<'a> {
     path: Option<&'a str>,
     line: Option<u32>,
     reason: &'a str,
+    /// Who or what let it count, when that was checked.
+    approval: Option<&'a str>,
 }
 
 fn view(report: &Report) -> JsonReport<'_> {
@@ -88,6 +90,7 @@ fn view(report: &Report) -> JsonReport<'_> {
                         path: s.finding.path(),
                         line: s.finding.line(),
                         reason: &s.reason,
+                        approval: s.approval.as_deref(),
                     })
                     .collect(),
                 notes: &g.notes,

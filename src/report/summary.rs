@@ -82,17 +82,18 @@ pub fn render_within(report: &Report, max: usize, limit: &str) -> String {
         }
         if !g.suppressed.is_empty() {
             body.push_str(
-                "\n**Suppressions in use**\n\n| rule | where | reason |\n|---|---|---|\n",
+                "\n**Suppressions in use**\n\n| rule | where | reason | approval |\n|---|---|---|---|\n",
             );
             for s in &g.suppressed {
                 let place = s.finding.location.as_ref().map_or("-".to_string(), |l| {
                     format!("{}:{}", code(&l.path), l.line.unwrap_or(0))
                 });
                 body.push_str(&format!(
-                    "| `{}` | {} | {} |\n",
+                    "| `{}` | {} | {} | {} |\n",
                     s.finding.rule,
                     place,
-                    cell(&s.reason)
+                    cell(&s.reason),
+                    cell(s.approval.as_deref().unwrap_or("-"))
                 ));
             }
         }

@@ -47,10 +47,13 @@ pub fn render(report: &Report, color: bool) -> String {
         }
         for s in &g.suppressed {
             out.push_str(&format!(
-                "{}: suppressed [{}]: {}\n",
+                "{}: suppressed [{}]: {}{}\n",
                 single_line(s.finding.path().unwrap_or("-")),
                 s.finding.rule,
-                single_line(&s.reason)
+                single_line(&s.reason),
+                s.approval
+                    .as_deref()
+                    .map_or(String::new(), |a| format!(" ({})", single_line(a)))
             ));
         }
         for n in &g.notes {

@@ -43,6 +43,10 @@ pub struct Settings {
     pub pr: PrSource,
     pub color: bool,
     pub severities: HashMap<Rule, Option<Severity>>,
+    /// Who may approve a waiver the PR adds (users, `org/team`); empty: writers and admins.
+    pub approvers: Vec<String>,
+    /// Rules an author may waive without an approval.
+    pub self_waivable: Vec<Rule>,
     pub code_files: CodeFiles,
     /// The gates to run, in order, each with its options.
     pub gates: Vec<Box<dyn Gate>>,
@@ -176,6 +180,15 @@ impl Settings {
             pr,
             color,
             severities,
+            approvers: approvers(&config)?,
+            self_waivable: match &config.self_waivable {
+                Some(ids) => ids
+                    .iter()
+                    .map(|id| rules_named(id, "self-waivable"))
+                    .collect::<Result<Vec<_>>>()?
+                    .concat(),
+                None => Vec::new(),
+            },
             policy_findings,
             policy_tables,
             step_summary: env("GITHUB_STEP_SUMMARY")
@@ -462,20 +475,52 @@ fn gate_names() -> String {
         .join(", ")
 }
 
+/// The rules `id` names: one rule, or every rule of a gate.
+fn rules_named(id: &str, key: &str) -> Result<Vec<Rule>> {
+    Ok(match (Rule::from_id(id), GateId::from_name(id)) {
+        (Some(rule), _) => vec![rule],
+        (None, Some(gate)) => Rule::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.gate() == Some(gate))
+            .collect(),
+        (None, None) => {
+            bail!("config: {key} names unknown rule `{id}` (see `merge-gates rules`)")
+        }
+    })
+}
+
+/// `approvers`: GitHub logins and `org/team` slugs.
+fn approvers(config: &Config) -> Result<Vec<String>> {
+    let list = config.approvers.clone().unwrap_or_default();
+    for a in &list {
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 100
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        };
+        let valid = match a.split_once('/') {
+            Some((org, team)) => ok(org) && ok(team),
+            None => ok(a.trim_start_matches('@')),
+        };
+        if !valid {
+            bail!(
+                "config: approvers entry `{}` is not a GitHub login or `org/team`",
+                crate::text::excerpt(a, 100)
+            );
+        }
+    }
+    Ok(list
+        .into_iter()
+        .map(|a| a.trim_start_matches('@').to_string())
+        .collect())
+}
+
 fn rule_levels(config: &Config) -> Result<HashMap<Rule, Option<Severity>>> {
     let mut out = HashMap::new();
     for (id, level) in &config.rules {
-        let targets: Vec<Rule> = match (Rule::from_id(id), GateId::from_name(id)) {
-            (Some(rule), _) => vec![rule],
-            (None, Some(gate)) => Rule::ALL
-                .iter()
-                .copied()
-                .filter(|r| r.gate() == Some(gate))
-                .collect(),
-            (None, None) => {
-                bail!("config: [rules] names unknown rule `{id}` (see `merge-gates rules`)")
-            }
-        };
+        let targets = rules_named(id, "[rules]")?;
         let sev = match level {
             RuleLevel::Error => Some(Severity::Error),
             RuleLevel::Warning => Some(Severity::Warning),
