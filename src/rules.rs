@@ -288,6 +288,24 @@ rules! {
         "Use `timestamptz`; `timestamp` drops the time zone and compares wrongly across zones.";
     MigMissingLockTimeout = "migration-safety/missing-lock-timeout", Warning,
         "Start the migration with `SET lock_timeout = '5s';` so a blocked lock fails fast instead of stalling every query.";
+    MigVacuumFull = "migration-safety/vacuum-full", Warning,
+        "Do not VACUUM FULL a live table in a migration: plain `VACUUM` frees space for reuse without the lock; to shrink a table, use pg_repack or pg_squeeze outside the deploy.";
+    MigCluster = "migration-safety/cluster", Warning,
+        "Do not CLUSTER a live table in a migration: it rewrites the table under ACCESS EXCLUSIVE; use pg_repack (which can order rows by an index) outside the deploy.";
+    MigReindexWithoutConcurrently = "migration-safety/reindex-without-concurrently", Warning,
+        "Use `REINDEX … CONCURRENTLY` (PostgreSQL 12+), alone in its own migration file.";
+    MigRefreshWithoutConcurrently = "migration-safety/refresh-materialized-view-without-concurrently", Warning,
+        "Use `REFRESH MATERIALIZED VIEW CONCURRENTLY` (the view needs a unique index), or refresh it outside the deploy.";
+    MigValidateInSameTransaction = "migration-safety/validate-in-same-transaction", Warning,
+        "Validate the constraint in a later migration, after the one that adds it NOT VALID has committed.";
+    MigUncommittedTransaction = "migration-safety/uncommitted-transaction", Error,
+        "End the file with `COMMIT;`, or remove the `BEGIN` if the runner wraps each file in a transaction.";
+    MigNestedTransaction = "migration-safety/nested-transaction", Warning,
+        "Remove `BEGIN`/`COMMIT` from the file: the runner already runs it in a transaction.";
+    MigIdentifierTooLong = "migration-safety/identifier-too-long", Warning,
+        "Shorten the name to at most 63 bytes: PostgreSQL silently truncates longer identifiers, so two long names can collide.";
+    MigDomainConstraint = "migration-safety/domain-constraint", Warning,
+        "Put the CHECK on the columns (added NOT VALID, then validated) instead of on a domain.";
 
     // migration-safety: (end of lint rules)
 

@@ -598,3 +598,474 @@ fn a_large_migration_is_linted_in_pieces_with_the_same_findings() {
         "{gate}"
     );
 }
+
+/// The schema every case of the lock test starts from: tables, indexes, constraints, a
+/// trigger, a policy and a materialized view that the statements lock.
+const LOCK_SETUP: &str = "
+CREATE TABLE users (id bigint PRIMARY KEY, email text, n int, created_at timestamptz);
+CREATE INDEX users_email_idx ON users (email);
+ALTER TABLE users CLUSTER ON users_pkey;
+CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, total int, status text);
+ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total > 0) NOT VALID;
+ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;
+CREATE TABLE logs (id bigint);
+CREATE MATERIALIZED VIEW order_totals AS SELECT user_id, sum(total) AS total FROM orders GROUP BY user_id;
+CREATE UNIQUE INDEX order_totals_user_idx ON order_totals (user_id);
+CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE TRIGGER orders_noop AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION noop();
+CREATE POLICY users_all ON users USING (true);
+";
+
+/// Every statement kind the lint's lock table knows, in the spellings it reads; `true` marks
+/// those PostgreSQL refuses inside a transaction block.
+const LOCK_CASES: &[(&str, bool)] = &[
+    ("ALTER TABLE orders ADD COLUMN note text", false),
+    ("ALTER TABLE orders ALTER COLUMN status SET NOT NULL", false),
+    ("ALTER TABLE orders ADD CONSTRAINT orders_n CHECK (total < 100)", false),
+    ("ALTER TABLE orders ADD CONSTRAINT orders_user_fk2 FOREIGN KEY (user_id) REFERENCES users (id)", false),
+    ("ALTER TABLE orders ADD CONSTRAINT orders_user_fk2 FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID", false),
+    ("ALTER TABLE orders ADD COLUMN buyer_id bigint REFERENCES users (id)", false),
+    ("ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive", false),
+    ("ALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk", false),
+    ("ALTER TABLE orders ALTER COLUMN status SET STATISTICS 200", false),
+    ("ALTER TABLE orders SET (fillfactor = 90)", false),
+    ("ALTER TABLE orders DISABLE TRIGGER orders_noop", false),
+    ("ALTER TABLE orders ENABLE TRIGGER orders_noop", false),
+    ("ALTER TABLE users CLUSTER ON users_email_idx", false),
+    ("ALTER TABLE orders RENAME COLUMN status TO state", false),
+    ("ALTER TABLE logs RENAME TO journal", false),
+    ("ALTER INDEX users_email_idx RENAME TO users_mail_idx", false),
+    ("CREATE INDEX orders_status_idx ON orders (status)", false),
+    ("CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status)", true),
+    ("CREATE TABLE invoices (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id))", false),
+    ("DROP TABLE logs", false),
+    ("DROP INDEX users_email_idx", false),
+    ("DROP INDEX CONCURRENTLY users_email_idx", true),
+    ("DROP TRIGGER orders_noop ON orders", false),
+    ("DROP POLICY users_all ON users", false),
+    ("TRUNCATE logs", false),
+    ("CREATE TRIGGER orders_noop2 AFTER UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION noop()", false),
+    ("CREATE POLICY orders_all ON orders USING (true)", false),
+    ("ALTER POLICY users_all ON users USING (false)", false),
+    ("LOCK TABLE users IN ACCESS SHARE MODE", false),
+    ("LOCK TABLE users IN ROW EXCLUSIVE MODE", false),
+    ("LOCK TABLE users IN SHARE UPDATE EXCLUSIVE MODE", false),
+    ("LOCK TABLE users IN SHARE MODE", false),
+    ("LOCK TABLE users IN EXCLUSIVE MODE", false),
+    ("LOCK users", false),
+    ("COMMENT ON TABLE users IS 'people'", false),
+    ("CLUSTER users USING users_pkey", false),
+    ("CLUSTER users", false),
+    ("VACUUM users", true),
+    ("VACUUM FULL users", true),
+    ("VACUUM (FULL) users", true),
+    ("VACUUM (FULL true, ANALYZE) users", true),
+    ("VACUUM (FULL 0) users", true),
+    ("VACUUM (FULL off) users", true),
+    ("REINDEX INDEX users_email_idx", false),
+    ("REINDEX TABLE users", false),
+    ("REINDEX (CONCURRENTLY false) TABLE users", false),
+    ("REINDEX (CONCURRENTLY 'off') INDEX users_email_idx", false),
+    ("REINDEX (CONCURRENTLY 0) INDEX users_email_idx", false),
+    ("REINDEX INDEX CONCURRENTLY users_email_idx", true),
+    ("REINDEX (CONCURRENTLY on) TABLE users", true),
+    ("REFRESH MATERIALIZED VIEW order_totals", false),
+    ("REFRESH MATERIALIZED VIEW CONCURRENTLY order_totals", false),
+];
+
+/// PostgreSQL's lock mode names (`pg_locks.mode`), weakest first.
+const PG_MODES: [(&str, &str); 8] = [
+    ("AccessShareLock", "ACCESS SHARE"),
+    ("RowShareLock", "ROW SHARE"),
+    ("RowExclusiveLock", "ROW EXCLUSIVE"),
+    ("ShareUpdateExclusiveLock", "SHARE UPDATE EXCLUSIVE"),
+    ("ShareLock", "SHARE"),
+    ("ShareRowExclusiveLock", "SHARE ROW EXCLUSIVE"),
+    ("ExclusiveLock", "EXCLUSIVE"),
+    ("AccessExclusiveLock", "ACCESS EXCLUSIVE"),
+];
+
+fn rank(mode: &str) -> usize {
+    PG_MODES
+        .iter()
+        .position(|(pg, sql)| *pg == mode || *sql == mode)
+        .unwrap_or_else(|| panic!("unknown lock mode {mode}"))
+}
+
+/// Whether a lock of `rank` on a relation of `relkind` makes ordinary queries wait: SELECT
+/// waits for ACCESS EXCLUSIVE, INSERT/UPDATE/DELETE for SHARE and stronger (a materialized
+/// view is only read).
+fn blocking(rank: usize, relkind: &str) -> bool {
+    match relkind {
+        "m" => rank == 7,
+        _ => rank >= 4,
+    }
+}
+
+#[test]
+fn the_lock_table_agrees_with_postgresqls_pg_locks() {
+    use std::collections::BTreeMap;
+    // What the lint claims: one migration file per case; `missing-lock-timeout` names every
+    // blocking lock of the statement on an existing relation (none: it claims nothing blocks).
+    let files: Vec<(String, String)> = LOCK_CASES
+        .iter()
+        .enumerate()
+        .map(|(i, (sql, _))| {
+            (
+                format!("supabase/migrations/2025102112{i:04}_case.sql"),
+                format!("{sql};\n"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let dir = repo(&refs);
+    let (_, gate) = lint(dir.path(), &["--all"]);
+    let claim_re =
+        regex::Regex::new(r"an? ([A-Z ]+?) lock on (index |the indexes of )?`([^`]+)`").unwrap();
+    let mut claims: Vec<Vec<(String, String, usize)>> = vec![Vec::new(); LOCK_CASES.len()];
+    for f in gate["findings"].as_array().unwrap() {
+        if f["rule"] != "migration-safety/missing-lock-timeout" {
+            continue;
+        }
+        let path = f["path"].as_str().unwrap();
+        let i = files.iter().position(|(p, _)| p == path).unwrap();
+        let msg = f["message"].as_str().unwrap();
+        let head = msg.split(" and no `lock_timeout`").next().unwrap();
+        for c in claim_re.captures_iter(head) {
+            claims[i].push((
+                c.get(2).map_or("", |m| m.as_str()).trim().to_string(),
+                c[3].to_string(),
+                rank(&c[1]),
+            ));
+        }
+    }
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = std::env::var("MERGE_GATES_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let db = format!("merge_gates_locks_{}", std::process::id());
+    let connect = |url: String| async move {
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("this test needs a PostgreSQL at {url}: {e}"));
+        tokio::spawn(conn);
+        c
+    };
+    let mut report = Vec::new();
+    let mut disagree = Vec::new();
+    rt.block_on(async {
+        let admin = connect(url.clone()).await;
+        // One statement a call: DROP/CREATE DATABASE refuse a multi-statement batch.
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {db}"),
+            format!("CREATE DATABASE {db}"),
+        ] {
+            admin.batch_execute(&sql).await.unwrap();
+        }
+        let db_url = match url.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{db}"),
+            None => panic!("bad database URL {url}"),
+        };
+        for (i, (sql, outside)) in LOCK_CASES.iter().enumerate() {
+            let watcher = connect(db_url.clone()).await;
+            watcher
+                .batch_execute(&format!(
+                    "DROP SCHEMA public CASCADE; CREATE SCHEMA public; {LOCK_SETUP}"
+                ))
+                .await
+                .unwrap();
+            // Relations that exist before the statement, with the table an index belongs to.
+            let mut table_of: BTreeMap<u32, (String, String)> = BTreeMap::new();
+            let mut by_name: BTreeMap<String, String> = BTreeMap::new();
+            for r in watcher
+                .query(
+                    "SELECT c.oid, c.relname::text, coalesce(t.relname, c.relname)::text, coalesce(t.relkind, c.relkind)::text
+                     FROM pg_class c LEFT JOIN pg_index x ON x.indexrelid = c.oid LEFT JOIN pg_class t ON t.oid = x.indrelid
+                     WHERE c.relnamespace = 'public'::regnamespace",
+                    &[],
+                )
+                .await
+                .unwrap()
+            {
+                table_of.insert(r.get(0), (r.get(2), r.get(3)));
+                by_name.insert(r.get(1), r.get(2));
+            }
+            let runner = connect(db_url.clone()).await;
+            let pid: i32 = runner
+                .query_one("SELECT pg_backend_pid()", &[])
+                .await
+                .unwrap()
+                .get(0);
+            let blocker = connect(db_url.clone()).await;
+            let run = if *outside {
+                // It cannot run in a transaction: hold a ROW EXCLUSIVE lock so that a
+                // blocking statement waits, and read its (granted or awaited) locks then.
+                blocker
+                    .batch_execute("BEGIN; LOCK TABLE users, orders IN ROW EXCLUSIVE MODE")
+                    .await
+                    .unwrap();
+                let sql = sql.to_string();
+                tokio::spawn(async move {
+                    let r = runner.batch_execute(&sql).await;
+                    (runner, r)
+                })
+            } else {
+                let sql = format!("BEGIN; {sql}");
+                tokio::spawn(async move {
+                    let r = runner.batch_execute(&sql).await;
+                    (runner, r)
+                })
+            };
+            let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                // Read before looking at the locks: a statement that finishes between the two
+                // still holds its locks (idle in transaction) when they are read.
+                let finished = run.is_finished();
+                let rows = watcher
+                    .query(
+                        "SELECT relation, mode::text, granted, (SELECT state FROM pg_stat_activity WHERE pid = $1)::text
+                         FROM pg_locks WHERE pid = $1 AND locktype = 'relation' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                        &[&pid],
+                    )
+                    .await
+                    .unwrap();
+                let mut waiting = watcher
+                    .query_one(
+                        "SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted",
+                        &[&pid],
+                    )
+                    .await
+                    .unwrap()
+                    .get::<_, i64>(0)
+                    > 0;
+                let mut idle = false;
+                for r in &rows {
+                    let oid: u32 = r.get(0);
+                    let m = rank(r.get::<_, &str>(1));
+                    let e = seen.entry(oid).or_insert(m);
+                    *e = (*e).max(m);
+                    waiting |= !r.get::<_, bool>(2);
+                    idle |= r.get::<_, Option<&str>>(3) == Some("idle in transaction");
+                }
+                if waiting || idle || finished || std::time::Instant::now() > deadline {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            blocker.batch_execute("ROLLBACK").await.ok();
+            let (runner, result) = run.await.unwrap();
+            if let Err(e) = result {
+                panic!("`{sql}` failed on PostgreSQL: {e}");
+            }
+            runner.batch_execute("ROLLBACK").await.ok();
+            // Observed: the strongest lock per table (an index's lock counts for its table),
+            // where it blocks ordinary queries.
+            let mut observed: BTreeMap<String, usize> = BTreeMap::new();
+            for (oid, m) in &seen {
+                if let Some((table, kind)) = table_of.get(oid) {
+                    if blocking(*m, kind) {
+                        let e = observed.entry(table.clone()).or_insert(*m);
+                        *e = (*e).max(*m);
+                    }
+                }
+            }
+            let mut claimed: BTreeMap<String, usize> = BTreeMap::new();
+            for (what, name, m) in &claims[i] {
+                // An index's lock is claimed for the table it belongs to.
+                let table = match what.as_str() {
+                    "index" => by_name.get(name).cloned().unwrap_or_else(|| name.clone()),
+                    _ => name.clone(),
+                };
+                let e = claimed.entry(table).or_insert(*m);
+                *e = (*e).max(*m);
+            }
+            let show = |m: &BTreeMap<String, usize>| {
+                if m.is_empty() {
+                    "nothing blocking".to_string()
+                } else {
+                    m.iter()
+                        .map(|(t, r)| format!("{} on {t}", PG_MODES[*r].1))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            };
+            report.push(format!(
+                "{sql:<96} pg_locks: {:<40} lint: {}",
+                show(&observed),
+                show(&claimed)
+            ));
+            if observed != claimed {
+                disagree.push(format!(
+                    "`{sql}`: PostgreSQL took {}, the lint claims {}",
+                    show(&observed),
+                    show(&claimed)
+                ));
+            }
+        }
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .await
+            .unwrap();
+    });
+    println!("{}", report.join("\n"));
+    assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+}
+
+#[test]
+fn set_not_null_after_a_validated_check_in_the_file_or_an_earlier_migration_passes_on_12_and_later()
+{
+    let earlier = "SET lock_timeout = '5s';\nALTER TABLE orders ADD CONSTRAINT orders_status_nn CHECK (status IS NOT NULL) NOT VALID;\n";
+    let validate =
+        "SET lock_timeout = '5s';\nALTER TABLE orders VALIDATE CONSTRAINT orders_status_nn;\n";
+    let pr = "SET lock_timeout = '5s';\nALTER TABLE orders ALTER COLUMN status SET NOT NULL;\n";
+    let dir = repo(&[
+        ("supabase/migrations/20251001000000_check.sql", earlier),
+        ("supabase/migrations/20251002000000_validate.sql", validate),
+        ("supabase/migrations/20251021120000_not_null.sql", pr),
+        // A migration after the PR's: not history the PR builds on.
+        (
+            "supabase/migrations/20251101000000_later.sql",
+            "ALTER TABLE orders ADD CONSTRAINT orders_total_nn CHECK (total IS NOT NULL);\n",
+        ),
+        (
+            "changed.txt",
+            "supabase/migrations/20251021120000_not_null.sql\n",
+        ),
+    ]);
+    let changed = dir.path().join("changed.txt");
+    let changed = changed.to_str().unwrap();
+    let (_, gate) = lint(dir.path(), &["--changed-files", changed]);
+    assert_eq!(found(&gate), pairs(&[]), "{gate}");
+    // PostgreSQL 11 scans the table even with the validated CHECK.
+    let (_, gate) = lint(
+        dir.path(),
+        &["--changed-files", changed, "--pg-version", "11"],
+    );
+    assert_eq!(found(&gate), pairs(&[("set-not-null", 2)]));
+    // Without the VALIDATE, the CHECK proves nothing; a later migration's CHECK does not count.
+    std::fs::remove_file(
+        dir.path()
+            .join("supabase/migrations/20251002000000_validate.sql"),
+    )
+    .unwrap();
+    let (_, gate) = lint(dir.path(), &["--changed-files", changed]);
+    assert_eq!(found(&gate), pairs(&[("set-not-null", 2)]));
+    let later = pr.replace("status", "total");
+    std::fs::write(
+        dir.path()
+            .join("supabase/migrations/20251021120000_not_null.sql"),
+        later,
+    )
+    .unwrap();
+    let (_, gate) = lint(dir.path(), &["--changed-files", changed]);
+    assert_eq!(found(&gate), pairs(&[("set-not-null", 2)]));
+    // In the same file, validated directly or in two steps.
+    for sql in [
+        "SET lock_timeout = '5s';\nALTER TABLE orders ADD CONSTRAINT c CHECK (status IS NOT NULL);\nALTER TABLE orders ALTER COLUMN status SET NOT NULL;\n",
+        "SET lock_timeout = '5s';\nALTER TABLE public.orders ADD CHECK (\"status\" IS NOT NULL) NOT VALID;\nCOMMIT;\nALTER TABLE orders VALIDATE CONSTRAINT orders_status_check;\nALTER TABLE orders ALTER status SET NOT NULL;\n",
+    ] {
+        let dir = repo(&[(MIG, sql)]);
+        let (_, gate) = lint(dir.path(), &["--all"]);
+        assert!(
+            !found(&gate).iter().any(|(r, _)| r == "set-not-null"),
+            "{sql}: {:?}",
+            found(&gate)
+        );
+    }
+}
+
+#[test]
+fn missing_lock_timeout_covers_every_blocking_statement_and_only_those() {
+    let flagged = [
+        "CREATE TABLE invoices (id bigint, user_id bigint);\nALTER TABLE invoices ADD CONSTRAINT invoices_user_fk FOREIGN KEY (user_id) REFERENCES users (id);",
+        "CREATE TABLE invoices (id bigint, user_id bigint);\nALTER TABLE invoices ADD CONSTRAINT invoices_user_fk FOREIGN KEY (user_id) REFERENCES public.users (id) NOT VALID;",
+        "CLUSTER users USING users_pkey;",
+        "CLUSTER users;",
+        "VACUUM FULL users;",
+        "VACUUM (FULL) users;",
+        "VACUUM (FULL true) users;",
+        "VACUUM (FULL 1, ANALYZE) users;",
+        "VACUUM (full ON) users;",
+        "REFRESH MATERIALIZED VIEW order_totals;",
+        "REINDEX INDEX users_email_idx;",
+        "REINDEX TABLE users;",
+        "REINDEX (CONCURRENTLY false) TABLE users;",
+        "REINDEX (CONCURRENTLY 'false') INDEX users_email_idx;",
+        "REINDEX (CONCURRENTLY off) INDEX users_email_idx;",
+        "REINDEX (CONCURRENTLY 0) INDEX users_email_idx;",
+        "REINDEX (CONCURRENTLY FALSE, VERBOSE) TABLE users;",
+        "LOCK TABLE users IN SHARE MODE;",
+        "LOCK users;",
+        "DROP INDEX users_email_idx;",
+    ];
+    let passing = [
+        "LOCK TABLE users IN ACCESS SHARE MODE;",
+        "LOCK TABLE users IN ROW EXCLUSIVE MODE;",
+        "COMMENT ON TABLE users IS 'people';",
+        "ALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;",
+        "CREATE INDEX CONCURRENTLY users_created_idx ON users (created_at);",
+        "REINDEX INDEX CONCURRENTLY users_email_idx;",
+        "REINDEX (CONCURRENTLY) TABLE users;",
+        "REINDEX (CONCURRENTLY 'on') TABLE users;",
+        "REFRESH MATERIALIZED VIEW CONCURRENTLY order_totals;",
+        "VACUUM users;",
+        "VACUUM (FULL false) users;",
+        "VACUUM (FULL 0) users;",
+        "VACUUM (FULL 'off', ANALYZE) users;",
+        "ALTER TABLE orders SET (fillfactor = 90);",
+        "DROP INDEX CONCURRENTLY users_email_idx;",
+        "CREATE TABLE a (id bigint PRIMARY KEY);\nCREATE TABLE b (a_id bigint);\nALTER TABLE b ADD CONSTRAINT b_a_fk FOREIGN KEY (a_id) REFERENCES a (id);",
+    ];
+    for (sqls, expect) in [(&flagged[..], true), (&passing[..], false)] {
+        for sql in sqls {
+            let dir = repo(&[(MIG, sql)]);
+            let (_, gate) = lint(dir.path(), &["--all"]);
+            let hit = found(&gate)
+                .iter()
+                .any(|(r, _)| r == "missing-lock-timeout");
+            assert_eq!(hit, expect, "{sql}: {:?}", found(&gate));
+        }
+    }
+}
+
+/// A migration's SQL, the runner's transaction mode (`None`: the default), and the findings
+/// expected (rule, line).
+type TxCase<'a> = (&'a str, Option<&'a str>, &'a [(&'a str, u64)]);
+
+#[test]
+fn transactions_a_file_opens_nests_or_leaves_open_and_validation_under_the_adds_lock() {
+    let cases: &[TxCase] = &[
+        ("BEGIN;\nSET LOCAL lock_timeout = '5s';\nALTER TABLE orders ADD COLUMN note text;\n", None, &[("uncommitted-transaction", 1)]),
+        ("SET lock_timeout = '5s';\nBEGIN;\nSTART TRANSACTION;\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;\n", None, &[("nested-transaction", 3)]),
+        ("BEGIN;\nSET LOCAL lock_timeout = '5s';\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;\n", Some("wrapped"), &[("nested-transaction", 1)]),
+        ("BEGIN;\nSET LOCAL lock_timeout = '5s';\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;\n", None, &[]),
+        ("BEGIN;\nSET LOCAL lock_timeout = '5s';\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;\n", Some("none"), &[]),
+        // NOT VALID, then VALIDATE: in one implicit transaction (one-query, the default) …
+        ("SET lock_timeout = '5s';\nALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT fk;\n", None, &[("validate-in-same-transaction", 3)]),
+        // … in the runner's transaction, in an explicit one, …
+        ("SET lock_timeout = '5s';\nALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT c;\n", Some("wrapped"), &[("validate-in-same-transaction", 3)]),
+        ("SET lock_timeout = '5s';\nBEGIN;\nALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT c;\nCOMMIT;\n", Some("none"), &[("validate-in-same-transaction", 4)]),
+        // … but not when each statement commits on its own, or a COMMIT comes between.
+        ("SET lock_timeout = '5s';\nALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT c;\n", Some("none"), &[]),
+        ("SET lock_timeout = '5s';\nBEGIN;\nALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) NOT VALID;\nCOMMIT;\nALTER TABLE orders VALIDATE CONSTRAINT c;\n", Some("none"), &[]),
+        ("SET lock_timeout = '5s';\nALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT other;\n", None, &[]),
+    ];
+    for (sql, mode, expect) in cases {
+        let mut files = vec![(MIG, *sql)];
+        let config = mode.map(|m| format!("[migration-safety]\ntransaction = \"{m}\"\n"));
+        if let Some(c) = &config {
+            files.push((".github/merge-gates.toml", c.as_str()));
+        }
+        let dir = repo(&files);
+        let (_, gate) = lint(dir.path(), &["--all"]);
+        assert_eq!(found(&gate), pairs(expect), "{mode:?}\n{sql}");
+    }
+}

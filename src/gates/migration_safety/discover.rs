@@ -211,3 +211,31 @@ fn walk(ctx: &Context<'_>, keep: &dyn Fn(&str) -> bool) -> Vec<String> {
     let files = ctx.workspace.files();
     files.files.iter().filter(|p| keep(p)).cloned().collect()
 }
+
+/// The repository's migrations that apply before the first of `found` (by version, see
+/// `dryrun::sql::version`), in apply order: the history a PR's migrations run on top of.
+/// Rollback files and the PR's own files are not part of it; unreadable files are skipped.
+/// Empty when `found` already holds every migration.
+pub fn history(ctx: &Context<'_>, opts: &Options, found: &Found) -> Result<Vec<Migration>> {
+    use super::dryrun::sql::{sort_by_version, version};
+    if found.all || found.migrations.is_empty() {
+        return Ok(Vec::new());
+    }
+    let every = find(ctx, opts, true, &mut GateOutput::default())?;
+    let key = |p: &str| {
+        let v = version(p);
+        (v.is_none(), v, p.to_string())
+    };
+    let first = found.migrations.iter().map(|m| key(&m.path)).min();
+    let mut earlier: Vec<Migration> = every
+        .migrations
+        .into_iter()
+        .filter(|m| {
+            !m.rollback
+                && !found.migrations.iter().any(|c| c.path == m.path)
+                && first.as_ref().is_some_and(|f| key(&m.path) < *f)
+        })
+        .collect();
+    sort_by_version(&mut earlier, |m| &m.path);
+    Ok(earlier)
+}

@@ -51,7 +51,8 @@ impl super::Gate for MigrationSafety {
 async fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
     let mut out = GateOutput::default();
     let found = discover::find(ctx, &opts.discover, opts.all, &mut out)?;
-    lint::run(&opts.lint, &found, &mut out)?;
+    let earlier = discover::history(ctx, &opts.discover, &found)?;
+    lint::run(&opts.lint, &found, &earlier, &mut out)?;
     dryrun::run(ctx, &opts.dry_run, &opts.discover, &found, &mut out).await?;
     deploy::run(ctx, &opts.deploy, &mut out);
     prisma::run(ctx, &opts.prisma, &mut out)?;

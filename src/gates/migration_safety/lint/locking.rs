@@ -277,37 +277,46 @@ pub fn record(l: &mut Linter, s: &Stmt) {
         NodeEnum::IndexStmt(i) if !i.if_not_exists && !i.idxname.is_empty() => {
             l.created.indexes.insert(i.idxname.clone());
         }
-        NodeEnum::AlterTableStmt(a) => {
-            let Some(table) = a.relation.as_ref().map(Table::of) else {
-                return;
-            };
-            for (_, c) in ast::alter_cmds(a) {
-                match (
-                    AlterTableType::try_from(c.subtype),
-                    c.def.as_deref().and_then(ast::node),
-                ) {
-                    (Ok(AlterTableType::AtAddConstraint), Some(NodeEnum::Constraint(k))) => {
-                        if let Some(col) = not_null_column(k) {
-                            let name = if k.conname.is_empty() {
-                                format!("\0{}.{col}", table.show())
-                            } else {
-                                k.conname.clone()
-                            };
-                            l.created
-                                .not_null_checks
-                                .insert(name, (table.clone(), col, !k.skip_validation));
-                        }
-                    }
-                    (Ok(AlterTableType::AtValidateConstraint), _) => {
-                        if let Some(entry) = l.created.not_null_checks.get_mut(&c.name) {
-                            entry.2 = true;
-                        }
-                    }
-                    _ => {}
-                }
-            }
+        NodeEnum::AlterTableStmt(_) => {
+            record_not_null_checks(&mut l.created.not_null_checks, s.node)
         }
         _ => {}
+    }
+}
+
+/// Remember which `CHECK (col IS NOT NULL)` constraints a statement adds or validates (also
+/// over the repository's earlier migrations: `super::history`).
+pub fn record_not_null_checks(checks: &mut super::NotNullChecks, node: &NodeEnum) {
+    let NodeEnum::AlterTableStmt(a) = node else {
+        return;
+    };
+    let Some(table) = a.relation.as_ref().map(Table::of) else {
+        return;
+    };
+    for (_, c) in ast::alter_cmds(a) {
+        match (
+            AlterTableType::try_from(c.subtype),
+            c.def.as_deref().and_then(ast::node),
+        ) {
+            (Ok(AlterTableType::AtAddConstraint), Some(NodeEnum::Constraint(k))) => {
+                if let Some(col) = not_null_column(k) {
+                    // An unnamed CHECK gets PostgreSQL's generated name, which a later
+                    // VALIDATE CONSTRAINT uses.
+                    let name = if k.conname.is_empty() {
+                        format!("{}_{col}_check", table.name)
+                    } else {
+                        k.conname.clone()
+                    };
+                    checks.insert(name, (table.clone(), col, !k.skip_validation));
+                }
+            }
+            (Ok(AlterTableType::AtValidateConstraint), _) => {
+                if let Some(entry) = checks.get_mut(&c.name) {
+                    entry.2 = true;
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -17,6 +17,9 @@
 mod ast;
 mod destructive;
 mod locking;
+mod locks;
+mod maintenance;
+mod objects;
 mod parse;
 mod transaction;
 mod types;
@@ -86,13 +89,16 @@ const POLICY: &[Rule] = &[
     Rule::MigSetNotNull,
 ];
 
+/// `CHECK (col IS NOT NULL)` constraints by name: table, column, validated yet.
+type NotNullChecks = HashMap<String, (Table, String, bool)>;
+
 /// What the PR's migrations created so far: objects that did not exist before the PR.
 #[derive(Debug, Default, Clone)]
 struct Created {
     tables: HashSet<Table>,
     indexes: HashSet<String>,
-    /// `CHECK (col IS NOT NULL)` constraints by name: table, column, validated yet.
-    not_null_checks: HashMap<String, (Table, String, bool)>,
+    /// Also those of the repository's earlier migrations (`history`).
+    not_null_checks: NotNullChecks,
 }
 
 /// One statement: its node and where its text lies in the file (byte offsets).
@@ -131,17 +137,31 @@ pub struct Linter<'a> {
     created: &'a mut Created,
     /// Line of the explicit `BEGIN` whose transaction is open.
     open_begin: Option<usize>,
+    /// That `BEGIN` statement.
+    begin_span: Option<Span>,
+    /// Constraints added `NOT VALID` in the open transaction: table, name, line, lock mode.
+    not_valid_in_tx: Vec<(Table, String, usize, locks::Mode)>,
     lock_timeout: bool,
     lock_timeout_reported: bool,
     tokens: Option<(usize, Vec<Tok>)>,
+    /// The file may hold an identifier longer than PostgreSQL keeps (`objects`).
+    long_identifiers: bool,
     findings: Vec<Finding>,
 }
 
-pub fn run(opts: &Options, found: &Found, out: &mut GateOutput) -> Result<()> {
+/// Lint `found`, knowing what the repository's earlier migrations (`earlier`, in apply order)
+/// created and validated.
+pub fn run(
+    opts: &Options,
+    found: &Found,
+    earlier: &[super::discover::Migration],
+    out: &mut GateOutput,
+) -> Result<()> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
     let mut created = Created::default();
+    history(earlier, &mut created);
     let mut statements = 0usize;
     // Parse a batch in parallel, lint it in order, drop its trees: memory stays bounded by
     // the batch, whatever the number of files. A tree takes ~200 times the size of its text
@@ -187,6 +207,32 @@ pub fn run(opts: &Options, found: &Found, out: &mut GateOutput) -> Result<()> {
         opts.pg
     ));
     Ok(())
+}
+
+/// What the repository's earlier migrations (applied before the PR's) leave behind that the
+/// lint's verdicts depend on: validated `CHECK (col IS NOT NULL)` constraints, which make a
+/// later `SET NOT NULL` skip its scan. Only files that mention `NOT NULL` or `VALIDATE` are
+/// parsed; one that does not parse adds nothing (the dry run reports it).
+fn history(earlier: &[Migration], created: &mut Created) {
+    for m in earlier {
+        let lower = m.text.to_ascii_lowercase();
+        if !lower.contains("not null") && !lower.contains("validate") {
+            continue;
+        }
+        let Some((_, pieces)) = parse::pieces(&m.text, PIECE_BYTES) else {
+            continue;
+        };
+        for piece in pieces {
+            let Ok(tree) = parse::parse_piece(&m.text, piece) else {
+                break;
+            };
+            for raw in &tree.stmts {
+                if let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) {
+                    locking::record_not_null_checks(&mut created.not_null_checks, node);
+                }
+            }
+        }
+    }
 }
 
 /// Text parsed at once: a batch of files, or a piece of a larger file.
@@ -236,6 +282,7 @@ fn lint_in_pieces(
             }
         }
     }
+    transaction::finish(&mut l);
     Ok((count, l.findings))
 }
 
@@ -333,6 +380,7 @@ fn lint_file(
 ) -> Vec<Finding> {
     let mut l = Linter::new(opts, m, tree.stmts.len(), created);
     l.lint(tree);
+    transaction::finish(&mut l);
     l.findings
 }
 
@@ -353,9 +401,12 @@ impl<'a> Linter<'a> {
             base: 0,
             created,
             open_begin: None,
+            begin_span: None,
+            not_valid_in_tx: Vec::new(),
             lock_timeout: false,
             lock_timeout_reported: false,
             tokens: None,
+            long_identifiers: objects::may_have_long_identifier(&m.text),
             findings: Vec::new(),
         }
     }
@@ -383,6 +434,8 @@ impl<'a> Linter<'a> {
             transaction::check(l, &stmt);
             destructive::check(l, &stmt);
             locking::check(l, &stmt);
+            maintenance::check(l, &stmt);
+            objects::check(l, &stmt);
             types::check(l, &stmt);
             locking::record(l, &stmt);
             transaction::record(l, &stmt);
@@ -398,6 +451,14 @@ impl<'a> Linter<'a> {
     /// The table existed before this PR (it was not created earlier in the file or the PR).
     pub fn existing(&self, t: &Table) -> bool {
         !self.created.tables.contains(t)
+    }
+
+    /// The relation a lock is on existed before this PR.
+    pub fn existing_lock(&self, k: &locks::Lock) -> bool {
+        match k.rel {
+            locks::Rel::Index => !self.created.indexes.contains(&k.table.name),
+            _ => self.existing(&k.table),
+        }
     }
 
     /// The relation of a statement when it is a table that existed before this PR, with the
@@ -494,6 +555,15 @@ impl<'a> Linter<'a> {
             self.tokens = Some((s.start, toks));
         }
         self.tokens.as_ref().map_or(&[], |(_, t)| t.as_slice())
+    }
+
+    /// The statement's tokens as byte ranges of the file.
+    pub fn statement_tokens(&mut self, s: &Stmt) -> Vec<(usize, usize)> {
+        self.tokens(s).iter().map(|t| (t.start, t.end)).collect()
+    }
+
+    pub fn text_of(&self, t: &(usize, usize)) -> &str {
+        self.text.get(t.0..t.1).unwrap_or_default()
     }
 
     fn word(&self, t: &Tok) -> &str {

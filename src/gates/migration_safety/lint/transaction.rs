@@ -9,27 +9,30 @@
 //! its file. Prisma Migrate does not add BEGIN/COMMIT, but it does send the file in one query.
 
 use super::ast::{self, Table};
+use super::locks::{self, Lock, Rel};
 use super::{Linter, Stmt, TransactionMode};
 use crate::rules::Rule;
-use pg_query::protobuf::{
-    AlterTableType, ConstrType, ObjectType, TransactionStmtKind, VariableSetKind,
-};
+use pg_query::protobuf::{AlterTableType, TransactionStmtKind, VariableSetKind};
 use pg_query::NodeEnum;
+
+/// Why the statement runs inside a transaction block, if it does.
+fn in_transaction(l: &Linter) -> Option<String> {
+    match (l.open_begin, l.opts().transaction) {
+        (Some(line), _) => Some(format!("it is inside the transaction opened by `BEGIN` on line {line}")),
+        (None, TransactionMode::Wrapped) => Some(
+            "the migration runner wraps each file in a transaction (`transaction = \"wrapped\"`)".to_string(),
+        ),
+        (None, TransactionMode::OneQuery) if l.statements > 1 => Some(format!(
+            "the file's {} statements are sent as one query, which PostgreSQL runs as one implicit transaction (Prisma Migrate, golang-migrate and Supabase CLI before 2.109 do this; see `transaction` in the config)",
+            l.statements
+        )),
+        _ => None,
+    }
+}
 
 pub fn check(l: &mut Linter, s: &Stmt) {
     if let Some(what) = needs_no_transaction(s.node) {
-        let reason = match (l.open_begin, l.opts().transaction) {
-            (Some(line), _) => Some(format!("it is inside the transaction opened by `BEGIN` on line {line}")),
-            (None, TransactionMode::Wrapped) => Some(
-                "the migration runner wraps each file in a transaction (`transaction = \"wrapped\"`)".to_string(),
-            ),
-            (None, TransactionMode::OneQuery) if l.statements > 1 => Some(format!(
-                "the file's {} statements are sent as one query, which PostgreSQL runs as one implicit transaction (Prisma Migrate, golang-migrate and Supabase CLI before 2.109 do this; see `transaction` in the config)",
-                l.statements
-            )),
-            _ => None,
-        };
-        if let Some(reason) = reason {
+        if let Some(reason) = in_transaction(l) {
             let whole = l.whole(s);
             l.report(
                 Rule::MigConcurrentlyInTransaction,
@@ -42,23 +45,123 @@ pub fn check(l: &mut Linter, s: &Stmt) {
             );
         }
     }
+    begin_inside_transaction(l, s);
+    validate_in_same_transaction(l, s);
     if l.lock_timeout || l.lock_timeout_reported {
         return;
     }
-    if let Some((table, mode)) = lock_taken(s.node).filter(|(t, _)| l.existing(t)) {
+    let blocking: Vec<Lock> = locks::locks(s.node)
+        .into_iter()
+        .filter(|k| k.blocks().is_some() && l.existing_lock(k))
+        .collect();
+    if let Some(first) = blocking.first() {
         l.lock_timeout_reported = true;
         let whole = l.whole(s);
+        let what = blocking
+            .iter()
+            .map(|k| {
+                let mode = k.mode.name();
+                format!(
+                    "a{} {mode} lock on {}`{}`",
+                    if mode.starts_with('A') || mode.starts_with('E') {
+                        "n"
+                    } else {
+                        ""
+                    },
+                    match k.rel {
+                        Rel::Index => "index ",
+                        Rel::IndexesOf => "the indexes of ",
+                        _ => "",
+                    },
+                    k.table.show()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" and ");
         l.report(
             Rule::MigMissingLockTimeout,
             whole,
             format!(
-                "`{}` waits for a{} {mode} lock on `{}` and no `lock_timeout` is set before it: while it waits behind a long-running query, every query on `{}` queues behind it",
+                "`{}` waits for {what} and no `lock_timeout` is set before it: while it waits behind a long-running query, the {} of `{}` queue behind it",
                 l.sql(whole),
-                if mode.starts_with('A') { "n" } else { "" },
-                table.show(),
-                table.show()
+                first.blocks().unwrap_or_default(),
+                first.table.show()
             ),
             None,
+        );
+    }
+}
+
+/// `BEGIN` when the file already runs in a transaction: PostgreSQL only warns, and the file's
+/// `COMMIT` then commits the runner's transaction early (its own bookkeeping runs outside).
+fn begin_inside_transaction(l: &mut Linter, s: &Stmt) {
+    let NodeEnum::TransactionStmt(t) = s.node else {
+        return;
+    };
+    if !matches!(
+        TransactionStmtKind::try_from(t.kind),
+        Ok(TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart)
+    ) {
+        return;
+    }
+    let reason = match (l.open_begin, l.opts().transaction) {
+        (Some(line), _) => Some(format!("the transaction opened by `BEGIN` on line {line} is still open")),
+        (None, TransactionMode::Wrapped) => Some(
+            "the migration runner already wraps each file in a transaction (`transaction = \"wrapped\"`)".to_string(),
+        ),
+        _ => None,
+    };
+    if let Some(reason) = reason {
+        let whole = l.whole(s);
+        l.report(
+            Rule::MigNestedTransaction,
+            whole,
+            format!(
+                "`{}` starts a transaction, but {reason}: PostgreSQL ignores it with a warning, and the next `COMMIT` ends the outer transaction early",
+                l.sql(whole)
+            ),
+            None,
+        );
+    }
+}
+
+/// `VALIDATE CONSTRAINT` of a constraint added `NOT VALID` in the same transaction: the ADD's
+/// lock is held through the whole validation scan, so `NOT VALID` bought nothing.
+fn validate_in_same_transaction(l: &mut Linter, s: &Stmt) {
+    let NodeEnum::AlterTableStmt(a) = s.node else {
+        return;
+    };
+    let Some(table) = a.relation.as_ref().map(Table::of) else {
+        return;
+    };
+    let at = a.relation.as_ref().map_or(-1, |rv| l.shift(rv.location));
+    for (i, c) in ast::alter_cmds(a) {
+        if c.subtype != AlterTableType::AtValidateConstraint as i32 {
+            continue;
+        }
+        let Some((line, mode)) = l
+            .not_valid_in_tx
+            .iter()
+            .find(|(t, n, _, _)| *t == table && *n == c.name)
+            .map(|(_, _, line, mode)| (*line, *mode))
+        else {
+            continue;
+        };
+        let Some(reason) = in_transaction(l) else {
+            continue;
+        };
+        let span = l.alter_cmd(s, at, i);
+        l.report(
+            Rule::MigValidateInSameTransaction,
+            span,
+            format!(
+                "`{}` validates constraint `{}` of `{}` in the same transaction that added it NOT VALID on line {line} ({reason}): the {} lock taken there is held through the whole validation scan, so NOT VALID avoids nothing",
+                l.sql(span),
+                crate::text::excerpt(&c.name, 80),
+                table.show(),
+                mode.name()
+            ),
+            Some("Validate the constraint in a later migration (a separate transaction), after the one that adds it NOT VALID has committed.".to_string()),
         );
     }
 }
@@ -68,13 +171,8 @@ fn needs_no_transaction(n: &NodeEnum) -> Option<&'static str> {
     match n {
         NodeEnum::IndexStmt(i) if i.concurrent => Some("CREATE INDEX CONCURRENTLY"),
         NodeEnum::DropStmt(d) if d.concurrent => Some("DROP INDEX CONCURRENTLY"),
-        NodeEnum::ReindexStmt(r)
-            if r.params.iter().any(|p| {
-                matches!(ast::node(p), Some(NodeEnum::DefElem(d)) if d.defname == "concurrently")
-            }) =>
-        {
-            Some("REINDEX CONCURRENTLY")
-        }
+        NodeEnum::ReindexStmt(_) if locks::reindex_concurrently(n) => Some("REINDEX CONCURRENTLY"),
+        NodeEnum::VacuumStmt(v) if v.is_vacuumcmd => Some("VACUUM"),
         NodeEnum::AlterTableStmt(a)
             if a.cmds.iter().any(|c| {
                 matches!(ast::node(c), Some(NodeEnum::AlterTableCmd(c))
@@ -88,80 +186,45 @@ fn needs_no_transaction(n: &NodeEnum) -> Option<&'static str> {
     }
 }
 
-/// The existing-table lock a statement waits for that blocks ordinary reads or writes.
-fn lock_taken(n: &NodeEnum) -> Option<(Table, &'static str)> {
-    let table = |rv: &Option<pg_query::protobuf::RangeVar>| rv.as_ref().map(Table::of);
-    match n {
-        NodeEnum::AlterTableStmt(a) => {
-            let cmds: Vec<_> = ast::alter_cmds(a).map(|(_, c)| c).collect();
-            if cmds
-                .iter()
-                .all(|c| c.subtype == AlterTableType::AtValidateConstraint as i32)
-            {
-                return None; // SHARE UPDATE EXCLUSIVE: reads and writes go on.
-            }
-            let fk_only = cmds.iter().all(|c| {
-                matches!(c.def.as_deref().and_then(ast::node),
-                    Some(NodeEnum::Constraint(k)) if ast::contype(k) == ConstrType::ConstrForeign)
-            });
-            Some((
-                table(&a.relation)?,
-                if fk_only {
-                    "SHARE ROW EXCLUSIVE"
-                } else {
-                    "ACCESS EXCLUSIVE"
-                },
-            ))
-        }
-        NodeEnum::IndexStmt(i) if !i.concurrent => Some((table(&i.relation)?, "SHARE")),
-        NodeEnum::DropStmt(d) if d.remove_type == ObjectType::ObjectTable as i32 => Some((
-            Table::from_names(&ast::list_strings(d.objects.first()?))?,
-            "ACCESS EXCLUSIVE",
-        )),
-        NodeEnum::TruncateStmt(t) => match ast::node(t.relations.first()?)? {
-            NodeEnum::RangeVar(rv) => Some((Table::of(rv), "ACCESS EXCLUSIVE")),
-            _ => None,
-        },
-        NodeEnum::RenameStmt(r) => Some((table(&r.relation)?, "ACCESS EXCLUSIVE")),
-        NodeEnum::CreateTrigStmt(t) => Some((table(&t.relation)?, "SHARE ROW EXCLUSIVE")),
-        NodeEnum::CreatePolicyStmt(p) => Some((table(&p.table)?, "ACCESS EXCLUSIVE")),
-        NodeEnum::AlterPolicyStmt(p) => Some((table(&p.table)?, "ACCESS EXCLUSIVE")),
-        NodeEnum::LockStmt(k) => match ast::node(k.relations.first()?)? {
-            NodeEnum::RangeVar(rv) => Some((Table::of(rv), "table")),
-            _ => None,
-        },
-        // A new table's foreign key locks the table it references.
-        NodeEnum::CreateStmt(c) => c.table_elts.iter().find_map(|e| {
-            let refs = |k: &pg_query::protobuf::Constraint| {
-                (ast::contype(k) == ConstrType::ConstrForeign)
-                    .then(|| k.pktable.as_ref().map(Table::of))
-                    .flatten()
-            };
-            match ast::node(e)? {
-                NodeEnum::Constraint(k) => refs(k),
-                NodeEnum::ColumnDef(col) => ast::constraints(col).find_map(refs),
-                _ => None,
-            }
-            .map(|t| (t, "SHARE ROW EXCLUSIVE"))
-        }),
-        _ => None,
-    }
-}
-
 /// Track `BEGIN` / `COMMIT` and `SET lock_timeout`.
 pub fn record(l: &mut Linter, s: &Stmt) {
     match s.node {
         NodeEnum::TransactionStmt(t) => match TransactionStmtKind::try_from(t.kind) {
-            Ok(TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart) => {
+            Ok(TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart)
+                if l.open_begin.is_none() =>
+            {
                 l.open_begin = Some(l.line_of(s.start));
+                l.begin_span = Some(l.whole(s));
             }
             Ok(
                 TransactionStmtKind::TransStmtCommit
                 | TransactionStmtKind::TransStmtRollback
                 | TransactionStmtKind::TransStmtPrepare,
-            ) => l.open_begin = None,
+            ) => {
+                l.open_begin = None;
+                l.begin_span = None;
+                l.not_valid_in_tx.clear();
+            }
             _ => {}
         },
+        NodeEnum::AlterTableStmt(a) => {
+            let Some(table) = a.relation.as_ref().map(Table::of) else {
+                return;
+            };
+            for (_, c) in ast::alter_cmds(a) {
+                if let Some(NodeEnum::Constraint(k)) = c.def.as_deref().and_then(ast::node) {
+                    if c.subtype == AlterTableType::AtAddConstraint as i32
+                        && k.skip_validation
+                        && !k.conname.is_empty()
+                    {
+                        let line = l.line_of(s.start);
+                        let mode = locks::alter_mode(c);
+                        l.not_valid_in_tx
+                            .push((table.clone(), k.conname.clone(), line, mode));
+                    }
+                }
+            }
+        }
         NodeEnum::VariableSetStmt(v) if v.name.eq_ignore_ascii_case("lock_timeout") => {
             l.lock_timeout = match VariableSetKind::try_from(v.kind) {
                 Ok(VariableSetKind::VarSetValue) => v.args.first().is_some_and(|a| !is_zero(a)),
@@ -215,4 +278,19 @@ fn is_zero(n: &pg_query::protobuf::Node) -> bool {
             .collect();
         !digits.is_empty() && digits.chars().all(|c| c == '0')
     })
+}
+
+/// At the end of a file: a `BEGIN` whose transaction is still open.
+pub fn finish(l: &mut Linter) {
+    if let (Some(span), Some(line)) = (l.begin_span.take(), l.open_begin) {
+        l.report(
+            Rule::MigUncommittedTransaction,
+            span,
+            format!(
+                "`{}` on line {line} opens a transaction that the file never commits: the runner either rolls the migration back when the session ends or leaves the session inside an open transaction",
+                l.sql(span)
+            ),
+            Some("End the file with `COMMIT;` (or remove the `BEGIN` if the runner already wraps each file in a transaction).".to_string()),
+        );
+    }
 }
