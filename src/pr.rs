@@ -12,7 +12,8 @@ pub enum FileStatus {
     Removed,
     Renamed,
     Copied,
-    /// Only the mode changed, or a status GitHub adds later: treated as modified.
+    /// Only the mode changed, a status GitHub adds later, or a `--changed-files` list (which
+    /// does not say): treated as modified where it matters, never as proof of an edit.
     Changed,
 }
 

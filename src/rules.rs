@@ -234,6 +234,10 @@ rules! {
         "Nothing to do for generated or binary files; otherwise keep production sources under `max-file-size` (or raise it in `[dev-mcp-ban]`) and valid.";
 
     // migration-safety: discovery
+    MigAppliedMigrationChanged = "migration-safety/applied-migration-changed", Error,
+        "Leave applied migrations as they are: undo or change what they did in a new migration with a later version.";
+    MigOutOfOrderMigration = "migration-safety/out-of-order-migration", Error,
+        "Give the migration a version after the newest one on the base branch (regenerate its timestamp, e.g. `supabase migration new` or `prisma migrate dev`).";
     MigFileUnreadable = "migration-safety/file-unreadable", Error,
         "Make the migration a regular UTF-8 file under 16 MiB inside the repository.";
 

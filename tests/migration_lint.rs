@@ -824,6 +824,7 @@ fn the_lock_table_agrees_with_postgresqls_pg_locks() {
                 })
             };
             let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
+            let mut waited = false;
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
             loop {
                 // Read before looking at the locks: a statement that finishes between the two
@@ -837,7 +838,10 @@ fn the_lock_table_agrees_with_postgresqls_pg_locks() {
                     )
                     .await
                     .unwrap();
-                let mut waiting = watcher
+                // A wait on anything (a relation, or the blocker's transaction as CONCURRENTLY
+                // waits) ends the watch, but only once the rows were read after it began: the
+                // statement may start to wait between the two queries (seen under load).
+                let waits_on_anything = watcher
                     .query_one(
                         "SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted",
                         &[&pid],
@@ -846,6 +850,11 @@ fn the_lock_table_agrees_with_postgresqls_pg_locks() {
                     .unwrap()
                     .get::<_, i64>(0)
                     > 0;
+                if waits_on_anything && !waited {
+                    waited = true;
+                    continue;
+                }
+                let mut waiting = waits_on_anything;
                 let mut idle = false;
                 for r in &rows {
                     let oid: u32 = r.get(0);

@@ -155,7 +155,8 @@ fn gather_local(
                     .filter(|l| !l.is_empty() && !l.starts_with('#'))
                     .map(|l| ChangedFile {
                         path: l.trim_start_matches("./").to_string(),
-                        status: FileStatus::Modified,
+                        // A bare list does not say whether a file was added or changed.
+                        status: FileStatus::Changed,
                         previous_path: None,
                         patch: None,
                     })

@@ -20,7 +20,8 @@ const ADDED: &str = "@@ -0,0 +1,2 @@\n+-- merge-gates-allow migration-safety/dro
 
 /// The API as one test sets it up.
 struct Pr {
-    /// The migration's patch in the files list.
+    /// The migration's status and patch in the files list.
+    status: &'static str,
     patch: &'static str,
     reviews: Value,
     labels: Value,
@@ -36,6 +37,7 @@ struct Pr {
 impl Default for Pr {
     fn default() -> Pr {
         Pr {
+            status: "added",
             patch: ADDED,
             reviews: json!([]),
             labels: json!([]),
@@ -76,7 +78,7 @@ fn check(pr: Pr) -> (Output, Server) {
             &format!("{REPO}/pulls/2/files"),
             vec![Reply::json(
                 200,
-                json!([{"filename": MIGRATION, "status": "modified", "patch": pr.patch}]),
+                json!([{"filename": MIGRATION, "status": pr.status, "patch": pr.patch}]),
             )],
         ),
         (
@@ -254,11 +256,18 @@ fn a_label_added_before_the_last_commit_does_not_count() {
     assert_waiting(&out, "label before the last commit");
 }
 
+/// The base's config for the PRs that edit the migration on the base: editing an applied
+/// migration is an error of its own (`applied-migration-changed`), turned off here to look at
+/// the waiver alone.
+const EDITS_ALLOWED: &str = "[rules]\n\"migration-safety/applied-migration-changed\" = \"off\"\n";
+
 /// The comment and the line it covers are on the base branch (context lines of the patch):
 /// it was approved when it merged, and the API is not asked.
 #[test]
 fn a_suppression_already_on_the_base_needs_no_approval() {
     let (out, api) = check(Pr {
+        status: "modified",
+        config: Some(EDITS_ALLOWED),
         patch: "@@ -1,2 +1,3 @@\n -- merge-gates-allow migration-safety/drop-table: unused since ENG-311\n DROP TABLE legacy_orders;\n+-- end\n",
         ..Pr::default()
     });
@@ -270,6 +279,8 @@ fn a_suppression_already_on_the_base_needs_no_approval() {
 #[test]
 fn a_base_suppression_over_a_line_the_pr_adds_needs_approval() {
     let (out, _) = check(Pr {
+        status: "modified",
+        config: Some(EDITS_ALLOWED),
         patch: "@@ -1,1 +1,2 @@\n -- merge-gates-allow migration-safety/drop-table: unused since ENG-311\n+DROP TABLE legacy_orders;\n",
         ..Pr::default()
     });

@@ -315,3 +315,102 @@ fn files_node_runs_are_read_whatever_their_name() {
         ]
     );
 }
+
+/// A base with two applied migrations; the PR (branch `pr`, committed) does `change` to the
+/// tree; migration-safety against `--base main`, as JSON.
+fn applied_history(change: impl Fn(&std::path::Path)) -> crate::support::Output {
+    let dir = crate::support::git_repo(&[
+        (
+            "supabase/migrations/20240101000000_init.sql",
+            "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
+        ),
+        (
+            "supabase/migrations/20250101000000_users.sql",
+            "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+        ),
+    ]);
+    let d = dir.path();
+    crate::support::git(d, &["checkout", "-q", "-b", "pr"]);
+    change(d);
+    crate::support::commit_all(d, "the PR");
+    crate::support::run(
+        crate::support::bin()
+            .args([
+                "migration-safety",
+                "--format",
+                "json",
+                "--base",
+                "main",
+                "--repo",
+            ])
+            .arg(d),
+    )
+}
+
+/// Rewriting a migration that production already ran: nothing changes in production, and
+/// the repository stops saying what ran (here, a harmless-looking edit of the history).
+#[test]
+fn editing_an_applied_migration_is_an_error() {
+    let out = applied_history(|d| {
+        std::fs::write(
+            d.join("supabase/migrations/20240101000000_init.sql"),
+            "-- tidied\nCREATE TABLE orders (id bigint PRIMARY KEY);\n",
+        )
+        .unwrap();
+    });
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out
+        .rules()
+        .iter()
+        .any(|r| r == "migration-safety/applied-migration-changed"));
+}
+
+#[test]
+fn deleting_or_moving_an_applied_migration_is_an_error() {
+    let out = applied_history(|d| {
+        std::fs::remove_file(d.join("supabase/migrations/20240101000000_init.sql")).unwrap();
+    });
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out
+        .rules()
+        .iter()
+        .any(|r| r == "migration-safety/applied-migration-changed"));
+    let out = applied_history(|d| {
+        std::fs::rename(
+            d.join("supabase/migrations/20250101000000_users.sql"),
+            d.join("supabase/migrations/20250101000000_users.sql.skip"),
+        )
+        .unwrap();
+    });
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out
+        .rules()
+        .iter()
+        .any(|r| r == "migration-safety/applied-migration-changed"));
+}
+
+/// A migration written on a long-lived branch, dated before the newest one on the base.
+#[test]
+fn a_new_migration_dated_before_the_base_is_an_error() {
+    let out = applied_history(|d| {
+        std::fs::write(
+            d.join("supabase/migrations/20240601000000_note.sql"),
+            "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN note text;\n",
+        )
+        .unwrap();
+    });
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out
+        .rules()
+        .iter()
+        .any(|r| r == "migration-safety/out-of-order-migration"));
+    // After the newest: fine.
+    let out = applied_history(|d| {
+        std::fs::write(
+            d.join("supabase/migrations/20260101000000_note.sql"),
+            "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN note text;\n",
+        )
+        .unwrap();
+    });
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+}

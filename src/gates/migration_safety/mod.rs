@@ -7,6 +7,7 @@
 //! eugene), `deploy` (fly.toml, package.json scripts, Dockerfiles, Procfile, workflows) and
 //! `prisma` (models and fields removed from `prisma/schema.prisma` between base and head).
 
+pub mod applied;
 pub mod deploy;
 pub mod discover;
 pub mod dryrun;
@@ -51,6 +52,7 @@ impl super::Gate for MigrationSafety {
 async fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
     let mut out = GateOutput::default();
     let found = discover::find(ctx, &opts.discover, opts.all, &mut out)?;
+    applied::run(ctx, &opts.discover, &mut out);
     let earlier = discover::history(ctx, &opts.discover, &found)?;
     lint::run(&opts.lint, &found, &earlier, &mut out)?;
     dryrun::run(ctx, &opts.dry_run, &opts.discover, &found, &mut out).await?;
