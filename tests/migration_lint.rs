@@ -1078,3 +1078,46 @@ fn transactions_a_file_opens_nests_or_leaves_open_and_validation_under_the_adds_
         assert_eq!(found(&gate), pairs(expect), "{mode:?}\n{sql}");
     }
 }
+
+/// Names resolve as PostgreSQL resolves them: a temporary table shadows the base table of the
+/// same name, and `search_path` decides where an unqualified name goes. Before, each of these
+/// dropped the base `users` table with no finding, the lint taking it for the PR's own.
+#[test]
+fn names_resolve_as_postgresql_does() {
+    let drops = |sql: &str| -> Vec<u64> {
+        let dir = repo(&[(MIG, sql)]);
+        let (_, gate) = lint(dir.path(), &["--all"]);
+        found(&gate)
+            .into_iter()
+            .filter(|(r, _)| r == "drop-table")
+            .map(|(_, line)| line)
+            .collect()
+    };
+    let hostile = [
+        // The second DROP drops `public.users`.
+        (
+            "CREATE TEMP TABLE users (id int);\nDROP TABLE users;\nDROP TABLE users;\n",
+            vec![2, 3],
+        ),
+        // `users` was created in `x`; the DROP after the path is reset drops `public.users`.
+        (
+            "CREATE SCHEMA x;\nSET search_path = x;\nCREATE TABLE users (id int);\nSET search_path = public;\nDROP TABLE users;\n",
+            vec![5],
+        ),
+        // The PR's own `public.users`, then a path change: the DROP drops `x.users`.
+        (
+            "CREATE TABLE users (id int);\nSELECT set_config('search_path', 'x', false);\nDROP TABLE users;\n",
+            vec![3],
+        ),
+    ];
+    for (sql, lines) in hostile {
+        assert_eq!(drops(sql), lines, "{sql}");
+    }
+    // What the PR creates and drops by a name that cannot mean anything else is its own.
+    for sql in [
+        "CREATE TABLE scratch (id int);\nDROP TABLE scratch;\n",
+        "CREATE SCHEMA x;\nSET search_path = x;\nCREATE TABLE x.users (id int);\nDROP TABLE x.users;\n",
+    ] {
+        assert_eq!(drops(sql), Vec::<u64>::new(), "{sql}");
+    }
+}

@@ -38,13 +38,9 @@ fn assert_has(out: &Output, rule: &str, severity: &str, line: usize, says: &str)
 fn a_temp_table_shadowing_a_base_table_does_not_hide_its_drop() {
     let out = run_pr("CREATE TEMP TABLE users (id int);\nDROP TABLE users;\nDROP TABLE users;\n");
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert_has(
-        &out,
-        "migration-safety/drop-table",
-        "error",
-        3,
-        "`public.users`",
-    );
+    // The lint sees it too now (a temporary table is never taken for the PR's own table), and
+    // the oracle does not repeat a finding the lint made.
+    assert_has(&out, "migration-safety/drop-table", "error", 3, "users");
 }
 
 #[test]

@@ -7,11 +7,28 @@ use pg_query::protobuf::{
 };
 use pg_query::NodeEnum;
 
-/// A table by schema and name; an unqualified name is taken as `public`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A table by schema and name; an unqualified name is taken as `public` (and remembered as
+/// unqualified: after a `search_path` change the lint cannot tell where it resolves).
+#[derive(Debug, Clone)]
 pub struct Table {
     pub schema: String,
     pub name: String,
+    /// The name was written with its schema.
+    pub qualified: bool,
+}
+
+impl PartialEq for Table {
+    fn eq(&self, other: &Table) -> bool {
+        (&self.schema, &self.name) == (&other.schema, &other.name)
+    }
+}
+
+impl Eq for Table {}
+
+impl std::hash::Hash for Table {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (&self.schema, &self.name).hash(h);
+    }
 }
 
 impl Table {
@@ -23,6 +40,7 @@ impl Table {
                 rv.schemaname.clone()
             },
             name: rv.relname.clone(),
+            qualified: !rv.schemaname.is_empty(),
         }
     }
 
@@ -32,10 +50,12 @@ impl Table {
             [name] => Some(Table {
                 schema: "public".into(),
                 name: name.to_string(),
+                qualified: false,
             }),
             [.., schema, name] => Some(Table {
                 schema: schema.to_string(),
                 name: name.to_string(),
+                qualified: true,
             }),
             [] => None,
         }

@@ -263,14 +263,32 @@ fn not_null_column(k: &Constraint) -> Option<String> {
 /// Remember what the statement creates (tables, indexes) and which NOT NULL checks it adds
 /// or validates.
 pub fn record(l: &mut Linter, s: &Stmt) {
+    // Names resolve as PostgreSQL resolves them, or not at all: after a `search_path` change
+    // an unqualified name could be any schema's, and a temporary table shadows a base table of
+    // the same name until it is dropped — neither is recorded as the PR's own table, so what
+    // is done to such a name keeps its finding.
+    if l.text[s.start..s.end]
+        .to_ascii_lowercase()
+        .contains("search_path")
+    {
+        l.created.path_changed = true;
+    }
+    let own = |l: &Linter, rv: &pg_query::protobuf::RangeVar| {
+        rv.relpersistence != "t" && (!rv.schemaname.is_empty() || !l.created.path_changed)
+    };
     match s.node {
         NodeEnum::CreateStmt(c) if !c.if_not_exists => {
-            if let Some(rv) = &c.relation {
+            if let Some(rv) = c.relation.as_ref().filter(|rv| own(l, rv)) {
                 l.created.tables.insert(Table::of(rv));
             }
         }
         NodeEnum::CreateTableAsStmt(c) if !c.if_not_exists => {
-            if let Some(rv) = c.into.as_ref().and_then(|i| i.rel.as_ref()) {
+            if let Some(rv) = c
+                .into
+                .as_ref()
+                .and_then(|i| i.rel.as_ref())
+                .filter(|rv| own(l, rv))
+            {
                 l.created.tables.insert(Table::of(rv));
             }
         }

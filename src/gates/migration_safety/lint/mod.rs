@@ -96,6 +96,9 @@ type NotNullChecks = HashMap<String, (Table, String, bool)>;
 #[derive(Debug, Default, Clone)]
 struct Created {
     tables: HashSet<Table>,
+    /// A statement changed `search_path` (`SET`, `set_config`, …): from then on an
+    /// unqualified name may resolve to any schema, so it is never taken for the PR's own.
+    path_changed: bool,
     indexes: HashSet<String>,
     /// Also those of the repository's earlier migrations (`history`).
     not_null_checks: NotNullChecks,
@@ -450,7 +453,7 @@ impl<'a> Linter<'a> {
 
     /// The table existed before this PR (it was not created earlier in the file or the PR).
     pub fn existing(&self, t: &Table) -> bool {
-        !self.created.tables.contains(t)
+        (!t.qualified && self.created.path_changed) || !self.created.tables.contains(t)
     }
 
     /// The relation a lock is on existed before this PR.
