@@ -6,7 +6,7 @@
 //! carries the byte span of its key. An npm alias (`"docs": "npm:@shopify/dev-mcp@^1"`) names
 //! the package it really installs.
 
-use super::Import;
+use super::{Form, Import};
 
 const SECTIONS: &[&str] = &["dependencies", "optionalDependencies"];
 
@@ -37,7 +37,7 @@ pub fn dependencies(text: &str) -> Result<Vec<Dependency>, String> {
                             start: i + 1,
                             end: end - 1,
                             value: value.clone(),
-                            form,
+                            form: Form::Manifest(form),
                         });
                     }
                     last_key = Some(value);
@@ -124,7 +124,7 @@ mod tests {
         let deps = dependencies(text).unwrap();
         let got: Vec<(&str, &str, &str)> = deps
             .iter()
-            .map(|d| (d.value.as_str(), &text[d.start..d.end], d.form))
+            .map(|d| (d.value.as_str(), &text[d.start..d.end], d.form.as_str()))
             .collect();
         assert_eq!(
             got,

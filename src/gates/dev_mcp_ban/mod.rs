@@ -39,8 +39,47 @@ pub struct Import {
     pub start: usize,
     pub end: usize,
     pub value: String,
-    /// How it was written (`import … from`, `require()`, …; the section of a manifest).
-    pub form: &'static str,
+    /// How it was written.
+    pub form: Form,
+}
+
+/// How a source file names a module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `import x from "m"`, `import { x } from "m"`, `import type … from "m"`.
+    ImportFrom,
+    /// `import "m"` (JavaScript), `import m` (Python).
+    Import,
+    /// `import("m")`.
+    DynamicImport,
+    /// `export … from "m"`.
+    ExportFrom,
+    /// `require("m")`.
+    Require,
+    /// `from m import x` (Python).
+    FromImport,
+    /// A key of this section of a `package.json` (`dependencies`, `optionalDependencies`).
+    Manifest(&'static str),
+}
+
+impl Form {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Form::ImportFrom => "import … from",
+            Form::Import => "import",
+            Form::DynamicImport => "import()",
+            Form::ExportFrom => "export … from",
+            Form::Require => "require()",
+            Form::FromImport => "from … import",
+            Form::Manifest(section) => section,
+        }
+    }
+}
+
+impl std::fmt::Display for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What one file produced.

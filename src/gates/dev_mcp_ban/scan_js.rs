@@ -11,7 +11,7 @@
 //! bounded window ahead of the matcher, so memory does not grow with the file. Malformed input
 //! (unterminated strings, stray braces) never panics: the lexer recovers at the next line.
 
-use super::Import;
+use super::{Form, Import};
 use std::collections::VecDeque;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,7 +378,7 @@ fn match_at(toks: &Window<'_>, src: &str, i: usize, out: &mut Vec<Import>) {
         }
     };
     let after_dot = |i: usize| i > 0 && punct(i - 1, b'.');
-    let mut found = |t: &Token, form: &'static str| {
+    let mut found = |t: &Token, form: Form| {
         // The contents, without the quotes (an unterminated string has no closing one).
         let (start, mut end) = (t.start + 1, t.end);
         if end > start && bytes[end - 1] == bytes[t.start] {
@@ -403,29 +403,29 @@ fn match_at(toks: &Window<'_>, src: &str, i: usize, out: &mut Vec<Import>) {
         match text(tok) {
             b"import" if punct(i + 1, b'(') => {
                 if let Some(t) = string(i + 2) {
-                    found(t, "import()");
+                    found(t, Form::DynamicImport);
                 }
             }
             b"import" if punct(i + 1, b'.') => {} // import.meta
             b"import" if statement_start(i) => {
                 if let Some(t) = string(i + 1) {
-                    found(t, "import");
+                    found(t, Form::Import);
                 } else if let Some(j) = clause_then_from(toks, bytes, i + 1, false) {
                     if let Some(t) = string(j) {
-                        found(t, "import … from");
+                        found(t, Form::ImportFrom);
                     }
                 }
             }
             b"export" if statement_start(i) => {
                 if let Some(j) = clause_then_from(toks, bytes, i + 1, true) {
                     if let Some(t) = string(j) {
-                        found(t, "export … from");
+                        found(t, Form::ExportFrom);
                     }
                 }
             }
             b"require" if punct(i + 1, b'(') && !ident(i.wrapping_sub(1), b"function") => {
                 if let Some(t) = string(i + 2) {
-                    found(t, "require()");
+                    found(t, Form::Require);
                 }
             }
             _ => {}
@@ -549,7 +549,7 @@ mod tests {
     fn specs(src: &str) -> Vec<(String, &'static str)> {
         imports(src)
             .into_iter()
-            .map(|i| (i.value, i.form))
+            .map(|i| (i.value, i.form.as_str()))
             .collect()
     }
 

@@ -4,7 +4,7 @@
 //! continue a line; `;` and a block's `:` start a new statement). Docstrings, comments and
 //! prose never count; relative imports (`from . import x`) name local code and are skipped.
 
-use super::Import;
+use super::{Form, Import};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -248,7 +248,7 @@ pub fn imports(src: &str) -> Vec<Import> {
         }
         Some((i, start, end))
     };
-    let mut push = |start: usize, end: usize, form: &'static str| {
+    let mut push = |start: usize, end: usize, form: Form| {
         // Continuation lines inside a dotted name are squeezed out of the value.
         let value: String = src[start..end]
             .chars()
@@ -269,7 +269,7 @@ pub fn imports(src: &str) -> Vec<Import> {
             Some(b"import") => {
                 let mut j = i + 1;
                 while let Some((next, start, end)) = dotted(j) {
-                    push(start, end, "import");
+                    push(start, end, Form::Import);
                     j = next;
                     if word(j) == Some(b"as") {
                         j += 2;
@@ -287,7 +287,7 @@ pub fn imports(src: &str) -> Vec<Import> {
             Some(b"from") => {
                 if let Some((next, start, end)) = dotted(i + 1) {
                     if word(next) == Some(b"import") {
-                        push(start, end, "from … import");
+                        push(start, end, Form::FromImport);
                     }
                 }
             }
