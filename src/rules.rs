@@ -242,6 +242,8 @@ rules! {
         "Make the migration a regular UTF-8 file under 16 MiB inside the repository.";
 
     // migration-safety: lint
+    MigStatementTooComplex = "migration-safety/statement-too-complex", Warning,
+        "Split the statement (build the long expression in steps, or in a function) so PostgreSQL's tree stays under 10,000 levels; or review it by hand.";
     MigSyntaxError = "migration-safety/syntax-error", Error,
         "Fix the SQL so PostgreSQL can parse it; the message and position are PostgreSQL's own.";
     MigDropTable = "migration-safety/drop-table", Error,

@@ -1121,3 +1121,39 @@ fn names_resolve_as_postgresql_does() {
         assert_eq!(drops(sql), Vec::<u64>::new(), "{sql}");
     }
 }
+
+/// Valid SQL is never a syntax error: a view of 60 `||` terms (which a decoder limit of 100
+/// levels refused, failing the whole file for good) is linted, and a statement deeper than
+/// libpg_query can hand over is a `statement-too-complex` warning on that statement alone,
+/// with the rest of the file linted.
+#[test]
+fn valid_deep_sql_is_never_a_syntax_error() {
+    let chain = |n: usize| vec!["'a'"; n].join(" || ");
+    let sql = format!(
+        "CREATE VIEW v AS SELECT {} AS s;\nDROP TABLE t;\n",
+        chain(60)
+    );
+    let dir = repo(&[(MIG, &sql)]);
+    let (_, gate) = lint(dir.path(), &["--all"]);
+    let rules: Vec<String> = found(&gate).into_iter().map(|(r, _)| r).collect();
+    assert!(!rules.iter().any(|r| r == "syntax-error"), "{rules:?}");
+    assert!(rules.iter().any(|r| r == "drop-table"), "{rules:?}");
+    for n in [5_000, 50_000] {
+        let sql = format!(
+            "SET lock_timeout = '2s';\nCREATE VIEW v AS SELECT {} AS s;\nDROP TABLE t;\n",
+            chain(n)
+        );
+        let dir = repo(&[(MIG, &sql)]);
+        let (_, gate) = lint(dir.path(), &["--all"]);
+        let mut got = found(&gate);
+        got.sort_by_key(|(_, line)| *line);
+        assert_eq!(
+            got,
+            [
+                ("statement-too-complex".to_string(), 2),
+                ("drop-table".to_string(), 3)
+            ],
+            "{n} terms"
+        );
+    }
+}

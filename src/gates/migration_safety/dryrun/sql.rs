@@ -35,12 +35,15 @@ pub struct Statement {
 /// is never sent (nothing in it could be checked for `Kind::Outside`): the error is PostgreSQL
 /// parser's message.
 pub fn split(text: &str) -> Result<Vec<Statement>, String> {
-    let parsed = pg_query::parse(text, 0).map_err(|e| match e {
-        pg_query::Error::Parse(m) => m,
-        other => other.to_string(),
-    })?;
-    offsets(text, &parsed)
-        .ok_or_else(|| "the parser returned statement offsets outside the file".to_string())
+    // The tree may be 10,000 levels deep: decoded, read and dropped on a large stack.
+    crate::gates::migration_safety::lint::parse::with_stack(|| {
+        let parsed = pg_query::parse(text, 0).map_err(|e| match e {
+            pg_query::Error::Parse(m) => m,
+            other => other.to_string(),
+        })?;
+        offsets(text, &parsed)
+            .ok_or_else(|| "the parser returned statement offsets outside the file".to_string())
+    })
 }
 
 fn offsets(text: &str, parsed: &pg_query::ParseResult) -> Option<Vec<Statement>> {

@@ -20,7 +20,7 @@ mod locking;
 mod locks;
 mod maintenance;
 mod objects;
-mod parse;
+pub mod parse;
 mod transaction;
 mod types;
 
@@ -160,6 +160,15 @@ pub fn run(
     earlier: &[super::discover::Migration],
     out: &mut GateOutput,
 ) -> Result<()> {
+    parse::with_stack(|| run_on_this_thread(opts, found, earlier, out))
+}
+
+fn run_on_this_thread(
+    opts: &Options,
+    found: &Found,
+    earlier: &[super::discover::Migration],
+    out: &mut GateOutput,
+) -> Result<()> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
@@ -183,6 +192,9 @@ pub fn run(
                         statements += n;
                         out.findings.extend(findings);
                     }
+                    Err(e) if e.too_deep() => {
+                        statements += lint_statement_by_statement(opts, m, &mut created, out);
+                    }
                     Err(e) => out.push(syntax_error(m, &e)),
                 }
                 continue;
@@ -199,6 +211,9 @@ pub fn run(
                 Ok(tree) => {
                     statements += tree.stmts.len();
                     out.findings.extend(lint_file(opts, m, &tree, &mut created));
+                }
+                Err(e) if e.too_deep() => {
+                    statements += lint_statement_by_statement(opts, m, &mut created, out);
                 }
                 Err(e) => out.push(syntax_error(m, &e)),
             }
@@ -261,6 +276,64 @@ fn batches(migrations: &[Migration], max: usize) -> Vec<&[Migration]> {
 
 /// Lint a large file a piece of whole statements at a time: the statements it holds and the
 /// findings, or its syntax error (then nothing it creates is recorded, as for a whole file).
+/// A file with a statement nested too deeply to be handed over by libpg_query: every other
+/// statement is linted on its own, and that one is a `statement-too-complex` warning. Returns
+/// the number of statements linted.
+fn lint_statement_by_statement(
+    opts: &Options,
+    m: &Migration,
+    created: &mut Created,
+    out: &mut GateOutput,
+) -> usize {
+    let Some((count, pieces)) = parse::pieces(&m.text, 1) else {
+        out.push(syntax_error(
+            m,
+            &parse::SyntaxError {
+                message: "PostgreSQL's scanner cannot split the file into statements".into(),
+                offset: None,
+            },
+        ));
+        return 0;
+    };
+    let mut l = Linter::new(opts, m, count, created);
+    let mut linted = 0;
+    for piece in pieces {
+        match parse::parse_piece(&m.text, piece) {
+            Ok(tree) => {
+                l.base = piece.0;
+                linted += tree.stmts.len();
+                l.lint(&tree);
+            }
+            Err(e) => {
+                // A piece starts where the previous statement ended: at its `;`.
+                let mut start = parse::skip_trivia(&m.text, piece.0);
+                if m.text[start..].starts_with(';') {
+                    start = parse::skip_trivia(&m.text, start + 1);
+                }
+                let span = Span {
+                    start,
+                    end: piece.1,
+                };
+                let message = if e.too_deep() {
+                    format!(
+                        "this statement is nested deeper than merge-gates can read ({}), so it was not linted; the rest of the file was",
+                        crate::text::excerpt(&e.message, 120)
+                    )
+                } else {
+                    format!(
+                        "PostgreSQL cannot parse this statement on its own ({}), so it was not linted; the rest of the file was",
+                        crate::text::excerpt(&e.message, 200)
+                    )
+                };
+                l.report(Rule::MigStatementTooComplex, span, message, None);
+            }
+        }
+    }
+    transaction::finish(&mut l);
+    out.findings.extend(std::mem::take(&mut l.findings));
+    linted
+}
+
 fn lint_in_pieces(
     opts: &Options,
     m: &Migration,
@@ -304,11 +377,15 @@ fn parse_all(
         let handles: Vec<_> = migrations
             .chunks(chunk)
             .map(|part| {
-                let h = s.spawn(move || {
+                let work = move || {
                     part.iter()
                         .map(|m| parse::parse(&m.text))
                         .collect::<Vec<_>>()
-                });
+                };
+                let h = std::thread::Builder::new()
+                    .stack_size(parse::STACK)
+                    .spawn_scoped(s, work)
+                    .expect("a parser thread");
                 (part.len(), h)
             })
             .collect();
@@ -369,10 +446,18 @@ pub fn lint_text(text: &str, pg: u32) -> Vec<Finding> {
         additive_only: true,
         transaction: TransactionMode::OneQuery,
     };
-    match parse::parse(&m.text) {
-        Ok(tree) => lint_file(&opts, &m, &tree, &mut Created::default()),
-        Err(e) => vec![syntax_error(&m, &e)],
-    }
+    parse::with_stack(|| {
+        let mut out = GateOutput::default();
+        let mut created = Created::default();
+        match parse::parse(&m.text) {
+            Ok(tree) => out.findings = lint_file(&opts, &m, &tree, &mut created),
+            Err(e) if e.too_deep() => {
+                lint_statement_by_statement(&opts, &m, &mut created, &mut out);
+            }
+            Err(e) => out.findings.push(syntax_error(&m, &e)),
+        }
+        out.findings
+    })
 }
 
 fn lint_file(
