@@ -9,6 +9,7 @@ mod support;
 
 use serde_json::Value;
 use std::path::Path;
+use std::process::Command;
 use support::{bin, repo, run};
 
 /// Run `migration-safety` with `args` on `dir`; returns exit code and the gate's JSON.
@@ -1156,4 +1157,39 @@ fn valid_deep_sql_is_never_a_syntax_error() {
             "{n} terms"
         );
     }
+}
+
+/// One 15 MiB statement (an `INSERT … VALUES` of four million rows) took 11 GB and a minute to
+/// parse. A statement over 128 KiB is not parsed: it is a `statement-too-complex` warning, the
+/// rest of the file is linted, and the whole run stays under 256 MiB.
+#[test]
+fn a_huge_statement_is_not_parsed_and_memory_stays_bounded() {
+    let values = vec!["(1)"; (15 << 20) / 4].join(",");
+    let sql = format!("SET lock_timeout = '2s';\nINSERT INTO t VALUES {values};\nDROP TABLE t;\n");
+    let dir = repo(&[(MIG, &sql)]);
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(env!("CARGO_BIN_EXE_merge-gates"))
+        .args(["migration-safety", "--all", "--format", "json", "--repo"])
+        .arg(dir.path())
+        .output()
+        .expect("/usr/bin/time");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let peak_kb: u64 = stderr
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak from /usr/bin/time: {stderr}"));
+    assert!(peak_kb < 256 << 10, "peak {} MiB", peak_kb >> 10);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut got = found(&v["gates"][0]);
+    got.retain(|(r, _)| r != "dry-run-skipped");
+    got.sort_by_key(|(_, line)| *line);
+    assert_eq!(
+        got,
+        [
+            ("statement-too-complex".to_string(), 2),
+            ("drop-table".to_string(), 3)
+        ]
+    );
 }

@@ -181,7 +181,7 @@ fn run_on_this_thread(
     // and a larger file is parsed and linted a piece of whole statements at a time.
     for batch in batches(&found.migrations, workers * 8) {
         if let [m] = batch {
-            if m.text.len() > PIECE_BYTES {
+            if m.text.len() > parse::MAX_STATEMENT_BYTES {
                 out.suppressions
                     .extend(crate::suppress::scan(&m.path, &m.text, &["--"]));
                 if found.all {
@@ -240,7 +240,7 @@ fn history(earlier: &[Migration], created: &mut Created) {
         let Some((_, pieces)) = parse::pieces(&m.text, PIECE_BYTES) else {
             continue;
         };
-        for piece in pieces {
+        for piece in pieces.into_iter().filter(|p| !p.oversized) {
             let Ok(tree) = parse::parse_piece(&m.text, piece) else {
                 break;
             };
@@ -256,17 +256,21 @@ fn history(earlier: &[Migration], created: &mut Created) {
 /// Text parsed at once: a batch of files, or a piece of a larger file.
 const PIECE_BYTES: usize = 256 << 10;
 
-/// Consecutive files, at most `max` of them and `PIECE_BYTES` of text together; a larger
-/// file is a batch of its own.
+/// Consecutive files, at most `max` of them and `PIECE_BYTES` of text together; a file that
+/// may hold a statement too long to parse is a batch of its own (read in pieces).
 fn batches(migrations: &[Migration], max: usize) -> Vec<&[Migration]> {
     let mut out = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
+    let (mut start, mut bytes, mut after_alone) = (0, 0, false);
     for (i, m) in migrations.iter().enumerate() {
-        if i > start && (i - start == max || bytes + m.text.len() > PIECE_BYTES) {
+        let alone = m.text.len() > parse::MAX_STATEMENT_BYTES;
+        if i > start
+            && (alone || after_alone || i - start == max || bytes + m.text.len() > PIECE_BYTES)
+        {
             out.push(&migrations[start..i]);
             (start, bytes) = (i, 0);
         }
         bytes += m.text.len();
+        after_alone = alone;
     }
     if start < migrations.len() {
         out.push(&migrations[start..]);
@@ -274,8 +278,6 @@ fn batches(migrations: &[Migration], max: usize) -> Vec<&[Migration]> {
     out
 }
 
-/// Lint a large file a piece of whole statements at a time: the statements it holds and the
-/// findings, or its syntax error (then nothing it creates is recorded, as for a whole file).
 /// A file with a statement nested too deeply to be handed over by libpg_query: every other
 /// statement is linted on its own, and that one is a `statement-too-complex` warning. Returns
 /// the number of statements linted.
@@ -298,34 +300,29 @@ fn lint_statement_by_statement(
     let mut l = Linter::new(opts, m, count, created);
     let mut linted = 0;
     for piece in pieces {
+        if piece.oversized {
+            too_complex(&mut l, piece, oversized(piece));
+            continue;
+        }
         match parse::parse_piece(&m.text, piece) {
             Ok(tree) => {
-                l.base = piece.0;
+                l.base = piece.start;
                 linted += tree.stmts.len();
                 l.lint(&tree);
             }
             Err(e) => {
-                // A piece starts where the previous statement ended: at its `;`.
-                let mut start = parse::skip_trivia(&m.text, piece.0);
-                if m.text[start..].starts_with(';') {
-                    start = parse::skip_trivia(&m.text, start + 1);
-                }
-                let span = Span {
-                    start,
-                    end: piece.1,
-                };
-                let message = if e.too_deep() {
+                let why = if e.too_deep() {
                     format!(
-                        "this statement is nested deeper than merge-gates can read ({}), so it was not linted; the rest of the file was",
+                        "this statement is nested deeper than merge-gates can read ({})",
                         crate::text::excerpt(&e.message, 120)
                     )
                 } else {
                     format!(
-                        "PostgreSQL cannot parse this statement on its own ({}), so it was not linted; the rest of the file was",
+                        "PostgreSQL cannot parse this statement on its own ({})",
                         crate::text::excerpt(&e.message, 200)
                     )
                 };
-                l.report(Rule::MigStatementTooComplex, span, message, None);
+                too_complex(&mut l, piece, why);
             }
         }
     }
@@ -334,6 +331,35 @@ fn lint_statement_by_statement(
     linted
 }
 
+fn oversized(piece: parse::Piece) -> String {
+    format!(
+        "this statement is {} bytes, longer than merge-gates parses ({} bytes: its parse tree would take several hundred times that in memory)",
+        crate::text::thousands((piece.end - piece.start) as u64),
+        crate::text::thousands(parse::MAX_STATEMENT_BYTES as u64)
+    )
+}
+
+/// `statement-too-complex` on the statement of `piece`, which was not linted.
+fn too_complex(l: &mut Linter, piece: parse::Piece, why: String) {
+    // A piece starts where the previous statement ended: at its `;`.
+    let mut start = parse::skip_trivia(l.text, piece.start);
+    if l.text[start..].starts_with(';') {
+        start = parse::skip_trivia(l.text, start + 1);
+    }
+    let span = Span {
+        start: start.min(piece.end),
+        end: piece.end,
+    };
+    l.report(
+        Rule::MigStatementTooComplex,
+        span,
+        format!("{why}, so it was not linted; the rest of the file was"),
+        None,
+    );
+}
+
+/// Lint a large file a piece of whole statements at a time: the statements it holds and the
+/// findings, or its syntax error (then nothing it creates is recorded, as for a whole file).
 fn lint_in_pieces(
     opts: &Options,
     m: &Migration,
@@ -347,9 +373,13 @@ fn lint_in_pieces(
     let before = created.clone();
     let mut l = Linter::new(opts, m, count, created);
     for piece in pieces {
+        if piece.oversized {
+            too_complex(&mut l, piece, oversized(piece));
+            continue;
+        }
         match parse::parse_piece(&m.text, piece) {
             Ok(tree) => {
-                l.base = piece.0;
+                l.base = piece.start;
                 l.lint(&tree);
             }
             Err(e) => {
