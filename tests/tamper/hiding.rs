@@ -347,6 +347,12 @@ fn applied_history(change: impl Fn(&std::path::Path)) -> crate::support::Output 
     )
 }
 
+/// The run failed, with a finding of `rule` among its findings.
+fn fails_with(out: &crate::support::Output, rule: &str) {
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.rules().iter().any(|r| r == rule), "{:?}", out.rules());
+}
+
 /// Rewriting a migration that production already ran: nothing changes in production, and
 /// the repository stops saying what ran (here, a harmless-looking edit of the history).
 #[test]
@@ -358,11 +364,7 @@ fn editing_an_applied_migration_is_an_error() {
         )
         .unwrap();
     });
-    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(out
-        .rules()
-        .iter()
-        .any(|r| r == "migration-safety/applied-migration-changed"));
+    fails_with(&out, "migration-safety/applied-migration-changed");
 }
 
 #[test]
@@ -370,11 +372,7 @@ fn deleting_or_moving_an_applied_migration_is_an_error() {
     let out = applied_history(|d| {
         std::fs::remove_file(d.join("supabase/migrations/20240101000000_init.sql")).unwrap();
     });
-    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(out
-        .rules()
-        .iter()
-        .any(|r| r == "migration-safety/applied-migration-changed"));
+    fails_with(&out, "migration-safety/applied-migration-changed");
     let out = applied_history(|d| {
         std::fs::rename(
             d.join("supabase/migrations/20250101000000_users.sql"),
@@ -382,11 +380,7 @@ fn deleting_or_moving_an_applied_migration_is_an_error() {
         )
         .unwrap();
     });
-    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(out
-        .rules()
-        .iter()
-        .any(|r| r == "migration-safety/applied-migration-changed"));
+    fails_with(&out, "migration-safety/applied-migration-changed");
 }
 
 /// A migration written on a long-lived branch, dated before the newest one on the base.
@@ -399,11 +393,7 @@ fn a_new_migration_dated_before_the_base_is_an_error() {
         )
         .unwrap();
     });
-    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(out
-        .rules()
-        .iter()
-        .any(|r| r == "migration-safety/out-of-order-migration"));
+    fails_with(&out, "migration-safety/out-of-order-migration");
     // After the newest: fine.
     let out = applied_history(|d| {
         std::fs::write(

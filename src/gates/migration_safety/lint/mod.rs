@@ -287,16 +287,45 @@ fn lint_statement_by_statement(
     created: &mut Created,
     out: &mut GateOutput,
 ) -> usize {
-    let Some((count, pieces)) = parse::pieces(&m.text, 1) else {
-        out.push(syntax_error(
-            m,
-            &parse::SyntaxError {
-                message: "PostgreSQL's scanner cannot split the file into statements".into(),
-                offset: None,
-            },
-        ));
-        return 0;
+    match lint_pieces(opts, m, created, 1, true) {
+        Ok((n, findings)) => {
+            out.findings.extend(findings);
+            n
+        }
+        Err(e) => {
+            out.push(syntax_error(m, &e));
+            0
+        }
+    }
+}
+
+/// Lint a large file a piece of whole statements at a time: the statements it holds and the
+/// findings, or its syntax error (then nothing it creates is recorded, as for a whole file).
+fn lint_in_pieces(
+    opts: &Options,
+    m: &Migration,
+    created: &mut Created,
+) -> Result<(usize, Vec<Finding>), parse::SyntaxError> {
+    lint_pieces(opts, m, created, PIECE_BYTES, false)
+}
+
+/// Lint `m` in pieces of about `max` bytes of whole statements; a statement too long to parse
+/// is a `statement-too-complex` warning. A piece that does not parse stops the file with its
+/// error, or, `one_by_one`, is a `statement-too-complex` warning too. Returns the statements
+/// linted and the findings.
+fn lint_pieces(
+    opts: &Options,
+    m: &Migration,
+    created: &mut Created,
+    max: usize,
+    one_by_one: bool,
+) -> Result<(usize, Vec<Finding>), parse::SyntaxError> {
+    let Some((count, pieces)) = parse::pieces(&m.text, max) else {
+        // The scanner cannot split it: the whole parse says why.
+        let tree = parse::parse(&m.text)?;
+        return Ok((tree.stmts.len(), lint_file(opts, m, &tree, created)));
     };
+    let before = created.clone();
     let mut l = Linter::new(opts, m, count, created);
     let mut linted = 0;
     for piece in pieces {
@@ -310,7 +339,7 @@ fn lint_statement_by_statement(
                 linted += tree.stmts.len();
                 l.lint(&tree);
             }
-            Err(e) => {
+            Err(e) if one_by_one => {
                 let why = if e.too_deep() {
                     format!(
                         "this statement is nested deeper than merge-gates can read ({})",
@@ -324,11 +353,14 @@ fn lint_statement_by_statement(
                 };
                 too_complex(&mut l, piece, why);
             }
+            Err(e) => {
+                *l.created = before;
+                return Err(e);
+            }
         }
     }
     transaction::finish(&mut l);
-    out.findings.extend(std::mem::take(&mut l.findings));
-    linted
+    Ok((linted, l.findings))
 }
 
 fn oversized(piece: parse::Piece) -> String {
@@ -356,40 +388,6 @@ fn too_complex(l: &mut Linter, piece: parse::Piece, why: String) {
         format!("{why}, so it was not linted; the rest of the file was"),
         None,
     );
-}
-
-/// Lint a large file a piece of whole statements at a time: the statements it holds and the
-/// findings, or its syntax error (then nothing it creates is recorded, as for a whole file).
-fn lint_in_pieces(
-    opts: &Options,
-    m: &Migration,
-    created: &mut Created,
-) -> Result<(usize, Vec<Finding>), parse::SyntaxError> {
-    let Some((count, pieces)) = parse::pieces(&m.text, PIECE_BYTES) else {
-        // The scanner cannot split it: the whole parse says why.
-        let tree = parse::parse(&m.text)?;
-        return Ok((tree.stmts.len(), lint_file(opts, m, &tree, created)));
-    };
-    let before = created.clone();
-    let mut l = Linter::new(opts, m, count, created);
-    for piece in pieces {
-        if piece.oversized {
-            too_complex(&mut l, piece, oversized(piece));
-            continue;
-        }
-        match parse::parse_piece(&m.text, piece) {
-            Ok(tree) => {
-                l.base = piece.start;
-                l.lint(&tree);
-            }
-            Err(e) => {
-                *l.created = before;
-                return Err(e);
-            }
-        }
-    }
-    transaction::finish(&mut l);
-    Ok((count, l.findings))
 }
 
 /// Parse each file of a batch once, on all cores: libpg_query is thread-safe and parsing
