@@ -66,10 +66,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Explain { rule } => {
-            let r = Rule::from_id(&rule).ok_or_else(|| {
-                anyhow::anyhow!("unknown rule `{rule}` (see `merge-gates rules`)")
-            })?;
-            run::write_stdout(r.docs())?;
+            run::write_stdout(&explain(&rule)?)?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Schema { which } => {
@@ -118,6 +115,58 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         report::Verdict::Pass => ExitCode::SUCCESS,
         report::Verdict::Fail => ExitCode::from(1),
     })
+}
+
+/// `merge-gates explain NAME`: the docs of the rule NAME names — its full id, or the part after
+/// the gate (`drop-column`) when one rule has it — or, for a gate name or prefix, its rules.
+fn explain(name: &str) -> anyhow::Result<String> {
+    if let Some(r) = Rule::from_id(name) {
+        return Ok(r.docs().to_string());
+    }
+    let gate = GateId::from_name(name).or_else(|| {
+        Rule::ALL
+            .iter()
+            .filter_map(|r| r.gate())
+            .find(|g| r_prefix(*g) == name.trim_end_matches('/'))
+    });
+    if let Some(g) = gate {
+        let list: Vec<String> = Rule::ALL
+            .iter()
+            .filter(|r| r.gate() == Some(g))
+            .map(|r| format!("{}\n", r.id()))
+            .collect();
+        return Ok(format!(
+            "{} has these rules (`merge-gates explain <rule>` for one):\n{}",
+            g.cli_name(),
+            list.concat()
+        ));
+    }
+    let matches: Vec<Rule> = Rule::ALL
+        .iter()
+        .copied()
+        .filter(|r| r.id().rsplit('/').next() == Some(name))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.docs().to_string()),
+        [] => anyhow::bail!(
+            "unknown rule `{}` (see `merge-gates rules`)",
+            text::excerpt(name, 100)
+        ),
+        many => anyhow::bail!(
+            "`{}` names more than one rule: {}",
+            text::excerpt(name, 100),
+            many.iter().map(|r| r.id()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The prefix of a gate's rule ids (`migration-safety`, `mcp-evidence`, …).
+fn r_prefix(g: GateId) -> &'static str {
+    Rule::ALL
+        .iter()
+        .find(|r| r.gate() == Some(g))
+        .and_then(|r| r.id().split_once('/'))
+        .map_or("", |(p, _)| p)
 }
 
 /// Entry points for the fuzz targets (`fuzz/`). Not a stable API.

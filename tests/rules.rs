@@ -268,3 +268,31 @@ fn the_readme_config_example_is_a_valid_config() {
         out.stderr
     );
 }
+
+/// `explain` takes a rule's full id, the part after its gate when one rule has it, or a gate
+/// (by its command or its rule prefix) to list its rules; a short name two gates share lists
+/// the candidates.
+#[test]
+fn explain_resolves_short_names_and_gates() {
+    let out = run(bin().args(["explain", "drop-column"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("# migration-safety/drop-column\n"));
+    for gate in [
+        "migration-safety",
+        "dev-mcp-ban",
+        "mcp-evidence",
+        "verify-mcp-evidence",
+    ] {
+        let out = run(bin().args(["explain", gate]));
+        assert_eq!(out.code, 0, "{gate}: {}", out.stderr);
+        assert!(out.stdout.lines().count() > 2, "{gate}: {}", out.stdout);
+    }
+    let out = run(bin().args(["explain", "invalid-json"]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("mcp-evidence/invalid-json")
+            && out.stderr.contains("heartbeat/invalid-json")
+    );
+    let out = run(bin().args(["explain", "no-such-rule"]));
+    assert_eq!(out.code, 2);
+}

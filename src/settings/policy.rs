@@ -74,10 +74,7 @@ impl Policy {
             Base::None => Source::Tree,
             Base::Local(r) => match commit_in_clone(&workspace, &r) {
                 Some(rev) => Source::Git { rev },
-                None => bail!(
-                    "--base {}: not a commit of this clone, so the policy (the config at the base) cannot be read; fetch it first (`git fetch origin <base>`, or `fetch-depth: 0` in actions/checkout)",
-                    crate::text::excerpt(&r, 200)
-                ),
+                None => bail!("{}", base_not_found(&r)),
             },
             Base::Github {
                 env,
@@ -161,6 +158,23 @@ impl Policy {
         }
         out
     }
+}
+
+/// What to say when `--base` names nothing in the clone: how to fetch it.
+fn base_not_found(r: &str) -> String {
+    let shown = crate::text::excerpt(r, 200);
+    let fetch = match r.split_once('/') {
+        Some((remote, branch)) if !remote.is_empty() && !branch.is_empty() => format!(
+            "fetch it (`git fetch {} {}`) or pass a ref this clone has (`--base {}`)",
+            crate::text::excerpt(remote, 100),
+            crate::text::excerpt(branch, 100),
+            crate::text::excerpt(branch, 100)
+        ),
+        _ => format!("fetch it (`git fetch origin {shown}`)"),
+    };
+    format!(
+        "base ref `{shown}` not found: {fetch}; on GitHub Actions check out with `fetch-depth: 0`. The base is where the PR's policy (the config) is read from, so the run cannot go on without it"
+    )
 }
 
 fn normalize(rel: &str) -> &str {
