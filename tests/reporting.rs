@@ -394,3 +394,31 @@ fn a_clean_run_completes_the_check_run_in_one_patch() {
         .unwrap()
         .starts_with("pass"));
 }
+
+/// Run from a subfolder of a repository without `--repo`, merge-gates checks the whole
+/// repository (its root, from git), not the subfolder; the text output counts findings in
+/// words that agree with their number, and totals every gate.
+#[test]
+fn a_run_from_a_subfolder_checks_the_whole_repository() {
+    let dir = support::git_repo(&[
+        (
+            "supabase/migrations/20251021120000_cleanup.sql",
+            "DROP TABLE orders;\n",
+        ),
+        ("app/README.md", "app\n"),
+    ]);
+    let out = run(bin()
+        .current_dir(dir.path().join("app"))
+        .args(["migration-safety", "--all"]));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("error[migration-safety/drop-table]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("(1 error, 1 warning, 1 notice)"),
+        "{}",
+        out.stdout
+    );
+}

@@ -63,16 +63,43 @@ pub fn render(report: &Report, color: bool) -> String {
             Verdict::Pass => paint("1;32", "pass"),
             Verdict::Fail => paint("1;31", "FAIL"),
         };
-        let count = |s| g.findings.iter().filter(|f| f.severity == s).count();
         out.push_str(&format!(
-            "{}: {verdict} ({} errors, {} warnings, {} notices)\n",
+            "{}: {verdict} ({})\n",
             g.gate,
-            count(Severity::Error),
-            count(Severity::Warning),
-            count(Severity::Notice)
+            totals(g.findings.iter())
+        ));
+    }
+    if report.gates.len() > 1 {
+        let verdict = match report.verdict {
+            Verdict::Pass => paint("1;32", "pass"),
+            Verdict::Fail => paint("1;31", "FAIL"),
+        };
+        out.push_str(&format!(
+            "merge-gates: {verdict} ({} in {} gates)\n",
+            totals(report.gates.iter().flat_map(|g| &g.findings)),
+            report.gates.len()
         ));
     }
     out
+}
+
+/// `1 error, 0 warnings, 2 notices`.
+fn totals<'a>(findings: impl Iterator<Item = &'a crate::finding::Finding>) -> String {
+    let (mut e, mut w, mut n) = (0, 0, 0);
+    for f in findings {
+        match f.severity {
+            Severity::Error => e += 1,
+            Severity::Warning => w += 1,
+            Severity::Notice => n += 1,
+        }
+    }
+    let word = |k: usize, one: &str| format!("{k} {one}{}", if k == 1 { "" } else { "s" });
+    format!(
+        "{}, {}, {}",
+        word(e, "error"),
+        word(w, "warning"),
+        word(n, "notice")
+    )
 }
 
 /// Untrusted text on one line: control characters (CR, LF, ESC) made visible.

@@ -87,7 +87,7 @@ impl Settings {
             .repo
             .clone()
             .or_else(|| env("GITHUB_WORKSPACE").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("."));
+            .unwrap_or_else(repository_root);
         if !repo.is_dir() {
             bail!("--repo {}: not a directory", repo.display());
         }
@@ -205,6 +205,16 @@ impl Settings {
     pub fn severity(&self, rule: Rule, default: Severity) -> Option<Severity> {
         self.severities.get(&rule).copied().unwrap_or(Some(default))
     }
+}
+
+/// Without `--repo`: the root of the git repository the current folder is in (run from a
+/// subfolder, merge-gates still checks the whole repository), else the current folder.
+fn repository_root() -> PathBuf {
+    crate::git::text(Path::new("."), &["rev-parse", "--show-toplevel"])
+        .ok()
+        .map(|t| t.trim_end_matches(['\n', '\r']).to_string())
+        .filter(|t| !t.is_empty())
+        .map_or_else(|| PathBuf::from("."), PathBuf::from)
 }
 
 /// Local mode: the PR comes from files and git, not from a GitHub event.
