@@ -41,6 +41,12 @@ done
 printf 'import os\nfrom shopify_dev_mcp.client import (\n    Client,\n)\n"""import no"""\n' \
   > fuzz/corpus/scan_py/seed-imports
 printf 'src/%%0A::error::x,y:z\r\n\x1b[31m' > fuzz/corpus/escape/seed-hostile
+# Inputs that once crashed a target (fuzz/regressions/<target>/, committed): every run tries them.
+for d in fuzz/regressions/*/; do
+  t=$(basename "$d")
+  mkdir -p "fuzz/corpus/$t"
+  cp "$d"* "fuzz/corpus/$t/"
+done
 # Structured targets start from libFuzzer's own inputs plus the source seeds.
 mkdir -p fuzz/corpus/scan_js_structured fuzz/corpus/scan_py_structured
 echo "fuzz corpora seeded: $(find fuzz/corpus -type f | wc -l) files in $(ls fuzz/corpus | wc -l) targets"

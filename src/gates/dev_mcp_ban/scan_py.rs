@@ -34,8 +34,44 @@ struct Lexer<'a> {
     tokens: Vec<Token>,
 }
 
-fn is_name(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+/// The byte length of the character at `pos` when it is part of a name, else 0: ASCII letters,
+/// digits and `_`, and any other character but Unicode whitespace (Python splits tokens only at
+/// ASCII whitespace and rejects the others, so a no-break space is never inside a name).
+fn name_char(src: &[u8], pos: usize) -> usize {
+    match src[pos] {
+        b if b.is_ascii_alphanumeric() || b == b'_' => 1,
+        b if b < 0x80 => 0,
+        _ => match non_ascii(src, pos) {
+            (_, Some(c)) if c.is_whitespace() => 0,
+            (len, _) => len,
+        },
+    }
+}
+
+/// The non-ASCII character at `pos`: its byte length and the character (`None` when `pos` is
+/// not at the start of one, which counts as one byte).
+fn non_ascii(src: &[u8], pos: usize) -> (usize, Option<char>) {
+    let len = match src[pos] {
+        0xf0.. => 4,
+        0xe0.. => 3,
+        0xc0.. => 2,
+        _ => 1,
+    };
+    let c = std::str::from_utf8(&src[pos..(pos + len).min(src.len())])
+        .ok()
+        .and_then(|s| s.chars().next());
+    (if c.is_some() { len } else { 1 }, c)
+}
+
+/// The end of the name starting at `pos` (`pos` itself when none starts there).
+fn name_end(src: &[u8], mut pos: usize) -> usize {
+    while pos < src.len() {
+        match name_char(src, pos) {
+            0 => break,
+            n => pos += n,
+        }
+    }
+    pos
 }
 
 fn is_string_prefix(word: &[u8]) -> bool {
@@ -109,10 +145,8 @@ impl<'a> Lexer<'a> {
                     self.pos += 1;
                     self.push(Kind::Comma, start);
                 }
-                _ if is_name(b) => {
-                    while self.pos < self.src.len() && is_name(self.src[self.pos]) {
-                        self.pos += 1;
-                    }
+                _ if name_char(self.src, self.pos) > 0 => {
+                    self.pos = name_end(self.src, self.pos);
                     let word = &self.src[start..self.pos];
                     if matches!(self.src.get(self.pos), Some(b'"' | b'\''))
                         && is_string_prefix(word)
@@ -126,6 +160,8 @@ impl<'a> Lexer<'a> {
                         self.push(Kind::Name, start);
                     }
                 }
+                // Unicode whitespace: a separator, as ASCII whitespace is.
+                0x80.. => self.pos += non_ascii(self.src, self.pos).0,
                 _ => {
                     self.pos += 1;
                     self.push(Kind::Other, start);
@@ -189,11 +225,9 @@ impl<'a> Lexer<'a> {
                     depth = depth.saturating_sub(1);
                     self.pos += 1;
                 }
-                _ if is_name(b) => {
+                _ if name_char(self.src, self.pos) > 0 => {
                     let start = self.pos;
-                    while self.pos < self.src.len() && is_name(self.src[self.pos]) {
-                        self.pos += 1;
-                    }
+                    self.pos = name_end(self.src, self.pos);
                     if matches!(self.src.get(self.pos), Some(b'"' | b'\''))
                         && is_string_prefix(&self.src[start..self.pos])
                     {
@@ -203,6 +237,7 @@ impl<'a> Lexer<'a> {
                         self.string(f);
                     }
                 }
+                0x80.. => self.pos += non_ascii(self.src, self.pos).0,
                 _ => self.pos += 1,
             }
         }
@@ -338,6 +373,17 @@ w = (
 from_ = 1
 "#;
         assert_eq!(values(src), ["real"]);
+    }
+
+    #[test]
+    fn unicode_whitespace_separates_names() {
+        // Python splits tokens only at ASCII whitespace and rejects other spaces, so an
+        // ideographic space or a no-break space is never part of a module's name: a name made of
+        // one would have an empty value (found by the scan_py fuzz target).
+        assert!(values("import \u{3000}\n").is_empty());
+        assert!(values("from \u{a0} import x\n").is_empty());
+        assert_eq!(values("import a\u{3000}b\n"), ["a"]);
+        assert_eq!(values("import \u{85}caf\u{e9}\n"), ["caf\u{e9}"]);
     }
 
     #[test]
