@@ -200,6 +200,10 @@ pub struct MigrationSafetyConfig {
     /// 2.109), `wrapped` (the runner wraps each file in BEGIN/COMMIT — sqlx, diesel, Flyway),
     /// `none` (each statement on its own — psql without `-1`, Supabase CLI 2.109+).
     pub transaction: Option<crate::gates::migration_safety::lint::TransactionMode>,
+    /// Schemas whose tables the API serves to clients (PostgREST / Supabase: default
+    /// `["public"]`). A table the PR creates in one of them must enable row-level security
+    /// (`migration-safety/table-without-rls`).
+    pub exposed_schemas: Option<Vec<String>>,
     // ---- migration-safety: end of lint settings ----
     /// The dry run on a real PostgreSQL.
     #[serde(default)]

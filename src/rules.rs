@@ -294,6 +294,10 @@ rules! {
         "Use `timestamptz`; `timestamp` drops the time zone and compares wrongly across zones.";
     MigMissingLockTimeout = "migration-safety/missing-lock-timeout", Warning,
         "Start the migration with `SET lock_timeout = '5s';` so a blocked lock fails fast instead of stalling every query.";
+    MigTableWithoutRls = "migration-safety/table-without-rls", Warning,
+        "Add `ALTER TABLE … ENABLE ROW LEVEL SECURITY;` and the policies clients need, in this PR; for a table no client may read, create it in a schema the API does not expose.";
+    MigRlsDisabled = "migration-safety/rls-disabled", Error,
+        "Keep row-level security on; to let a role see more rows, add or widen a policy (`CREATE POLICY … USING (…)`).";
     MigVacuumFull = "migration-safety/vacuum-full", Warning,
         "Do not VACUUM FULL a live table in a migration: plain `VACUUM` frees space for reuse without the lock; to shrink a table, use pg_repack or pg_squeeze outside the deploy.";
     MigCluster = "migration-safety/cluster", Warning,

@@ -133,7 +133,7 @@ fn a_safe_migration_passes_and_earlier_migrations_of_other_tools_come_first() {
             ),
             (
                 PR,
-                "SET lock_timeout = '2s';\nCREATE TABLE notes (id bigint PRIMARY KEY, body text);\nALTER TABLE orders ADD COLUMN note_id bigint;\n",
+                "SET lock_timeout = '2s';\nCREATE TABLE notes (id bigint PRIMARY KEY, body text);\nALTER TABLE notes ENABLE ROW LEVEL SECURITY;\nALTER TABLE orders ADD COLUMN note_id bigint;\n",
             ),
             // Alone in its file: runners send a file as one query, and CONCURRENTLY cannot run
             // inside the implicit transaction that makes (the lint's concurrently-in-transaction).
@@ -215,7 +215,7 @@ fn the_password_is_never_printed() {
     let dir = repo(
         &[
             INIT,
-            (PR, "SET lock_timeout = '2s';\nCREATE TABLE t (id int);\n"),
+            (PR, "SET lock_timeout = '2s';\nCREATE TABLE t (id int);\nALTER TABLE t ENABLE ROW LEVEL SECURITY;\n"),
         ],
         &[PR],
     );

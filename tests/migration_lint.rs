@@ -338,6 +338,7 @@ ALTER TABLE orders
 TRUNCATE sessions;
 -- merge-gates-allow migration-safety/rename-table: nothing to rename here
 CREATE TABLE x (id bigint PRIMARY KEY);
+ALTER TABLE x ENABLE ROW LEVEL SECURITY;
 ";
     let dir = repo(&[(MIG, sql)]);
     let (_, gate) = lint(dir.path(), &["--all"]);
@@ -424,7 +425,7 @@ fn tables_created_earlier_in_the_pr_are_not_existing_tables() {
         ("supabase/migrations/20251021120000_refunds.sql", "CREATE TABLE refunds (id bigint PRIMARY KEY, order_id bigint, reason text);\n"),
         (
             "supabase/migrations/20251021120100_refunds_idx.sql",
-            "CREATE INDEX refunds_order_idx ON refunds (order_id);\nALTER TABLE refunds ALTER COLUMN reason SET NOT NULL;\nALTER TABLE refunds DROP COLUMN reason;\n",
+            "CREATE INDEX refunds_order_idx ON refunds (order_id);\nALTER TABLE refunds ALTER COLUMN reason SET NOT NULL;\nALTER TABLE refunds DROP COLUMN reason;\nALTER TABLE refunds ENABLE ROW LEVEL SECURITY;\n",
         ),
         ("changed.txt", "supabase/migrations/20251021120000_refunds.sql\nsupabase/migrations/20251021120100_refunds_idx.sql\n"),
     ];
@@ -524,7 +525,11 @@ fn prisma_migrations_get_fixes_in_prisma_terms() {
     let (_, gate) = lint(dir.path(), &["--all"]);
     assert_eq!(
         found(&gate),
-        pairs(&[("int-id-column", 3), ("timestamp-without-time-zone", 4)])
+        pairs(&[
+            ("int-id-column", 3),
+            ("table-without-rls", 2),
+            ("timestamp-without-time-zone", 4)
+        ])
     );
     let helps: Vec<&str> = gate["findings"]
         .as_array()
@@ -533,7 +538,9 @@ fn prisma_migrations_get_fixes_in_prisma_terms() {
         .map(|f| f["help"].as_str().unwrap())
         .collect();
     assert!(
-        helps.iter().all(|h| h.contains("prisma/schema.prisma")),
+        helps
+            .iter()
+            .all(|h| h.contains("prisma/schema.prisma") || h.contains("migration.sql")),
         "{helps:?}"
     );
     assert!(helps.iter().any(|h| h.contains("@db.Timestamptz(3)")));
@@ -1192,4 +1199,153 @@ fn a_huge_statement_is_not_parsed_and_memory_stays_bounded() {
             ("drop-table".to_string(), 3)
         ]
     );
+}
+
+/// `(rule name, line, severity)` of the findings of one rule.
+fn of_rule(gate: &Value, rule: &str) -> Vec<(u64, String)> {
+    gate["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == format!("migration-safety/{rule}").as_str())
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap_or(0),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_new_table_in_an_exposed_schema_needs_row_level_security_somewhere_in_the_pr() {
+    let rls = |files: &[(&str, &str)], args: &[&str]| {
+        let dir = repo(files);
+        let (_, gate) = lint(dir.path(), args);
+        of_rule(&gate, "table-without-rls")
+    };
+    let err = |line: u64| (line, "error".to_string());
+    // Supabase layout: an error on the name; other layouts: a warning.
+    assert_eq!(
+        rls(
+            &[(
+                MIG,
+                "SET lock_timeout = '5s';\nCREATE TABLE orders (id bigint);\n"
+            )],
+            &["--all"]
+        ),
+        [err(2)]
+    );
+    assert_eq!(
+        rls(
+            &[
+                (
+                    "db/migrations/0001.up.sql",
+                    "CREATE TABLE public.orders (id bigint);\n"
+                ),
+                (
+                    ".github/merge-gates.toml",
+                    "[migration-safety]\nmigrations = [\"db/migrations/*.up.sql\"]\n"
+                )
+            ],
+            &["--all"]
+        ),
+        [(1, "warning".to_string())]
+    );
+    // Not flagged: enabled in the same file or a later migration of the PR, temporary,
+    // in a schema the API does not serve, dropped again, enabled under its new name.
+    let later = [
+        (MIG, "CREATE TABLE orders (id bigint);\n"),
+        ("supabase/migrations/20251021130000_rls.sql", "ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY;\n"),
+        ("changed.txt", "supabase/migrations/20251021120000_change.sql\nsupabase/migrations/20251021130000_rls.sql\n"),
+    ];
+    let dir = repo(&later);
+    let changed = dir.path().join("changed.txt");
+    let (_, gate) = lint(dir.path(), &["--changed-files", changed.to_str().unwrap()]);
+    assert_eq!(of_rule(&gate, "table-without-rls"), []);
+    for sql in [
+        "CREATE TABLE orders (id bigint);\nALTER TABLE orders ENABLE ROW LEVEL SECURITY;\n",
+        "CREATE TEMP TABLE orders (id bigint);\n",
+        "CREATE TABLE private.orders (id bigint);\n",
+        "CREATE TABLE orders (id bigint);\nDROP TABLE orders;\n",
+        "CREATE TABLE o (id bigint);\nALTER TABLE o RENAME TO orders;\nALTER TABLE orders ENABLE ROW LEVEL SECURITY;\n",
+    ] {
+        assert_eq!(rls(&[(MIG, sql)], &["--all"]), [], "{sql}");
+    }
+    // Flagged: RLS enabled on another table, or disabled again; CREATE TABLE AS; after a
+    // search_path change an unqualified name may land in `public`; a quoted name is its own.
+    for (sql, line) in [
+        ("CREATE TABLE orders (id bigint);\nALTER TABLE order_items ENABLE ROW LEVEL SECURITY;\n", 1),
+        ("CREATE TABLE orders (id bigint);\nALTER TABLE orders ENABLE ROW LEVEL SECURITY;\nALTER TABLE orders DISABLE ROW LEVEL SECURITY;\n", 1),
+        ("CREATE TABLE orders AS SELECT 1 AS id;\n", 1),
+        ("SET search_path = private;\nCREATE TABLE orders (id bigint);\nRESET search_path;\n", 2),
+        ("CREATE TABLE \"Orders\" (id bigint);\nALTER TABLE orders ENABLE ROW LEVEL SECURITY;\n", 1),
+    ] {
+        assert_eq!(rls(&[(MIG, sql)], &["--all"]), [err(line)], "{sql}");
+    }
+    // Thousands of new tables: the first 1,000 are listed, the rest counted in one finding.
+    let many: String = (0..3000)
+        .map(|i| format!("CREATE TABLE t{i} (id bigint);\n"))
+        .collect::<String>()
+        + "ALTER TABLE t2999 ENABLE ROW LEVEL SECURITY;\n";
+    let dir = repo(&[(MIG, many.as_str())]);
+    let (_, gate) = lint(dir.path(), &["--all"]);
+    let listed = of_rule(&gate, "table-without-rls");
+    let lines: Vec<u64> = listed.iter().map(|(l, _)| *l).filter(|l| *l > 0).collect();
+    assert_eq!(
+        (listed.len(), lines.len(), lines.iter().max()),
+        (1001, 1000, Some(&1000))
+    );
+    let count = gate["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "migration-safety/table-without-rls" && f["line"].is_null())
+        .unwrap();
+    assert_eq!(count["severity"], "error");
+    assert!(
+        count["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("1,999 more new tables"),
+        "{count}"
+    );
+    // `exposed-schemas` says which schemas the API serves.
+    let config = (
+        ".github/merge-gates.toml",
+        "[migration-safety]\nexposed-schemas = [\"api\"]\n",
+    );
+    assert_eq!(
+        rls(
+            &[
+                (
+                    MIG,
+                    "CREATE TABLE orders (id bigint);\nCREATE TABLE api.items (id bigint);\n"
+                ),
+                config
+            ],
+            &["--all"]
+        ),
+        [err(2)]
+    );
+}
+
+#[test]
+fn turning_row_level_security_off_on_a_base_table_is_an_error() {
+    let dir = repo(&[(
+        MIG,
+        "SET lock_timeout = '5s';\nALTER TABLE profiles DISABLE ROW LEVEL SECURITY;\n",
+    )]);
+    let (code, gate) = lint(dir.path(), &["--all"]);
+    assert_eq!(
+        (code, of_rule(&gate, "rls-disabled")),
+        (1, vec![(2, "error".to_string())]),
+        "{gate}"
+    );
+    // A rollback file undoes a forward migration and is not applied by the runner.
+    let dir = repo(&[(
+        "supabase/migrations/rollback_20251021120000.sql",
+        "ALTER TABLE profiles DISABLE ROW LEVEL SECURITY;\n",
+    )]);
+    assert_eq!(of_rule(&lint(dir.path(), &["--all"]).1, "rls-disabled"), []);
 }

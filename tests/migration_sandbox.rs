@@ -243,10 +243,10 @@ fn kill_9_leaves_a_scratch_database_the_next_run_drops() {
         2,
         "a scratch database and role should be left: {left:?}"
     );
-    let dir = pr_repo("CREATE TABLE t (id int);\n");
+    let dir = pr_repo("CREATE TABLE t (id int);\nALTER TABLE t ENABLE ROW LEVEL SECURITY;\n");
     let out = dry_run(dir.path(), &server_url());
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(scratch_left(pid), Vec::<String>::new());
-    let notes = out.json()["gates"][0]["notes"].to_string();
-    assert!(notes.contains("left by a dead run"), "{notes}");
+    // Which run dropped them is not asserted: another test's dry run, running beside this one,
+    // may get there first (the note "left by a dead run" is then in its output).
 }

@@ -196,6 +196,13 @@ fn migration_safety(i: &Inputs<'_>) -> Result<migration_safety::Options> {
             .additive_only
             .unwrap_or(lint::Options::default().additive_only),
         transaction: c.transaction.unwrap_or(lint::TransactionMode::OneQuery),
+        exposed_schemas: match &c.exposed_schemas {
+            Some(list) if list.iter().any(|s| s.trim().is_empty()) => {
+                bail!("config migration-safety.exposed-schemas: a schema name is empty")
+            }
+            Some(list) => list.clone(),
+            None => lint::Options::default().exposed_schemas,
+        },
     };
 
     let d = &c.dry_run;

@@ -21,6 +21,7 @@ mod locks;
 mod maintenance;
 mod objects;
 pub mod parse;
+mod rls;
 mod transaction;
 mod types;
 
@@ -59,6 +60,8 @@ pub struct Options {
     pub pg: u32,
     pub additive_only: bool,
     pub transaction: TransactionMode,
+    /// Schemas whose tables the API serves (`rls`).
+    pub exposed_schemas: Vec<String>,
 }
 
 impl Default for Options {
@@ -68,6 +71,8 @@ impl Default for Options {
             // The team's written policy: production migrations are additive only.
             additive_only: true,
             transaction: TransactionMode::OneQuery,
+            // What PostgREST and Supabase serve unless configured otherwise.
+            exposed_schemas: vec!["public".into()],
         }
     }
 }
@@ -102,6 +107,31 @@ struct Created {
     indexes: HashSet<String>,
     /// Also those of the repository's earlier migrations (`history`).
     not_null_checks: NotNullChecks,
+    /// New tables in an exposed schema, waiting for `ENABLE ROW LEVEL SECURITY` (`rls`).
+    without_rls: rls::Waiting,
+}
+
+impl Created {
+    /// A copy without the (possibly long) list of tables waiting for row-level security.
+    fn without_waiting(&self) -> Created {
+        Created {
+            tables: self.tables.clone(),
+            path_changed: self.path_changed,
+            indexes: self.indexes.clone(),
+            not_null_checks: self.not_null_checks.clone(),
+            without_rls: rls::Waiting::default(),
+        }
+    }
+
+    /// Start a file that only itself can create "new" tables in (no PR to scope by): a table
+    /// of an earlier file still waits for its row-level security.
+    fn next_file(&mut self) {
+        let waiting = std::mem::take(&mut self.without_rls);
+        *self = Created {
+            without_rls: waiting,
+            ..Created::default()
+        };
+    }
 }
 
 /// One statement: its node and where its text lies in the file (byte offsets).
@@ -185,7 +215,7 @@ fn run_on_this_thread(
                 out.suppressions
                     .extend(crate::suppress::scan(&m.path, &m.text, &["--"]));
                 if found.all {
-                    created = Created::default();
+                    created.next_file();
                 }
                 match lint_in_pieces(opts, m, &mut created) {
                     Ok((n, findings)) => {
@@ -205,7 +235,7 @@ fn run_on_this_thread(
                 .extend(crate::suppress::scan(&m.path, &m.text, &["--"]));
             if found.all {
                 // Without a PR to scope by, only the file itself can create "new" tables.
-                created = Created::default();
+                created.next_file();
             }
             match tree {
                 Ok(tree) => {
@@ -219,6 +249,7 @@ fn run_on_this_thread(
             }
         }
     }
+    out.findings.extend(rls::pending(created.without_rls));
     out.notes.push(format!(
         "{} statement(s) linted for PostgreSQL {}",
         crate::text::thousands(statements as u64),
@@ -325,7 +356,7 @@ fn lint_pieces(
         let tree = parse::parse(&m.text)?;
         return Ok((tree.stmts.len(), lint_file(opts, m, &tree, created)));
     };
-    let before = created.clone();
+    let (before, mark) = (created.without_waiting(), created.without_rls.mark());
     let mut l = Linter::new(opts, m, count, created);
     let mut linted = 0;
     for piece in pieces {
@@ -354,7 +385,12 @@ fn lint_pieces(
                 too_complex(&mut l, piece, why);
             }
             Err(e) => {
-                *l.created = before;
+                let mut waiting = std::mem::take(&mut l.created.without_rls);
+                waiting.forget_after(mark);
+                *l.created = Created {
+                    without_rls: waiting,
+                    ..before
+                };
                 return Err(e);
             }
         }
@@ -471,8 +507,7 @@ pub fn lint_text(text: &str, pg: u32) -> Vec<Finding> {
     };
     let opts = Options {
         pg,
-        additive_only: true,
-        transaction: TransactionMode::OneQuery,
+        ..Options::default()
     };
     parse::with_stack(|| {
         let mut out = GateOutput::default();
@@ -484,6 +519,7 @@ pub fn lint_text(text: &str, pg: u32) -> Vec<Finding> {
             }
             Err(e) => out.findings.push(syntax_error(&m, &e)),
         }
+        out.findings.extend(rls::pending(created.without_rls));
         out.findings
     })
 }
@@ -552,6 +588,7 @@ impl<'a> Linter<'a> {
             locking::check(l, &stmt);
             maintenance::check(l, &stmt);
             objects::check(l, &stmt);
+            rls::check(l, &stmt);
             types::check(l, &stmt);
             locking::record(l, &stmt);
             transaction::record(l, &stmt);
@@ -611,9 +648,22 @@ impl<'a> Linter<'a> {
     /// Report a finding at `span`. Policy rules become errors under `additive-only`, and are
     /// not applied to rollback files.
     pub fn report(&mut self, rule: Rule, span: Span, message: String, help: Option<String>) {
+        if let Some(f) = self.finding(rule, span, message, help) {
+            self.findings.push(f);
+        }
+    }
+
+    /// The finding `report` would make (none for a policy rule in a rollback file).
+    pub fn finding(
+        &self,
+        rule: Rule,
+        span: Span,
+        message: String,
+        help: Option<String>,
+    ) -> Option<Finding> {
         let policy = POLICY.contains(&rule);
         if policy && self.rollback {
-            return;
+            return None;
         }
         let (line, column) = self.lines.pos(span.start);
         let last = self
@@ -637,7 +687,7 @@ impl<'a> Linter<'a> {
         if policy && self.opts.additive_only {
             f.severity = Severity::Error;
         }
-        self.findings.push(f);
+        Some(f)
     }
 
     /// The whole statement.
