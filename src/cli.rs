@@ -14,50 +14,50 @@ use std::path::PathBuf;
     about = "Merge gates for pull requests written by agents and people."
 )]
 pub struct Cli {
-    #[command(flatten)]
-    pub common: Common,
     #[command(subcommand)]
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+/// What every gate reads: where the repository and the PR are, and where findings go. Only the
+/// gate subcommands and `run` take these, so each subcommand's `--help` lists what it reads.
+#[derive(Debug, Args, Default)]
 pub struct Common {
     /// Repository root (default: $GITHUB_WORKSPACE, else the current directory).
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
     /// Config file (default: .github/merge-gates.toml in the repository, when present).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Local mode: read the PR body from this file instead of GitHub.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub pr_body_file: Option<PathBuf>,
     /// Local mode: the PR's changed files are `git diff --name-only REF...HEAD`.
-    #[arg(long, global = true, value_name = "REF")]
+    #[arg(long, value_name = "REF")]
     pub base: Option<String>,
     /// Local mode: a file listing the PR's changed files, one repository-relative path a line.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub changed_files: Option<PathBuf>,
     /// Output format (default: github when GITHUB_ACTIONS=true, else text).
-    #[arg(long, global = true, value_enum)]
+    #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Also write the JSON report to this file.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Also write a SARIF 2.1.0 report to this file (for code scanning's upload-sarif).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub sarif: Option<PathBuf>,
     /// The lowest severity that fails the gate (default: error).
-    #[arg(long, global = true, value_enum)]
+    #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
     /// Pin the clock (RFC 3339), for reproducible runs.
-    #[arg(long, global = true, value_name = "RFC3339")]
+    #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
     /// Where findings go on GitHub (default: annotations, i.e. workflow commands).
-    #[arg(long, global = true, value_enum)]
+    #[arg(long, value_enum)]
     pub reporter: Option<Reporter>,
     /// Keep the severity only of findings inside the PR's diff; the others become notices
     /// (default: nofilter).
-    #[arg(long, global = true, value_enum)]
+    #[arg(long, value_enum)]
     pub filter: Option<DiffFilter>,
 }
 
@@ -72,19 +72,51 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every gate enabled in the config.
-    Run(RunArgs),
+    Run {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: RunArgs,
+    },
     /// Check the MCP evidence files the PR body lists.
-    VerifyMcpEvidence,
+    VerifyMcpEvidence {
+        #[command(flatten)]
+        common: Common,
+    },
     /// Check the heartbeat logs the PR body lists for tasks that went dark.
-    VerifyHeartbeat(HeartbeatArgs),
+    VerifyHeartbeat {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: HeartbeatArgs,
+    },
     /// Production code must not import development-only MCP packages.
-    DevMcpBan(DevMcpBanArgs),
+    DevMcpBan {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: DevMcpBanArgs,
+    },
     /// Lint, dry-run and police migrations and deploy files.
-    MigrationSafety(MigrationSafetyArgs),
+    MigrationSafety {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: MigrationSafetyArgs,
+    },
     /// Probe a deployment over HTTP until it is healthy or the budget runs out.
-    HealthGate(HealthGateArgs),
+    HealthGate {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: HealthGateArgs,
+    },
     /// List every rule: id, default severity, summary.
-    Rules,
+    Rules {
+        /// `text` (a table) or `json` (an array of {id, gate, severity, summary, docs}).
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
     /// Print a rule's documentation.
     Explain {
         /// Rule id, e.g. mcp-evidence/invalid-json.
@@ -99,8 +131,18 @@ pub enum Command {
     Init(InitArgs),
 }
 
+/// How `rules` prints the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Args, Default)]
 pub struct InitArgs {
+    /// Repository root to write into (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
     /// Overwrite files that already exist.
     #[arg(long)]
     pub force: bool,

@@ -26,7 +26,7 @@ mod waiver;
 mod workspace;
 
 use clap::Parser;
-use cli::{Cli, Command, SchemaKind};
+use cli::{Cli, Command, Common, SchemaKind};
 use rules::{GateId, Rule};
 use settings::{Flags, Settings};
 use std::process::ExitCode;
@@ -51,18 +51,9 @@ pub fn main() -> ExitCode {
 
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut flags = Flags::default();
-    let selected: Option<GateId> = match cli.command {
-        Command::Rules => {
-            let mut s = String::new();
-            for r in Rule::ALL {
-                s.push_str(&format!(
-                    "{:<48} {:<8} {}\n",
-                    r.id(),
-                    r.default_severity().as_str(),
-                    r.summary()
-                ));
-            }
-            run::write_stdout(&s)?;
+    let (common, selected): (Common, Option<GateId>) = match cli.command {
+        Command::Rules { format } => {
+            run::write_stdout(&rules_list(format))?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Explain { rule } => {
@@ -79,33 +70,33 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Init(a) => {
-            let repo = cli.common.repo.clone().unwrap_or_else(|| ".".into());
+            let repo = a.repo.clone().unwrap_or_else(|| ".".into());
             run::write_stdout(&init::init(&repo, a.force)?)?;
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Run(a) => {
-            flags.migration_safety.database_url = a.database_url;
-            None
+        Command::Run { common, args } => {
+            flags.migration_safety.database_url = args.database_url;
+            (common, None)
         }
-        Command::VerifyMcpEvidence => Some(GateId::McpEvidence),
-        Command::VerifyHeartbeat(a) => {
-            flags.heartbeat = a;
-            Some(GateId::Heartbeat)
+        Command::VerifyMcpEvidence { common } => (common, Some(GateId::McpEvidence)),
+        Command::VerifyHeartbeat { common, args } => {
+            flags.heartbeat = args;
+            (common, Some(GateId::Heartbeat))
         }
-        Command::DevMcpBan(a) => {
-            flags.dev_mcp_ban = a;
-            Some(GateId::DevMcpBan)
+        Command::DevMcpBan { common, args } => {
+            flags.dev_mcp_ban = args;
+            (common, Some(GateId::DevMcpBan))
         }
-        Command::MigrationSafety(a) => {
-            flags.migration_safety = a;
-            Some(GateId::MigrationSafety)
+        Command::MigrationSafety { common, args } => {
+            flags.migration_safety = args;
+            (common, Some(GateId::MigrationSafety))
         }
-        Command::HealthGate(a) => {
-            flags.health_gate = a;
-            Some(GateId::HealthGate)
+        Command::HealthGate { common, args } => {
+            flags.health_gate = args;
+            (common, Some(GateId::HealthGate))
         }
     };
-    let settings = Settings::new(&cli.common, selected, &flags)?;
+    let settings = Settings::new(&common, selected, &flags)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -115,6 +106,38 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         report::Verdict::Pass => ExitCode::SUCCESS,
         report::Verdict::Fail => ExitCode::from(1),
     })
+}
+
+/// `merge-gates rules`: every rule, as a table or as JSON.
+fn rules_list(format: cli::ListFormat) -> String {
+    match format {
+        cli::ListFormat::Text => Rule::ALL
+            .iter()
+            .map(|r| {
+                format!(
+                    "{:<48} {:<8} {}\n",
+                    r.id(),
+                    r.default_severity().as_str(),
+                    r.summary()
+                )
+            })
+            .collect(),
+        cli::ListFormat::Json => {
+            let rules: Vec<serde_json::Value> = Rule::ALL
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id(),
+                        "gate": r.gate().map_or("core", |g| g.cli_name()),
+                        "severity": r.default_severity().as_str(),
+                        "summary": r.summary(),
+                        "docs": r.docs_url(),
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&rules).expect("rules serialize") + "\n"
+        }
+    }
 }
 
 /// `merge-gates explain NAME`: the docs of the rule NAME names — its full id, or the part after

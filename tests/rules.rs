@@ -296,3 +296,38 @@ fn explain_resolves_short_names_and_gates() {
     let out = run(bin().args(["explain", "no-such-rule"]));
     assert_eq!(out.code, 2);
 }
+
+#[test]
+fn rules_prints_json_and_each_subcommand_takes_only_the_flags_it_reads() {
+    let out = run(bin().args(["rules", "--format", "json"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
+    let ids: Vec<String> = listed
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, rule_ids());
+    assert!(listed.iter().all(|r| r["severity"].is_string()
+        && r["summary"].is_string()
+        && r["docs"].as_str().unwrap().ends_with(".md")));
+    // Flags a subcommand does not read are usage errors, and its help does not list them.
+    for args in [
+        &["schema", "config", "--sarif", "x.sarif"][..],
+        &["rules", "--repo", "."],
+        &["explain", "drop-table", "--format", "json"],
+        &["init", "--fail-on", "never"],
+    ] {
+        let out = run(bin().args(args));
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stdout);
+    }
+    let help = run(bin().args(["rules", "--help"])).stdout;
+    assert!(
+        help.contains("--format") && !help.contains("--repo"),
+        "{help}"
+    );
+    let help = run(bin().args(["migration-safety", "--help"])).stdout;
+    assert!(
+        help.contains("--repo") && help.contains("--pg-version"),
+        "{help}"
+    );
+}
