@@ -1278,6 +1278,9 @@ fn a_new_table_in_an_exposed_schema_needs_row_level_security_somewhere_in_the_pr
         ("CREATE TABLE orders (id bigint);\nALTER TABLE order_items ENABLE ROW LEVEL SECURITY;\n", 1),
         ("CREATE TABLE orders (id bigint);\nALTER TABLE orders ENABLE ROW LEVEL SECURITY;\nALTER TABLE orders DISABLE ROW LEVEL SECURITY;\n", 1),
         ("CREATE TABLE orders AS SELECT 1 AS id;\n", 1),
+        // SELECT … INTO creates a table as CREATE TABLE AS does.
+        ("SELECT 1 AS id INTO orders;\n", 1),
+        ("SELECT 1 AS id INTO TEMP scratch;\nSELECT 1 AS id INTO public.orders;\n", 2),
         ("SET search_path = private;\nCREATE TABLE orders (id bigint);\nRESET search_path;\n", 2),
         ("CREATE TABLE \"Orders\" (id bigint);\nALTER TABLE orders ENABLE ROW LEVEL SECURITY;\n", 1),
     ] {

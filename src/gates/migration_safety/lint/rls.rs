@@ -70,6 +70,12 @@ pub fn check(l: &mut Linter, s: &Stmt) {
                 created(l, s, rv);
             }
         }
+        // `SELECT … INTO t` creates a table as `CREATE TABLE t AS SELECT …` does.
+        NodeEnum::SelectStmt(q) => {
+            if let Some(rv) = q.into_clause.as_ref().and_then(|i| i.rel.as_ref()) {
+                created(l, s, rv);
+            }
+        }
         NodeEnum::AlterTableStmt(a) => {
             let Some(rv) = &a.relation else {
                 return;
