@@ -76,10 +76,7 @@ fn long_identifiers(l: &mut Linter, s: &Stmt) {
         if name.len() <= MAX_IDENT || seen.contains(&name) {
             continue;
         }
-        let mut cut = MAX_IDENT;
-        while !name.is_char_boundary(cut) {
-            cut -= 1;
-        }
+        let cut = crate::text::floor_boundary(&name, MAX_IDENT);
         let span = super::Span {
             start: t.0,
             end: t.1,
