@@ -12,6 +12,7 @@
 //! followed once (its files appear under the link's path too); one that resolves outside is
 //! listed in `escaping` for the gates to report.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
@@ -39,6 +40,9 @@ pub struct Workspace {
     root: PathBuf,
     /// The file set, listed once per run on first use.
     files: std::sync::Arc<std::sync::OnceLock<RepoFiles>>,
+    /// Real paths of the folders `resolve` has seen: a tree of 50,000 files has a few thousand
+    /// folders, and resolving every file's whole path took half a million `readlink` calls.
+    dirs: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, PathBuf>>>,
 }
 
 /// The repository's files, as the tree-walking gates see them.
@@ -117,6 +121,7 @@ impl Workspace {
         Ok(Workspace {
             root: root.canonicalize()?,
             files: Default::default(),
+            dirs: Default::default(),
         })
     }
 
@@ -133,6 +138,9 @@ impl Workspace {
     pub fn resolve(&self, rel: &str) -> Result<PathBuf, PathError> {
         check_relative(rel)?;
         let joined = self.root.join(rel);
+        if let Some((real, _)) = self.resolve_in_known_folder(&joined) {
+            return Ok(real);
+        }
         let real = match joined.canonicalize() {
             Ok(p) => p,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -153,10 +161,62 @@ impl Workspace {
         Ok(real)
     }
 
-    /// Resolve and open a regular file. Never opens FIFOs, sockets or devices.
-    pub fn open(&self, rel: &str) -> Result<RepoFile, PathError> {
+    /// The real path of `joined` when it is not itself a symlink and lands inside the
+    /// repository: its folder's real path (resolved once per folder) joined with its name. Any
+    /// other case (a symlink, nothing there, outside the repository) is left to `resolve`'s
+    /// full resolution, which says why.
+    fn resolve_in_known_folder(&self, joined: &Path) -> Option<(PathBuf, std::fs::Metadata)> {
+        let (parent, name) = (joined.parent()?, joined.file_name()?);
+        let meta = std::fs::symlink_metadata(joined).ok()?;
+        if meta.file_type().is_symlink() {
+            return None;
+        }
+        let real = self.real_dir(parent)?.join(name);
+        real.starts_with(&self.root).then_some((real, meta))
+    }
+
+    /// The real path of a folder below the root, remembered: its parent's real path and its
+    /// name when it is not a symlink (one `lstat`), else the full resolution.
+    fn real_dir(&self, dir: &Path) -> Option<PathBuf> {
+        if dir == self.root {
+            return Some(self.root.clone());
+        }
+        if let Some(known) = self.dirs.lock().ok()?.get(dir) {
+            return Some(known.clone());
+        }
+        let real = match (dir.parent(), dir.file_name()) {
+            (Some(parent), Some(name))
+                if dir.starts_with(&self.root)
+                    && !std::fs::symlink_metadata(dir)
+                        .ok()?
+                        .file_type()
+                        .is_symlink() =>
+            {
+                self.real_dir(parent)?.join(name)
+            }
+            _ => dir.canonicalize().ok()?,
+        };
+        self.dirs
+            .lock()
+            .ok()?
+            .insert(dir.to_path_buf(), real.clone());
+        Some(real)
+    }
+
+    /// `resolve`, and what the resolved path is (a final symlink followed).
+    pub fn resolve_stat(&self, rel: &str) -> Result<(PathBuf, std::fs::Metadata), PathError> {
+        check_relative(rel)?;
+        if let Some(found) = self.resolve_in_known_folder(&self.root.join(rel)) {
+            return Ok(found);
+        }
         let real = self.resolve(rel)?;
         let meta = std::fs::metadata(&real)?;
+        Ok((real, meta))
+    }
+
+    /// Resolve and open a regular file. Never opens FIFOs, sockets or devices.
+    pub fn open(&self, rel: &str) -> Result<RepoFile, PathError> {
+        let (real, meta) = self.resolve_stat(rel)?;
         let ft = meta.file_type();
         if !ft.is_file() {
             return Err(PathError::NotRegular(file_kind(&ft)));
@@ -227,7 +287,9 @@ fn list_files(root: &Path) -> RepoFiles {
         MAX_LISTED_BYTES,
     );
     let prefix = crate::git::run(root, &["rev-parse", "--show-prefix"], 4096);
-    let raw: Vec<Vec<u8>> = match (tracked, prefix) {
+    // Which listed paths are symlinks: git does not say (the checkout may differ from the
+    // index), so each is looked at; a walk of the tree already knows.
+    let (raw, walked_links): (Vec<Vec<u8>>, Option<HashSet<Vec<u8>>>) = match (tracked, prefix) {
         (Ok(t), Ok(p)) if t.success && p.success && !t.truncated => {
             // `--full-name` and the prefix make the paths relative to the root exactly, even
             // when the root is a folder of a larger work tree.
@@ -238,9 +300,12 @@ fn list_files(root: &Path) -> RepoFiles {
                 .filter(|p| !p.is_empty())
                 .filter_map(|p| p.strip_prefix(prefix.as_bytes()).map(<[u8]>::to_vec))
                 .collect();
-            paths
+            (paths, None)
         }
-        _ => walk_all(root),
+        _ => {
+            let (paths, links) = walk_all(root);
+            (paths, Some(links))
+        }
     };
     let mut out = RepoFiles::default();
     let mut dir_links = Vec::new();
@@ -256,7 +321,10 @@ fn list_files(root: &Path) -> RepoFiles {
     out.files.dedup();
     for p in &out.files {
         let abs = root.join(p);
-        let is_link = std::fs::symlink_metadata(&abs).is_ok_and(|m| m.file_type().is_symlink());
+        let is_link = match &walked_links {
+            Some(links) => links.contains(p.as_bytes()),
+            None => std::fs::symlink_metadata(&abs).is_ok_and(|m| m.file_type().is_symlink()),
+        };
         if !is_link {
             continue;
         }
@@ -327,9 +395,10 @@ fn normalize(p: &Path) -> PathBuf {
 }
 
 /// Every file below `root` (outside git): no ignore files, hidden files included, symlinks
-/// listed but not followed, `.git` not entered.
-fn walk_all(root: &Path) -> Vec<Vec<u8>> {
+/// listed but not followed, `.git` not entered. Also returns which of them are symlinks.
+fn walk_all(root: &Path) -> (Vec<Vec<u8>>, HashSet<Vec<u8>>) {
     let mut out = Vec::new();
+    let mut links = HashSet::new();
     let walk = walkdir::WalkDir::new(root)
         .follow_links(false)
         .into_iter()
@@ -343,8 +412,12 @@ fn walk_all(root: &Path) -> Vec<Vec<u8>> {
                 .components()
                 .map(|c| c.as_os_str().as_encoded_bytes())
                 .collect();
-            out.push(parts.join(&b'/'));
+            let path = parts.join(&b'/');
+            if e.path_is_symlink() {
+                links.insert(path.clone());
+            }
+            out.push(path);
         }
     }
-    out
+    (out, links)
 }

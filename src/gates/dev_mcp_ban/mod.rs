@@ -254,27 +254,9 @@ impl Scanner<'_> {
 
     /// Check these files on as many threads as the machine has cores, one buffer per thread.
     fn check_parallel(&self, ws: &Workspace, files: &[(&str, FileKind)]) -> Vec<FileReport> {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(files.len().div_ceil(64).max(1));
-        let (tx, rx) = mpsc::channel();
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                let tx = tx.clone();
-                let next = &next;
-                s.spawn(move || {
-                    let mut buf = Vec::new();
-                    while let Some((rel, kind)) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        if let Some(report) = self.check_path(ws, rel, *kind, &mut buf) {
-                            let _ = tx.send(report);
-                        }
-                    }
-                });
-            }
-        });
-        drop(tx);
-        rx.into_iter().collect()
+        parallel(files, |(rel, kind), buf| {
+            self.check_path(ws, rel, *kind, buf)
+        })
     }
 
     /// Resolve a listed path through the workspace (inside the repository, a regular file)
@@ -286,19 +268,15 @@ impl Scanner<'_> {
         kind: FileKind,
         buf: &mut Vec<u8>,
     ) -> Option<FileReport> {
-        let real = match ws.resolve(rel) {
-            Ok(real) => real,
-            Err(PathError::NotFound) => return None,
-            Err(e) => return Some(skipped(rel, format!("`{rel}` {e}; it was not checked"))),
-        };
-        match std::fs::metadata(&real) {
-            Ok(m) if m.is_file() => self.check_walked(rel, kind, &real, buf),
-            Ok(m) if m.is_dir() => None,
+        match ws.resolve_stat(rel) {
+            Ok((real, m)) if m.is_file() => self.check_walked(rel, kind, &real, m.len(), buf),
+            Ok((_, m)) if m.is_dir() => None,
             Ok(_) => Some(skipped(
                 rel,
                 format!("`{rel}` is not a regular file; it was not checked"),
             )),
-            Err(e) => Some(skipped(rel, format!("`{rel}` could not be read: {e}"))),
+            Err(PathError::NotFound) => None,
+            Err(e) => Some(skipped(rel, format!("`{rel}` {e}; it was not checked"))),
         }
     }
 
@@ -313,18 +291,17 @@ impl Scanner<'_> {
         other: &[&'f str],
     ) -> Vec<&'f str> {
         let read = |rel: &str| ctx.workspace.read_capped(rel, self.max_file).ok().flatten();
-        let suspects: Vec<&str> = other
-            .iter()
-            .copied()
-            .filter(|rel| {
-                read(rel).is_some_and(|b| {
+        let mut suspects: Vec<&str> = parallel(other, |rel, _| {
+            read(rel)
+                .is_some_and(|b| {
                     self.policy
                         .prefilter
                         .as_ref()
                         .is_none_or(|p| p.is_match(&b))
                 })
-            })
-            .collect();
+                .then_some(*rel)
+        });
+        suspects.sort_unstable();
         if suspects.is_empty() {
             return Vec::new();
         }
@@ -373,10 +350,11 @@ impl Scanner<'_> {
         rel: &str,
         kind: FileKind,
         path: &Path,
+        len: u64,
         buf: &mut Vec<u8>,
     ) -> Option<FileReport> {
         // A file over the limit is refused by its size, not read up to the limit first.
-        if std::fs::metadata(path).is_ok_and(|m| m.len() > self.max_file) {
+        if len > self.max_file {
             return Some(self.too_large(rel));
         }
         buf.clear();
@@ -547,6 +525,34 @@ impl Scanner<'_> {
             finding
         })
     }
+}
+
+/// `f` over `items` on as many threads as the machine has cores (each with its own buffer),
+/// the results in no particular order.
+fn parallel<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T, &mut Vec<u8>) -> Option<R> + Sync,
+) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len().div_ceil(64).max(1));
+    let (tx, rx) = mpsc::channel();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let (tx, next, f) = (tx.clone(), &next, &f);
+            s.spawn(move || {
+                let mut buf = Vec::new();
+                while let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    if let Some(r) = f(item, &mut buf) {
+                        let _ = tx.send(r);
+                    }
+                }
+            });
+        }
+    });
+    drop(tx);
+    rx.into_iter().collect()
 }
 
 /// The text as the lexers read it, byte for byte as long as `text`, so offsets stay valid: a
