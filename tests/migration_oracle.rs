@@ -243,3 +243,37 @@ fn supabase_stubs_let_auth_references_and_policies_dry_run() {
     );
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 }
+
+#[test]
+fn a_table_created_inside_a_do_block_still_needs_row_level_security() {
+    let out = run_pr(
+        "SET lock_timeout = '2s';\nDO $$ BEGIN\n  EXECUTE 'CREATE TABLE ' || 'leak (id int)';\nEND $$;\n",
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_has(
+        &out,
+        "migration-safety/table-without-rls",
+        "error",
+        2,
+        "`public.leak`",
+    );
+    // Enabled later in the PR, or in a schema the API does not serve: nothing to report.
+    for sql in [
+        "DO $$ BEGIN EXECUTE 'CREATE TABLE leak (id int)'; END $$;\nDO $$ BEGIN EXECUTE 'ALTER TABLE leak ENABLE ROW LEVEL SECURITY'; END $$;\n",
+        "CREATE SCHEMA private;\nDO $$ BEGIN EXECUTE 'CREATE TABLE private.leak (id int)'; END $$;\n",
+    ] {
+        let out = run_pr(sql);
+        let rls: Vec<_> = findings_of(&out, &[])
+            .into_iter()
+            .filter(|(r, ..)| r == "migration-safety/table-without-rls")
+            .collect();
+        assert_eq!(rls, vec![], "{sql}\n{}", out.stderr);
+    }
+    // A plain CREATE TABLE the lint already flags is not reported twice.
+    let out = run_pr("CREATE TABLE open_orders (id int);\n");
+    let rls: Vec<_> = findings_of(&out, &[])
+        .into_iter()
+        .filter(|(r, ..)| r == "migration-safety/table-without-rls")
+        .collect();
+    assert_eq!(rls.len(), 1, "{rls:#?}");
+}

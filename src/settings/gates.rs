@@ -209,6 +209,7 @@ fn migration_safety(i: &Inputs<'_>) -> Result<migration_safety::Options> {
     let key = "migration-safety.dry-run";
     o.dry_run.database_url = a.database_url.clone();
     o.dry_run.additive_only = o.lint.additive_only;
+    o.dry_run.exposed_schemas = o.lint.exposed_schemas.clone();
     o.dry_run.trace = a.dry_run_trace.clone();
     if let Some(t) = duration(
         None,

@@ -45,6 +45,8 @@ pub struct Options {
     pub dangerous: Vec<String>,
     /// The lint's `additive-only` policy: the oracle's findings follow it.
     pub additive_only: bool,
+    /// The lint's `exposed-schemas`: new tables there need row-level security.
+    pub exposed_schemas: Vec<String>,
 }
 
 impl Default for Options {
@@ -57,6 +59,7 @@ impl Default for Options {
             setup: None,
             dangerous: DEFAULT_DANGEROUS.iter().map(|m| lock_key(m)).collect(),
             additive_only: true,
+            exposed_schemas: vec!["public".into()],
         }
     }
 }
@@ -230,6 +233,7 @@ pub async fn run(
         setup,
         earlier,
         changed,
+        exposed_schemas: opts.exposed_schemas.clone(),
     };
     let started = std::time::Instant::now();
     let outcome = with_scratch_database(&config, &shown, &scratch, opts.timeout, job).await?;

@@ -39,6 +39,8 @@ pub enum What {
     Changed,
     /// An audit trigger of the oracle was disabled, renamed or dropped.
     Tampered,
+    /// A table the PR created in an exposed schema has row-level security off at the end.
+    NoRls,
 }
 
 /// One thing the oracle saw, on the statement that did it (line 0: not known which).
@@ -345,6 +347,9 @@ pub struct Oracle {
     current: Snapshot,
     /// Base tables with an audit trigger.
     audited: Vec<u32>,
+    /// Tables the PR created (not on the base): where, and their catalog entry as of the last
+    /// migration (a table dropped again is removed).
+    created: BTreeMap<String, (Event, Obj)>,
 }
 
 impl Oracle {
@@ -362,7 +367,30 @@ impl Oracle {
             .collect();
         // Installing the triggers is not the PR's doing.
         take_log(admin).await?;
-        Ok(Oracle { current, audited })
+        Ok(Oracle {
+            current,
+            audited,
+            created: BTreeMap::new(),
+        })
+    }
+
+    /// The PR's new tables in `exposed` schemas whose row-level security is off after its
+    /// last migration: a `CREATE TABLE` inside a `DO` block or a function is one too.
+    pub fn without_rls(&self, exposed: &[String]) -> Vec<Event> {
+        let in_exposed = |name: &str| {
+            exposed.iter().any(|s| {
+                let quoted = format!("\"{}\".", s.replace('"', "\"\""));
+                name.starts_with(&format!("{s}.")) || name.starts_with(&quoted)
+            })
+        };
+        self.created
+            .values()
+            .filter(|(_, obj)| {
+                in_exposed(first_line(&obj.value))
+                    && second_line(&obj.value).starts_with("row-level security f,")
+            })
+            .map(|(e, _)| e.clone())
+            .collect()
     }
 
     /// What migration `m` did, read after it committed or failed.
@@ -496,6 +524,29 @@ impl Oracle {
                 );
             }
         }
+        // The PR's own tables: placed on the statement that created them, kept up to date.
+        self.created.retain(|k, _| after.0.contains_key(k));
+        for (key, obj) in &after.0 {
+            if obj.kind != Kind::Table || self.current.0.contains_key(key) {
+                continue;
+            }
+            if let Some((_, known)) = self.created.get_mut(key) {
+                *known = obj.clone();
+                continue;
+            }
+            let (line, column, end_line, statement) = place.of(find_query(obj.oid, None));
+            let e = Event {
+                what: What::NoRls,
+                path: m.path.clone(),
+                line,
+                column,
+                end_line,
+                statement,
+                object: obj.name.clone(),
+                detail: String::new(),
+            };
+            self.created.insert(key.clone(), (e, obj.clone()));
+        }
         self.current = Snapshot(
             after
                 .0
@@ -593,6 +644,7 @@ pub fn report(events: &[Event], additive_only: bool, out: &mut GateOutput) {
             What::Truncate => (Rule::MigTruncateTable, "truncated"),
             What::Changed => (Rule::MigBaseObjectChanged, "changed"),
             What::Tampered => (Rule::MigBaseObjectChanged, "disabled or removed"),
+            What::NoRls => (Rule::MigTableWithoutRls, "created"),
         };
         let inside = |f: &Finding| {
             f.rule == rule
@@ -618,6 +670,10 @@ pub fn report(events: &[Event], additive_only: bool, out: &mut GateOutput) {
                 "{who} {did} the dry run's {}: what happens to that table's rows afterwards cannot be seen",
                 e.object
             ),
+            What::NoRls => format!(
+                "{who} {did} {} in an exposed schema, and row-level security is still off on it after the PR's last migration (seen in PostgreSQL's catalog: a DO block or a function can hide the CREATE TABLE from the lint)",
+                e.object
+            ),
             _ => format!(
                 "{who} {did} {}{detail}, which exists on the base (seen in PostgreSQL's catalog, whatever the statement looks like: a DO block, a function, a CTE, search_path or a temp table can hide it from the lint)",
                 e.object
@@ -626,6 +682,8 @@ pub fn report(events: &[Event], additive_only: bool, out: &mut GateOutput) {
         let mut f = Finding::new(rule, message);
         f.severity = match e.what {
             What::Tampered => Severity::Error,
+            What::NoRls if e.path.starts_with("supabase/migrations/") => Severity::Error,
+            What::NoRls => f.severity,
             _ if additive_only => Severity::Error,
             // A backfill: a warning, as the lint's policy rules are without `additive-only`.
             What::Update => Severity::Warning,

@@ -37,6 +37,8 @@ pub struct Job {
     pub setup: Option<Migration>,
     pub earlier: Vec<Migration>,
     pub changed: Vec<Migration>,
+    /// Schemas the API serves: the PR's new tables there need row-level security.
+    pub exposed_schemas: Vec<String>,
 }
 
 /// Which part of the job a failure happened in.
@@ -186,6 +188,11 @@ pub async fn run(job: Job) -> Result<Outcome> {
             outcome.failure = failure;
             break;
         }
+    }
+    if outcome.failure.is_none() {
+        outcome
+            .oracle
+            .extend(oracle.without_rls(&job.exposed_schemas));
     }
     Ok(outcome)
 }
