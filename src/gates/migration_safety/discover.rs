@@ -145,6 +145,15 @@ pub fn find(ctx: &Context<'_>, opts: &Options, every: bool, out: &mut GateOutput
     Ok(found)
 }
 
+/// Where the Supabase CLI keeps its migrations.
+const SUPABASE_MIGRATIONS: &str = "supabase/migrations/";
+
+/// A migration of the Supabase layout, whose API serves the `public` schema to every holder
+/// of the anon key.
+pub fn is_supabase(path: &str) -> bool {
+    path.starts_with(SUPABASE_MIGRATIONS)
+}
+
 /// Whether the migration tool of the file's folder applies it, whatever its name says. The
 /// Supabase CLI applies every `supabase/migrations/<digits>_<name>.sql` (its pattern is
 /// `^([0-9]+)_(.*)\.sql$`), so `…_cleanup.down.sql` there is a migration, not a rollback;
@@ -152,7 +161,7 @@ pub fn find(ctx: &Context<'_>, opts: &Options, every: bool, out: &mut GateOutput
 /// `<folder>/migration.sql`, which no rollback glob names. Other layouts (the config's globs)
 /// are judged by the rollback globs alone.
 fn applied_by_its_tool(path: &str) -> bool {
-    let Some(name) = path.strip_prefix("supabase/migrations/") else {
+    let Some(name) = path.strip_prefix(SUPABASE_MIGRATIONS) else {
         return false;
     };
     let Some((version, rest)) = name.split_once('_') else {

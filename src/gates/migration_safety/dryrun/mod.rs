@@ -223,7 +223,7 @@ pub async fn run(
         .migrations
         .iter()
         .chain(&earlier)
-        .any(|m| m.path.starts_with("supabase/migrations/"));
+        .any(|m| super::discover::is_supabase(&m.path));
     let job = trace::Job {
         admin: admin_config,
         config: scratch_config,

@@ -682,7 +682,9 @@ pub fn report(events: &[Event], additive_only: bool, out: &mut GateOutput) {
         let mut f = Finding::new(rule, message);
         f.severity = match e.what {
             What::Tampered => Severity::Error,
-            What::NoRls if e.path.starts_with("supabase/migrations/") => Severity::Error,
+            What::NoRls if crate::gates::migration_safety::discover::is_supabase(&e.path) => {
+                Severity::Error
+            }
             What::NoRls => f.severity,
             _ if additive_only => Severity::Error,
             // A backfill: a warning, as the lint's policy rules are without `additive-only`.

@@ -108,10 +108,7 @@ pub fn check(l: &mut Linter, s: &Stmt) {
             let dropped: Vec<Table> = d
                 .objects
                 .iter()
-                .filter_map(|n| match ast::node(n) {
-                    Some(NodeEnum::List(l)) => Table::from_names(&ast::strings(&l.items)),
-                    _ => None,
-                })
+                .filter_map(|n| Table::from_names(&ast::list_strings(n)))
                 .collect();
             let w = &mut l.created.without_rls;
             for t in &dropped {
@@ -149,7 +146,7 @@ fn created(l: &mut Linter, s: &Stmt, rv: &RangeVar) {
         return;
     }
     let span = name_span(l, s, rv);
-    let supabase = l.path.starts_with("supabase/migrations/");
+    let supabase = crate::gates::migration_safety::discover::is_supabase(l.path);
     let place = match table.qualified || !l.created.path_changed {
         true => format!(
             "in the exposed schema `{}`",
