@@ -12,6 +12,7 @@ mod github;
 mod globs;
 mod init;
 mod lines;
+mod parallel;
 mod pr;
 mod pr_body;
 mod report;

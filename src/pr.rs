@@ -114,6 +114,17 @@ pub struct PrContext {
     pub commits_error: Option<String>,
     /// Core findings met while gathering (fallbacks, truncation).
     pub findings: Vec<Finding>,
+    /// Who opened the PR, its head commit and labels, as the API gave them with the body; the
+    /// approval of waivers reads them from here instead of fetching the PR again.
+    pub pull: Option<PullFacts>,
+}
+
+/// What the approval of waivers needs to know of the PR itself.
+#[derive(Debug, Clone, Default)]
+pub struct PullFacts {
+    pub author: String,
+    pub head: Option<String>,
+    pub labels: Vec<String>,
 }
 
 impl PrContext {

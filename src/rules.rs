@@ -395,6 +395,43 @@ impl Rule {
     }
 }
 
+macro_rules! pr_body_rules {
+    ($( $field:ident: $mcp:ident, $hb:ident; )*) => {
+        /// The checks both PR-body gates make, each declared once here with its two rules (one
+        /// id per gate, as ids are stable: `mcp-evidence/file-not-found`,
+        /// `heartbeat/file-not-found`). The code both gates share (`gates::body`,
+        /// `gates::jsonl`) reports through the gate's set.
+        #[derive(Debug, Clone, Copy)]
+        pub struct PrBodyRules { $( pub $field: Rule, )* }
+
+        impl PrBodyRules {
+            pub const MCP_EVIDENCE: PrBodyRules = PrBodyRules { $( $field: Rule::$mcp, )* };
+            pub const HEARTBEAT: PrBodyRules = PrBodyRules { $( $field: Rule::$hb, )* };
+            /// Every check's two rules, for the test that holds them alike.
+            #[cfg(test)]
+            pub const PAIRS: &'static [(Rule, Rule)] = &[ $( (Rule::$mcp, Rule::$hb), )* ];
+        }
+    };
+}
+
+pr_body_rules! {
+    not_required: McpNotRequired, HbNotRequired;
+    section_missing: McpSectionMissing, HbSectionMissing;
+    none_listed: McpNoEvidenceListed, HbNoHeartbeatListed;
+    template: McpTemplateUnedited, HbTemplateUnedited;
+    false_exemption: McpFalseExemption, HbFalseExemption;
+    escapes: McpPathEscapesRepo, HbPathEscapesRepo;
+    not_in_pr: McpFileNotInPr, HbFileNotInPr;
+    not_found: McpFileNotFound, HbFileNotFound;
+    not_regular: McpNotARegularFile, HbNotARegularFile;
+    empty: McpEmptyFile, HbEmptyFile;
+    too_large: McpFileTooLarge, HbFileTooLarge;
+    invalid_json: McpInvalidJson, HbInvalidJson;
+    missing_field: McpMissingField, HbMissingField;
+    invalid_timestamp: McpInvalidTimestamp, HbInvalidTimestamp;
+    future_timestamp: McpFutureTimestamp, HbFutureTimestamp;
+}
+
 impl Serialize for Rule {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.id())
@@ -404,5 +441,29 @@ impl Serialize for Rule {
 impl std::fmt::Display for Rule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.id())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_two_rules_of_a_pr_body_check_are_alike() {
+        for &(mcp, hb) in PrBodyRules::PAIRS {
+            assert_eq!(mcp.gate(), Some(GateId::McpEvidence), "{mcp}");
+            assert_eq!(hb.gate(), Some(GateId::Heartbeat), "{hb}");
+            assert_eq!(
+                mcp.default_severity(),
+                hb.default_severity(),
+                "{mcp} ~ {hb}"
+            );
+            // The same check under each gate's prefix, except what is listed.
+            let (m, h) = (mcp.name(), hb.name());
+            assert!(
+                m == h || (m.contains("evidence") && h.contains("heartbeat")),
+                "{mcp} ~ {hb}"
+            );
+        }
     }
 }

@@ -19,7 +19,8 @@ use anyhow::{Context as _, Result};
 use std::io::Write;
 use std::path::PathBuf;
 
-pub async fn run(settings: &Settings) -> Result<Report> {
+/// The gates' report, and the pull request as gathered for them.
+pub async fn run(settings: &Settings) -> Result<(Report, crate::pr::PrContext)> {
     let needs = settings
         .gates
         .iter()
@@ -66,7 +67,7 @@ pub async fn run(settings: &Settings) -> Result<Report> {
         .any(|s| waivers.needs_approval(s));
     let approvals = match &settings.pr {
         PrSource::Github(env) if pending => {
-            github::approvals::fetch(env, &settings.approvers).await
+            github::approvals::fetch(env, &pr, &settings.approvers).await
         }
         PrSource::Github(_) => waiver::Approvals::Pending {
             who: github::approvals::who(&settings.approvers),
@@ -120,7 +121,7 @@ pub async fn run(settings: &Settings) -> Result<Report> {
                 .collect(),
         });
     }
-    Ok(Report::new(reports))
+    Ok((Report::new(reports), pr))
 }
 
 /// Where the findings went on GitHub.
@@ -161,7 +162,7 @@ pub async fn execute(settings: &Settings) -> Result<Report> {
             }
         }
     }
-    let report = match run(settings).await {
+    let (report, _pr) = match run(settings).await {
         Ok(r) => r,
         Err(e) => {
             if let Some(c) = &check {

@@ -33,6 +33,7 @@ const CORE: &[&str] = &[
     "pr",
     "git",
     "globs",
+    "parallel",
 ];
 const ENTRY: &[&str] = &["main", "lib", "cli", "config", "settings", "run", "init"];
 

@@ -1,18 +1,11 @@
 //! The shared first half of the PR-body gates: find the gate's section in the body, tell an
 //! exemption statement from a list of files, and refuse an unedited template. The gate passes
-//! its own rule ids; what an exemption is worth is for the gate to check.
+//! its own rules (`rules::PrBodyRules`); what an exemption is worth is for the gate to check.
 
 use super::Context;
 use crate::finding::{Finding, GateOutput};
 use crate::pr_body::{Body, Mention};
-use crate::rules::Rule;
-
-pub struct BodyRules {
-    pub not_required: Rule,
-    pub section_missing: Rule,
-    pub none_listed: Rule,
-    pub template: Rule,
-}
+use crate::rules::{PrBodyRules, Rule};
 
 pub enum Listing {
     /// Nothing more to check (no PR, or no code changed); a notice says why.
@@ -36,7 +29,7 @@ pub fn listing(
     ctx: &Context<'_>,
     out: &mut GateOutput,
     spec: &SectionSpec<'_>,
-    rules: &BodyRules,
+    rules: &PrBodyRules,
     code: Option<&[String]>,
 ) -> Listing {
     let Some(raw) = &ctx.pr.body else {

@@ -6,21 +6,12 @@ use super::Context;
 use crate::finding::{Cap, Finding, GateOutput, Location, MAX_FINDINGS_PER_FILE};
 use crate::lines::{Chunk, ChunkReader, Line};
 use crate::pr_body::Mention;
-use crate::rules::Rule;
+use crate::rules::PrBodyRules;
 use crate::workspace::{PathError, RepoFile};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::{mpsc, Mutex};
-
-pub struct FileRules {
-    pub escapes: Rule,
-    pub not_found: Rule,
-    pub not_regular: Rule,
-    pub empty: Rule,
-    pub too_large: Rule,
-    pub invalid_json: Rule,
-}
 
 pub struct Limits {
     pub max_file: u64,
@@ -31,7 +22,7 @@ pub struct Limits {
 pub fn open_listed(
     ctx: &Context<'_>,
     m: &Mention,
-    rules: &FileRules,
+    rules: &PrBodyRules,
     limits: &Limits,
     out: &mut GateOutput,
 ) -> Option<RepoFile> {
@@ -109,7 +100,7 @@ pub fn scan_source<T: Send>(
     source: impl Read + Send,
     len: u64,
     path: &str,
-    rules: &FileRules,
+    rules: &PrBodyRules,
     limits: &Limits,
     out: &mut GateOutput,
     (quick, visit): (
@@ -174,7 +165,7 @@ pub fn scan_source<T: Send>(
 fn scan_parallel<T: Send>(
     source: impl Read + Send,
     path: &str,
-    rules: &FileRules,
+    rules: &PrBodyRules,
     limits: &Limits,
     (quick, visit): (
         &(impl Fn(usize, &[u8], &mut Vec<Finding>) -> Option<Option<T>> + Sync),
@@ -267,7 +258,7 @@ impl<R: Read> Blocks<R> {
 fn check_block<T>(
     block: Block,
     path: &str,
-    rules: &FileRules,
+    rules: &PrBodyRules,
     limits: &Limits,
     (quick, visit): (
         &(impl Fn(usize, &[u8], &mut Vec<Finding>) -> Option<Option<T>> + Sync),

@@ -74,6 +74,20 @@ pub struct PullInfo {
     pub labels: Vec<Label>,
 }
 
+impl PullInfo {
+    pub fn facts(&self) -> crate::pr::PullFacts {
+        crate::pr::PullFacts {
+            author: self
+                .user
+                .as_ref()
+                .map(|u| u.login.clone())
+                .unwrap_or_default(),
+            head: self.head.as_ref().and_then(|h| h.sha.clone()),
+            labels: self.labels.iter().map(|l| l.name.clone()).collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct User {
     pub login: String,

@@ -11,6 +11,7 @@
 
 use super::api::{encode_path, Api, ApiError, User};
 use super::{event, GithubEnv};
+use crate::pr::{PrContext, PullFacts};
 use crate::waiver::{Approvals, LABEL};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -72,27 +73,33 @@ pub fn who(approvers: &[String]) -> String {
 }
 
 /// The approval state of this job's PR.
-pub async fn fetch(env: &GithubEnv, approvers: &[String]) -> Approvals {
+pub async fn fetch(env: &GithubEnv, pr: &PrContext, approvers: &[String]) -> Approvals {
     let who = who(approvers);
-    match approved_by(env, approvers).await {
+    match approved_by(env, pr.pull.as_ref(), approvers).await {
         Ok(Some(user)) => Approvals::By(user),
         Ok(None) => Approvals::Pending { who },
         Err(why) => Approvals::Unknown { who, why },
     }
 }
 
-async fn approved_by(env: &GithubEnv, approvers: &[String]) -> Result<Option<String>, String> {
-    let pr = match super::event_pr(env).map_err(|e| format!("{e:#}"))? {
+async fn approved_by(
+    env: &GithubEnv,
+    pull: Option<&PullFacts>,
+    approvers: &[String],
+) -> Result<Option<String>, String> {
+    let pr = match super::event_pr(env) {
         Ok(event::EventPr::Pr(pr)) => pr,
         Ok(event::EventPr::None(why)) | Err(why) => return Err(why),
     };
     let api = Api::new(env, &pr.owner, &pr.repo).map_err(|e| e.to_string())?;
     let err = |e: ApiError| e.to_string();
-    let pull = api.pull(pr.number).await.map_err(err)?;
-    let author = pull.user.map(|u| u.login).unwrap_or_default();
+    let pull = match pull {
+        Some(facts) => facts.clone(),
+        None => api.pull(pr.number).await.map_err(err)?.facts(),
+    };
+    let author = pull.author;
     let head = pull
         .head
-        .and_then(|h| h.sha)
         .or(pr.head_sha)
         .ok_or("the PR's head commit is unknown")?;
     let mut candidates: Vec<String> = Vec::new();
@@ -122,7 +129,7 @@ async fn approved_by(env: &GithubEnv, approvers: &[String]) -> Result<Option<Str
     }
 
     // The label, when the PR carries it: who added it last, and when.
-    if pull.labels.iter().any(|l| l.name == LABEL) {
+    if pull.labels.iter().any(|l| l == LABEL) {
         let events: Vec<IssueEvent> = api
             .paginate(
                 api.url(&format!("/issues/{}/events?per_page=100", pr.number)),

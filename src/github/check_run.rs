@@ -38,15 +38,7 @@ impl Conclusion {
 /// The repository and commit to report on: the PR's head commit from the event (on
 /// `pull_request` events `GITHUB_SHA` is a merge commit no one sees), else `GITHUB_SHA`.
 pub fn target(env: &GithubEnv) -> Result<Target, String> {
-    let payload = match &env.event_path {
-        Some(p) => std::fs::read(p).map_err(|e| format!("reading the event payload: {e}"))?,
-        None => b"{}".to_vec(),
-    };
-    let pr = match event::read(
-        env.event_name.as_deref(),
-        &payload,
-        env.repository.as_deref(),
-    ) {
+    let pr = match super::event_pr(env) {
         Ok(event::EventPr::Pr(pr)) => Some(pr),
         _ => None,
     };

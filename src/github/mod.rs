@@ -42,7 +42,9 @@ pub struct GithubEnv {
     pub token: Option<Secret>,
     pub repository: Option<String>,
     pub event_name: Option<String>,
-    pub event_path: Option<PathBuf>,
+    /// The event payload (`$GITHUB_EVENT_PATH`), read once when the run's settings are
+    /// resolved; empty when there is none.
+    pub payload: std::sync::Arc<[u8]>,
     /// `$GITHUB_SHA`: the commit a check run reports on when the event names no PR head.
     pub sha: Option<String>,
     pub api_timeout: Duration,
@@ -227,23 +229,22 @@ fn git_times(repo: &Path, args: &[&str]) -> Result<Vec<DateTime<Utc>>> {
     Ok(times)
 }
 
-/// The pull request of this job's event (`$GITHUB_EVENT_PATH`).
-pub fn event_pr(env: &GithubEnv) -> Result<Result<event::EventPr, String>> {
-    let payload = match &env.event_path {
-        Some(p) => std::fs::read(p)
-            .with_context(|| format!("reading GITHUB_EVENT_PATH {}", p.display()))?,
-        None => b"{}".to_vec(),
+/// The pull request of this job's event.
+pub fn event_pr(env: &GithubEnv) -> Result<event::EventPr, String> {
+    let payload: &[u8] = match env.payload.as_ref() {
+        [] => b"{}",
+        p => p,
     };
-    Ok(event::read(
+    event::read(
         env.event_name.as_deref(),
-        &payload,
+        payload,
         env.repository.as_deref(),
-    ))
+    )
 }
 
 async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrContext> {
     let mut ctx = PrContext::default();
-    let pr = match event_pr(env)? {
+    let pr = match event_pr(env) {
         Ok(event::EventPr::Pr(pr)) => pr,
         Ok(event::EventPr::None(reason)) | Err(reason) => {
             ctx.no_pr_reason = Some(reason);
@@ -266,6 +267,7 @@ async fn gather_github(repo: &Path, env: &GithubEnv, needs: Needs) -> Result<PrC
     if needs.body || needs.commits {
         match api.pull(pr.number).await {
             Ok(pull) => {
+                ctx.pull = Some(pull.facts());
                 ctx.body = Some(pull.body.unwrap_or_default());
                 ctx.base = pull.base.and_then(|b| b.sha).or(ctx.base);
             }

@@ -25,6 +25,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 const DEFAULT_CONFIG: &str = ".github/merge-gates.toml";
@@ -93,7 +94,13 @@ impl Settings {
         }
         let workspace =
             Workspace::new(&repo).with_context(|| format!("repository {}", repo.display()))?;
-        let policy = Policy::new(workspace.clone(), base(common, in_actions)?)?;
+        // The event payload, read once: the PR, its base, the check run's commit and a
+        // deployment are all taken from this copy.
+        let payload = match in_actions || env("GITHUB_REPOSITORY").is_some() {
+            true => event_payload()?,
+            false => Arc::from(&[][..]),
+        };
+        let policy = Policy::new(workspace.clone(), base(common, in_actions, &payload)?)?;
         let config_text = read_config(&policy, common.config.as_deref())?;
         let config = match &config_text {
             Some((p, text)) => {
@@ -112,7 +119,7 @@ impl Settings {
             None => enabled_gates(&config, has_body)?,
         };
         let pr = if in_actions && !local_flags(common) {
-            PrSource::Github(github_env(&config)?)
+            PrSource::Github(github_env(&config, &payload)?)
         } else {
             PrSource::Local {
                 body_file: common.pr_body_file.clone(),
@@ -125,7 +132,7 @@ impl Settings {
         let github = match &pr {
             PrSource::Github(env) => Some(env.clone()),
             PrSource::Local { .. } if env("GITHUB_REPOSITORY").is_some() => {
-                Some(github_env(&config)?)
+                Some(github_env(&config, &payload)?)
             }
             PrSource::Local { .. } => None,
         };
@@ -259,14 +266,14 @@ const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The PR's base, when this run knows one: `--base` locally, the event's base commit in a
 /// GitHub PR job. Policy is read from there.
-fn base(common: &Common, in_actions: bool) -> Result<Base> {
+fn base(common: &Common, in_actions: bool, payload: &Arc<[u8]>) -> Result<Base> {
     if !in_actions || local_flags(common) {
         return Ok(common.base.clone().map_or(Base::None, Base::Local));
     }
     // The API settings of the run are policy themselves, so they are not yet known: the
     // built-in ones read the base.
-    let env = github_env(&Config::default())?;
-    Ok(match crate::github::event_pr(&env)? {
+    let env = github_env(&Config::default(), payload)?;
+    Ok(match crate::github::event_pr(&env) {
         Ok(crate::github::event::EventPr::Pr(pr)) => match pr.base_sha {
             Some(sha) => Base::Github {
                 env: Box::new(env),
@@ -456,8 +463,28 @@ fn settings_diff(base: Option<&[u8]>, pr: Option<&[u8]>) -> Vec<(String, String,
         .collect()
 }
 
+/// Largest event payload read; GitHub caps a webhook payload at 25 MB.
+const MAX_EVENT_BYTES: u64 = 64 << 20;
+
+/// The event payload at `$GITHUB_EVENT_PATH`; empty without one.
+fn event_payload() -> Result<Arc<[u8]>> {
+    let Some(path) = env("GITHUB_EVENT_PATH") else {
+        return Ok(Arc::from(&[][..]));
+    };
+    let file =
+        std::fs::File::open(&path).with_context(|| format!("reading GITHUB_EVENT_PATH {path}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_EVENT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading GITHUB_EVENT_PATH {path}"))?;
+    if bytes.len() as u64 > MAX_EVENT_BYTES {
+        bail!("GITHUB_EVENT_PATH {path}: the event payload is over 64 MiB, so it is not read");
+    }
+    Ok(bytes.into())
+}
+
 /// The GitHub side of the environment: API URL, token, repository, event.
-fn github_env(config: &Config) -> Result<GithubEnv> {
+fn github_env(config: &Config, payload: &Arc<[u8]>) -> Result<GithubEnv> {
     let api_timeout = duration(
         None,
         config.github.api_timeout.as_deref(),
@@ -471,7 +498,7 @@ fn github_env(config: &Config) -> Result<GithubEnv> {
             .map(Secret),
         repository: env("GITHUB_REPOSITORY"),
         event_name: env("GITHUB_EVENT_NAME"),
-        event_path: env("GITHUB_EVENT_PATH").map(PathBuf::from),
+        payload: payload.clone(),
         sha: env("GITHUB_SHA"),
         api_timeout,
     })

@@ -27,7 +27,6 @@ use policy::{FileKind, Policy};
 use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
 
 /// Source files larger than this are skipped with a notice, unless the config says otherwise.
 pub const DEFAULT_MAX_FILE: u64 = 16 << 20;
@@ -528,31 +527,17 @@ impl Scanner<'_> {
 }
 
 /// `f` over `items` on as many threads as the machine has cores (each with its own buffer),
-/// the results in no particular order.
+/// the results in the items' order. A scanner that panicked on a file (it never should: the
+/// scanners are fuzzed) stops the run instead of passing that file unchecked.
 fn parallel<T: Sync, R: Send>(
     items: &[T],
     f: impl Fn(&T, &mut Vec<u8>) -> Option<R> + Sync,
 ) -> Vec<R> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len().div_ceil(64).max(1));
-    let (tx, rx) = mpsc::channel();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            let (tx, next, f) = (tx.clone(), &next, &f);
-            s.spawn(move || {
-                let mut buf = Vec::new();
-                while let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    if let Some(r) = f(item, &mut buf) {
-                        let _ = tx.send(r);
-                    }
-                }
-            });
-        }
-    });
-    drop(tx);
-    rx.into_iter().collect()
+    let threads = crate::parallel::threads(items.len(), 64, usize::MAX);
+    crate::parallel::map(items, threads, None, Vec::new, f)
+        .into_iter()
+        .filter_map(|r| r.expect("a dev-mcp-ban scanner panicked on a file"))
+        .collect()
 }
 
 /// The text as the lexers read it, byte for byte as long as `text`, so offsets stay valid: a

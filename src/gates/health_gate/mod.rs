@@ -179,12 +179,8 @@ async fn targets(opts: &Options, deadline: Instant, out: &mut GateOutput) -> Res
         Ok(Vec::new())
     };
     if let Some(env) = &github {
-        if let (Some("deployment_status"), Some(path)) =
-            (env.event_name.as_deref(), &env.event_path)
-        {
-            let payload = std::fs::read(path)
-                .map_err(|e| anyhow!("reading GITHUB_EVENT_PATH {}: {e}", path.display()))?;
-            let d = match crate::github::deployments::from_event(&payload) {
+        if env.event_name.as_deref() == Some("deployment_status") {
+            let d = match crate::github::deployments::from_event(&env.payload) {
                 Ok(d) => d,
                 Err(e) => return no_url(out, e),
             };

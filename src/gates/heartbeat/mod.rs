@@ -4,12 +4,12 @@
 //! `doing` are warnings. The "<2h single session" exemption is a phrase, checked against the
 //! span of the PR's commits.
 
-use super::body::{self, BodyRules, Listing, SectionSpec};
-use super::jsonl::{self, FileRules, Limits};
+use super::body::{self, Listing, SectionSpec};
+use super::jsonl::{self, Limits};
 use super::Context;
 use crate::finding::{CapPerRule, Finding, GateOutput, Location, MAX_FINDINGS_PER_FILE};
 use crate::pr::Needs;
-use crate::rules::{GateId, Rule};
+use crate::rules::{GateId, PrBodyRules, Rule};
 use crate::units::show_duration;
 use anyhow::Result;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -45,21 +45,7 @@ enum Status {
     Other,
 }
 
-const BODY_RULES: BodyRules = BodyRules {
-    not_required: Rule::HbNotRequired,
-    section_missing: Rule::HbSectionMissing,
-    none_listed: Rule::HbNoHeartbeatListed,
-    template: Rule::HbTemplateUnedited,
-};
-
-const FILE_RULES: FileRules = FileRules {
-    escapes: Rule::HbPathEscapesRepo,
-    not_found: Rule::HbFileNotFound,
-    not_regular: Rule::HbNotARegularFile,
-    empty: Rule::HbEmptyFile,
-    too_large: Rule::HbFileTooLarge,
-    invalid_json: Rule::HbInvalidJson,
-};
+const RULES: PrBodyRules = PrBodyRules::HEARTBEAT;
 
 /// The gate's settings, typed; `settings` resolves them from flags and config.
 pub struct Options {
@@ -129,7 +115,7 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
         what: "heartbeat",
         example: "artifacts/engineer/2025-10-21/heartbeat.ndjson",
     };
-    let mentions = match body::listing(ctx, &mut out, &spec, &BODY_RULES, code.as_deref()) {
+    let mentions = match body::listing(ctx, &mut out, &spec, &RULES, code.as_deref()) {
         Listing::Done => return Ok(out),
         Listing::Exempt { line, phrase } => {
             check_exemption(ctx, opts, &mut out, line, &phrase);
@@ -149,12 +135,12 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
     for m in &mentions {
         let path = m.text.as_str();
         let shared: Arc<str> = Arc::from(path);
-        let Some(file) = jsonl::open_listed(ctx, m, &FILE_RULES, &opts.limits, &mut out) else {
+        let Some(file) = jsonl::open_listed(ctx, m, &RULES, &opts.limits, &mut out) else {
             continue;
         };
         if opts.require_in_pr && ctx.pr.is_changed(path) == Some(false) {
             out.push(Finding::new(
-                Rule::HbFileNotInPr,
+                RULES.not_in_pr,
                 format!("`{}` (PR body line {}) is not added or changed by this PR, so it says nothing about this PR's work", crate::text::excerpt(path, 200), m.line),
             ));
         }
@@ -162,7 +148,7 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
             file.file,
             file.len,
             path,
-            &FILE_RULES,
+            &RULES,
             &opts.limits,
             &mut out,
             (
@@ -265,7 +251,7 @@ pub fn check_file_bytes(bytes: &[u8], now: DateTime<Utc>) -> Vec<Finding> {
         bytes,
         bytes.len() as u64,
         &path,
-        &FILE_RULES,
+        &RULES,
         &limits,
         &mut out,
         (
@@ -295,7 +281,7 @@ fn read_beat(
         (None, None) => {
             out.push(
                 Finding::new(
-                    Rule::HbMissingField,
+                    RULES.missing_field,
                     "missing required field `timestamp` (or `ts`)",
                 )
                 .at(Location::line(path, n)),
@@ -308,14 +294,14 @@ fn read_beat(
         Some(Ok(t)) => t,
         Some(Err(msg)) => {
             out.push(
-                Finding::new(Rule::HbInvalidTimestamp, msg).at(Location::span(path, n, col, col)),
+                Finding::new(RULES.invalid_timestamp, msg).at(Location::span(path, n, col, col)),
             );
             return None;
         }
         None => {
             out.push(
                 Finding::new(
-                    Rule::HbInvalidTimestamp,
+                    RULES.invalid_timestamp,
                     format!("`{key}` is {}, not a string", ts),
                 )
                 .at(Location::span(path, n, col, col)),
@@ -328,7 +314,7 @@ fn read_beat(
         let skew = show_duration(skew.to_std().unwrap_or_default());
         out.push(
             Finding::new(
-                Rule::HbFutureTimestamp,
+                RULES.future_timestamp,
                 format!(
                     "timestamp {} is {ahead} ahead of the check's clock ({}; allowed skew {skew})",
                     fmt(time),
@@ -379,7 +365,7 @@ fn read_beat(
         }
         None => {
             out.push(
-                Finding::new(Rule::HbMissingField, "missing required field `status`")
+                Finding::new(RULES.missing_field, "missing required field `status`")
                     .at(Location::line(path, n)),
             );
             Status::Other
@@ -416,7 +402,7 @@ fn check_exemption(
         let span = (*last - *first).to_std().unwrap_or_default();
         if span > opts.max_span {
             out.push(Finding::new(
-                Rule::HbFalseExemption,
+                RULES.false_exemption,
                 format!(
                     "the PR body claims \"{phrase}\" (line {line}), but the PR's {} commits span {} ({} → {}), more than {}",
                     times.len(),

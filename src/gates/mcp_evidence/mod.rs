@@ -7,12 +7,12 @@
 
 mod quick;
 
-use super::body::{self, BodyRules, Listing, SectionSpec};
-use super::jsonl::{self, FileRules, Limits};
+use super::body::{self, Listing, SectionSpec};
+use super::jsonl::{self, Limits};
 use super::Context;
 use crate::finding::{Finding, GateOutput, Location};
 use crate::pr::Needs;
-use crate::rules::{GateId, Rule};
+use crate::rules::{GateId, PrBodyRules, Rule};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
 use regex::Regex;
@@ -33,21 +33,7 @@ pub fn builtin_schema() -> &'static str {
     BUILTIN_SCHEMA
 }
 
-const BODY_RULES: BodyRules = BodyRules {
-    not_required: Rule::McpNotRequired,
-    section_missing: Rule::McpSectionMissing,
-    none_listed: Rule::McpNoEvidenceListed,
-    template: Rule::McpTemplateUnedited,
-};
-
-const FILE_RULES: FileRules = FileRules {
-    escapes: Rule::McpPathEscapesRepo,
-    not_found: Rule::McpFileNotFound,
-    not_regular: Rule::McpNotARegularFile,
-    empty: Rule::McpEmptyFile,
-    too_large: Rule::McpFileTooLarge,
-    invalid_json: Rule::McpInvalidJson,
-};
+const RULES: PrBodyRules = PrBodyRules::MCP_EVIDENCE;
 
 /// The gate's settings, typed; `settings` resolves them from flags and config.
 pub struct Options {
@@ -146,7 +132,7 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
         what: "MCP evidence",
         example: "artifacts/engineer/2025-10-21/mcp/react-router.jsonl",
     };
-    let mentions = match body::listing(ctx, &mut out, &spec, &BODY_RULES, code.as_deref()) {
+    let mentions = match body::listing(ctx, &mut out, &spec, &RULES, code.as_deref()) {
         Listing::Done => return Ok(out),
         Listing::Exempt { line, phrase } => {
             check_exemption(&mut out, line, &phrase, code.as_deref());
@@ -173,7 +159,7 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
             .resolve(path)
             .is_err_and(|e| !matches!(e, crate::workspace::PathError::NotFound))
         {
-            let _ = jsonl::open_listed(ctx, m, &FILE_RULES, &opts.limits, &mut out);
+            let _ = jsonl::open_listed(ctx, m, &RULES, &opts.limits, &mut out);
             continue;
         }
         let path_date = match opts.root.check(path) {
@@ -196,12 +182,12 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
             }
             PathCheck::Ok(date) => date,
         };
-        let Some(file) = jsonl::open_listed(ctx, m, &FILE_RULES, &opts.limits, &mut out) else {
+        let Some(file) = jsonl::open_listed(ctx, m, &RULES, &opts.limits, &mut out) else {
             continue;
         };
         if opts.require_in_pr && ctx.pr.is_changed(path) == Some(false) {
             out.push(Finding::new(
-                Rule::McpFileNotInPr,
+                RULES.not_in_pr,
                 format!("`{shown}` (PR body line {}) is not added or changed by this PR; evidence must come from this PR's work", m.line),
             ));
         }
@@ -216,7 +202,7 @@ fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
             file.file,
             file.len,
             path,
-            &FILE_RULES,
+            &RULES,
             &opts.limits,
             &mut out,
             (
@@ -263,7 +249,7 @@ fn check_exemption(out: &mut GateOutput, line: usize, phrase: &str, code: Option
     match code {
         Some(files) if !files.is_empty() => out.push(
             Finding::new(
-                Rule::McpFalseExemption,
+                RULES.false_exemption,
                 format!("the PR body claims \"{phrase}\" (line {line}), but the PR changes code: {}", super::list_some(files, 10)),
             ),
         ),
@@ -307,7 +293,7 @@ fn check_line(
                 jsonschema::error::ValidationErrorKind::Required { property } => {
                     let name = property.as_str().unwrap_or("?");
                     Finding::new(
-                        Rule::McpMissingField,
+                        RULES.missing_field,
                         format!("missing required field `{name}`"),
                     )
                     .at(at_key(""))
@@ -394,7 +380,7 @@ fn check_timestamp(
     let t = match crate::timestamp::parse_with_offset(ts) {
         Ok(t) => t,
         Err(msg) => {
-            out.push(Finding::new(Rule::McpInvalidTimestamp, msg).at(at_key("timestamp")));
+            out.push(Finding::new(RULES.invalid_timestamp, msg).at(at_key("timestamp")));
             return None;
         }
     };
@@ -403,7 +389,7 @@ fn check_timestamp(
     if utc > now + skew {
         out.push(
             Finding::new(
-                Rule::McpFutureTimestamp,
+                RULES.future_timestamp,
                 format!(
                     "timestamp {ts} is {} ahead of the check's clock ({})",
                     crate::units::show_duration((utc - now).to_std().unwrap_or_default()),
@@ -436,7 +422,7 @@ pub fn check_file_bytes(
         bytes,
         bytes.len() as u64,
         path,
-        &FILE_RULES,
+        &RULES,
         &opts.limits,
         &mut out,
         (

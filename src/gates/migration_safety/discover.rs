@@ -10,7 +10,7 @@
 use super::super::Context;
 use crate::finding::{Finding, GateOutput, Location};
 use crate::globs::{self, Style};
-use crate::rules::Rule;
+use crate::rules::{Rule, Severity};
 use anyhow::Result;
 use globset::GlobSet;
 
@@ -152,6 +152,16 @@ const SUPABASE_MIGRATIONS: &str = "supabase/migrations/";
 /// of the anon key.
 pub fn is_supabase(path: &str) -> bool {
     path.starts_with(SUPABASE_MIGRATIONS)
+}
+
+/// How bad an exposed table without row-level security is, created by the migration at `path`:
+/// an error in the Supabase layout, where the anon key that reads it ships in the app; else the
+/// rule's default (the lint and the dry run's catalog check both ask here).
+pub fn without_rls_severity(path: &str) -> Severity {
+    match is_supabase(path) {
+        true => Severity::Error,
+        false => Rule::MigTableWithoutRls.default_severity(),
+    }
 }
 
 /// Whether the migration tool of the file's folder applies it, whatever its name says. The

@@ -682,10 +682,7 @@ pub fn report(events: &[Event], additive_only: bool, out: &mut GateOutput) {
         let mut f = Finding::new(rule, message);
         f.severity = match e.what {
             What::Tampered => Severity::Error,
-            What::NoRls if crate::gates::migration_safety::discover::is_supabase(&e.path) => {
-                Severity::Error
-            }
-            What::NoRls => f.severity,
+            What::NoRls => crate::gates::migration_safety::discover::without_rls_severity(&e.path),
             _ if additive_only => Severity::Error,
             // A backfill: a warning, as the lint's policy rules are without `additive-only`.
             What::Update => Severity::Warning,

@@ -427,48 +427,30 @@ fn too_complex(l: &mut Linter, piece: parse::Piece, why: String) {
 }
 
 /// Parse each file of a batch once, on all cores: libpg_query is thread-safe and parsing
-/// dominates the lint's time.
+/// dominates the lint's time. A parser that died (it never should) fails its own file.
 fn parse_all(
     migrations: &[Migration],
     workers: usize,
 ) -> Vec<Result<pg_query::protobuf::ParseResult, parse::SyntaxError>> {
-    let workers = workers.min(migrations.len()).max(1);
-    if workers <= 1 {
-        return migrations.iter().map(|m| parse::parse(&m.text)).collect();
-    }
-    let chunk = migrations.len().div_ceil(workers);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = migrations
-            .chunks(chunk)
-            .map(|part| {
-                let work = move || {
-                    part.iter()
-                        .map(|m| parse::parse(&m.text))
-                        .collect::<Vec<_>>()
-                };
-                let h = std::thread::Builder::new()
-                    .stack_size(parse::STACK)
-                    .spawn_scoped(s, work)
-                    .expect("a parser thread");
-                (part.len(), h)
+    let threads = workers.min(migrations.len()).max(1);
+    let stack = (threads > 1).then_some(parse::STACK);
+    crate::parallel::map(
+        migrations,
+        threads,
+        stack,
+        || (),
+        |m, _| parse::parse(&m.text),
+    )
+    .into_iter()
+    .map(|r| {
+        r.unwrap_or_else(|| {
+            Err(parse::SyntaxError {
+                message: "the parser failed on this file".into(),
+                offset: None,
             })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|(len, h)| {
-                // A parser thread that died still yields one result per file, in order.
-                h.join().unwrap_or_else(|_| {
-                    vec![
-                        Err(parse::SyntaxError {
-                            message: "the parser failed on this file or one near it".into(),
-                            offset: None,
-                        });
-                        len
-                    ]
-                })
-            })
-            .collect()
+        })
     })
+    .collect()
 }
 
 fn syntax_error(m: &Migration, e: &parse::SyntaxError) -> Finding {

@@ -168,10 +168,7 @@ fn created(l: &mut Linter, s: &Stmt, rv: &RangeVar) {
     let help = l.path.starts_with("prisma/migrations/").then(|| {
         "Prisma's schema cannot enable row-level security: add `ALTER TABLE … ENABLE ROW LEVEL SECURITY;` (and policies) to this migration.sql before it is applied (`prisma migrate dev --create-only`, edit, then `prisma migrate dev`).".to_string()
     });
-    let severity = match supabase {
-        true => Severity::Error,
-        false => Rule::MigTableWithoutRls.default_severity(),
-    };
+    let severity = crate::gates::migration_safety::discover::without_rls_severity(l.path);
     let held = l.created.without_rls.held < MAX_FINDINGS_PER_FILE;
     let finding = held
         .then(|| l.finding(Rule::MigTableWithoutRls, span, message, help))
