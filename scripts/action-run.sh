@@ -74,6 +74,8 @@ value config "${MG_CONFIG:-}"
 value fail-on "${MG_FAIL_ON:-}"
 value format "${MG_FORMAT:-}"
 value reporter "${MG_REPORTER:-}"
+value comment "${MG_COMMENT:-}"
+value check-name "${MG_CHECK_NAME:-}"
 value filter "${MG_FILTER:-}"
 if [ -n "${MG_SARIF_FILE:-}" ]; then
   args+=("--sarif" "$MG_SARIF_FILE")

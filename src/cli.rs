@@ -3,7 +3,7 @@
 //! into typed options. The one value clap itself takes from the environment is the database
 //! URL (`MERGE_GATES_DATABASE_URL`), a secret that should not stand in a command line.
 
-use crate::config::{DiffFilter, FailOn, Reference, Reporter};
+use crate::config::{CommentMode, DiffFilter, FailOn, Reference, Reporter};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -55,6 +55,12 @@ pub struct Common {
     /// Where findings go on GitHub (default: annotations, i.e. workflow commands).
     #[arg(long, value_enum)]
     pub reporter: Option<Reporter>,
+    /// The pull-request comment: on-failure (default), always or never.
+    #[arg(long, value_enum)]
+    pub comment: Option<CommentMode>,
+    /// Name of the check run and of the PR comment (default: merge-gates[ <gate>]).
+    #[arg(long, value_name = "NAME")]
+    pub check_name: Option<String>,
     /// Keep the severity only of findings inside the PR's diff; the others become notices
     /// (default: nofilter).
     #[arg(long, value_enum)]

@@ -50,6 +50,13 @@ pub struct Config {
     /// Where findings go on GitHub: `annotations` (workflow commands, default) or `check-run`
     /// (a check run with every finding as an annotation; needs `checks: write`).
     pub reporter: Option<Reporter>,
+    /// The pull-request comment: `on-failure` (default: written when a gate fails, then kept up
+    /// to date, up to the green result), `always`, or `never`. One comment per PR and check
+    /// name, edited in place; needs `pull-requests: write` (fork PRs: skipped with a notice).
+    pub comment: Option<CommentMode>,
+    /// The name of the check run and of the PR comment (default `merge-gates`, or
+    /// `merge-gates <gate>` when one gate runs): two invocations in a workflow need two names.
+    pub check_name: Option<String>,
     #[serde(default)]
     pub verify_mcp_evidence: McpEvidenceConfig,
     #[serde(default)]
@@ -74,6 +81,18 @@ pub enum Reporter {
     /// A check run through the Checks API; falls back to annotations when the token cannot
     /// write checks (fork PRs).
     CheckRun,
+}
+
+/// When merge-gates writes its pull-request comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommentMode {
+    /// When a gate fails; once written, the comment is kept up to date (green included).
+    OnFailure,
+    /// On every run.
+    Always,
+    /// Never.
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]

@@ -4,7 +4,7 @@
 //! the exit code; no reporter can change it.
 
 use crate::cli::Format;
-use crate::config::{DiffFilter, Reporter};
+use crate::config::{CommentMode, DiffFilter, Reporter};
 use crate::diff_filter::{self, DiffIndex};
 use crate::finding::Finding;
 use crate::finding::Severity;
@@ -146,7 +146,7 @@ pub async fn execute(settings: &Settings) -> Result<Report> {
         match &settings.pr {
             PrSource::Github(env) => match github::check_run::target(env) {
                 Ok(target) => {
-                    match github::check_run::CheckRun::start(env, &target, &check_name(settings))
+                    match github::check_run::CheckRun::start(env, &target, &settings.check_name)
                         .await
                     {
                         Ok(c) => check = Some(c),
@@ -162,7 +162,7 @@ pub async fn execute(settings: &Settings) -> Result<Report> {
             }
         }
     }
-    let (report, _pr) = match run(settings).await {
+    let (report, pr) = match run(settings).await {
         Ok(r) => r,
         Err(e) => {
             if let Some(c) = &check {
@@ -183,19 +183,61 @@ pub async fn execute(settings: &Settings) -> Result<Report> {
             Err(e) => Delivery::Fallback(github::check_run::describe(&e)),
         };
     }
-    emit(settings, &report, &delivery)?;
+    let comment = match &settings.pr {
+        PrSource::Github(env) => comment(settings, env, &report, &pr).await,
+        PrSource::Local { .. } => None,
+    };
+    emit(settings, &report, &delivery, comment.as_deref())?;
     Ok(report)
 }
 
-fn check_name(settings: &Settings) -> String {
-    match settings.gates.as_slice() {
-        [one] => format!("merge-gates {}", one.id()),
-        _ => "merge-gates".into(),
+/// Write or update the PR comment; `Some(why)` when it could not be written. Reporting never
+/// changes the verdict: a comment that fails is one notice.
+async fn comment(
+    settings: &Settings,
+    env: &github::GithubEnv,
+    report: &Report,
+    pr: &crate::pr::PrContext,
+) -> Option<String> {
+    let create = match settings.comment {
+        CommentMode::Never => return None,
+        CommentMode::Always => true,
+        CommentMode::OnFailure => report.verdict == report::Verdict::Fail,
+    };
+    // No PR (a push, a deployment): nothing to comment on. A PR the API did not give us: the
+    // core finding already says so, and writing to it would fail the same way.
+    if pr.no_pr_reason.is_some() || pr.fetch_failed {
+        return None;
     }
+    let target = match github::check_run::target(env) {
+        Ok(t) => t,
+        Err(why) => return Some(why),
+    };
+    let head = pr
+        .pull
+        .as_ref()
+        .and_then(|p| p.head.clone())
+        .unwrap_or(target.head_sha);
+    let links = report::comment::Links {
+        server: &env.server_url,
+        repository: &format!("{}/{}", target.owner, target.repo),
+        head: &head,
+    };
+    let who = github::approvals::who(&settings.approvers);
+    let body = report::comment::render(report, &settings.check_name, &links, &who);
+    let marker = report::comment::marker(&settings.check_name);
+    github::comment::upsert(env, &marker, &body, create)
+        .await
+        .err()
 }
 
 /// Write the report in the chosen format, plus the JSON report file, job summary and outputs.
-pub fn emit(settings: &Settings, report: &Report, delivery: &Delivery) -> Result<()> {
+pub fn emit(
+    settings: &Settings,
+    report: &Report,
+    delivery: &Delivery,
+    comment_skipped: Option<&str>,
+) -> Result<()> {
     // In GitHub Actions the JSON report always lands in $RUNNER_TEMP (the `report` output),
     // whatever the format of stdout; under a name of its own per step, so that a later step
     // never replaces the report an earlier step's `report` output points at.
@@ -226,12 +268,20 @@ pub fn emit(settings: &Settings, report: &Report, delivery: &Delivery) -> Result
                     "The check-run reporter is not available, so findings are reported as annotations: {why}"
                 )));
             }
+            if let Some(why) = comment_skipped {
+                s.push_str(&report::github::notice(&format!(
+                    "The PR comment was not written; the findings are in the annotations and the job summary: {why}"
+                )));
+            }
             if *delivery != Delivery::CheckRun {
                 s.push_str(&report::github::annotations(report));
             }
             s
         }
     };
+    if let (Some(why), false) = (comment_skipped, settings.format == Format::Github) {
+        eprintln!("merge-gates: notice: PR comment not written: {why}");
+    }
     if let (Delivery::Fallback(why), false) = (delivery, settings.format == Format::Github) {
         eprintln!("merge-gates: notice: check-run reporter not used: {why}");
     }

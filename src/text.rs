@@ -23,6 +23,11 @@ pub fn excerpt_bytes(b: &[u8], max: usize) -> String {
 }
 
 /// `1234567` → `1,234,567`.
+/// `1 error`, `3 errors`: a count with the right form of its noun.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();

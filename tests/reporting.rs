@@ -422,3 +422,202 @@ fn a_run_from_a_subfolder_checks_the_whole_repository() {
         out.stdout
     );
 }
+
+// ---- The sticky PR comment ----
+
+const COMMENTS: &str = "/repos/Codertocat/Hello-World/issues/2/comments";
+const MARKER: &str = "<!-- merge-gates:comment merge-gates verify-mcp-evidence -->";
+
+/// The API stand-in with the PR's comments as `existing` and writes that succeed (id 77).
+fn comment_api(existing: Value) -> Server {
+    let server = api(default_files());
+    server.route(COMMENTS, vec![Reply::json(200, existing)]);
+    server.route(
+        &format!("POST {COMMENTS}"),
+        vec![Reply::json(201, json!({"id": 77}))],
+    );
+    server.route(
+        &format!("PATCH {REPO}/issues/comments/77"),
+        vec![Reply::json(200, json!({"id": 77}))],
+    );
+    server
+}
+
+fn ours(body: &str) -> Value {
+    json!({"id": 77, "body": body, "user": {"login": "github-actions[bot]", "type": "Bot"}})
+}
+
+#[test]
+fn a_failing_pr_gets_one_comment_that_later_runs_edit_in_place() {
+    let repo = repo_with(2);
+    let server = comment_api(json!([]));
+    let out = run(actions(repo.path(), &server).arg("verify-mcp-evidence"));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let created = bodies(&server, &format!("POST {COMMENTS}"));
+    assert_eq!(created.len(), 1, "one comment");
+    let text = created[0]["body"].as_str().unwrap();
+    assert!(text.starts_with(MARKER), "{text}");
+    assert!(text.contains("2 errors in 1 gate"), "{text}");
+    // Each finding links to its line at the PR's head commit and says how to fix it.
+    let link = format!("/Codertocat/Hello-World/blob/{HEAD_SHA}/{EVIDENCE}#L2");
+    assert!(
+        text.contains(&format!("https://github.com{link}")),
+        "{text}"
+    );
+    assert!(text.contains("mcp-evidence/invalid-json"), "{text}");
+    assert!(text.contains("How to fix:"), "{text}");
+    assert!(
+        text.contains("merge-gates:approved"),
+        "how to ask for approval: {text}"
+    );
+    assert!(
+        !out.stdout.contains("PR comment was not written"),
+        "{}",
+        out.stdout
+    );
+
+    // The next run finds that comment by its marker and edits it: never a second comment.
+    server.route(
+        COMMENTS,
+        vec![Reply::json(200, json!([ours(&format!("{MARKER}\nolder"))]))],
+    );
+    let again = run(actions(repo.path(), &server).arg("verify-mcp-evidence"));
+    assert_eq!(again.code, 1);
+    assert_eq!(
+        server.count(&format!("POST {COMMENTS}")),
+        1,
+        "still one comment"
+    );
+    let edits = bodies(&server, &format!("PATCH {REPO}/issues/comments/77"));
+    assert_eq!(edits.len(), 1);
+    assert_eq!(edits[0]["body"], created[0]["body"]);
+
+    // A run that finds the comment already saying this writes nothing.
+    server.route(COMMENTS, vec![Reply::json(200, json!([ours(text)]))]);
+    run(actions(repo.path(), &server).arg("verify-mcp-evidence"));
+    assert_eq!(server.count(&format!("PATCH {REPO}/issues/comments/77")), 1);
+}
+
+#[test]
+fn the_comment_turns_green_when_the_pr_does_and_a_green_pr_gets_none() {
+    let repo = repo_with(0);
+    // No comment yet, and nothing fails: `on-failure` writes none.
+    let server = comment_api(json!([]));
+    let out = run(actions(repo.path(), &server).arg("verify-mcp-evidence"));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(server.count(&format!("POST {COMMENTS}")), 0);
+    // `always` writes one on a green run too.
+    let out =
+        run(actions(repo.path(), &server).args(["verify-mcp-evidence", "--comment", "always"]));
+    assert_eq!(out.code, 0);
+    assert_eq!(server.count(&format!("POST {COMMENTS}")), 1);
+
+    // A comment from an earlier, failing run is edited to say the PR is green (not deleted).
+    let server = comment_api(json!([ours(&format!("{MARKER}\n## ❌ 2 errors"))]));
+    let out = run(actions(repo.path(), &server).arg("verify-mcp-evidence"));
+    assert_eq!(out.code, 0);
+    let edits = bodies(&server, &format!("PATCH {REPO}/issues/comments/77"));
+    assert_eq!(edits.len(), 1);
+    let text = edits[0]["body"].as_str().unwrap();
+    assert!(
+        text.starts_with(MARKER) && text.contains("every gate passes"),
+        "{text}"
+    );
+    assert_eq!(
+        server.count(&format!("DELETE {REPO}/issues/comments/77")),
+        0
+    );
+}
+
+#[test]
+fn a_marker_planted_in_a_users_comment_is_not_taken_for_ours() {
+    let repo = repo_with(1);
+    let planted = json!({"id": 5, "body": format!("{MARKER}\n## ✅ every gate passes"),
+                         "user": {"login": "author", "type": "User"}});
+    let server = comment_api(json!([planted]));
+    let out = run(actions(repo.path(), &server).arg("verify-mcp-evidence"));
+    assert_eq!(out.code, 1);
+    assert_eq!(server.count(&format!("PATCH {REPO}/issues/comments/5")), 0);
+    assert_eq!(
+        server.count(&format!("POST {COMMENTS}")),
+        1,
+        "a comment of our own"
+    );
+}
+
+#[test]
+fn a_read_only_token_skips_the_comment_with_one_notice_and_the_same_verdict() {
+    let repo = repo_with(3);
+    let server = comment_api(json!([]));
+    server.route(
+        &format!("POST {COMMENTS}"),
+        vec![Reply::json(
+            403,
+            json!({"message": "Resource not accessible by integration"}),
+        )],
+    );
+    let out = run(actions(repo.path(), &server).arg("verify-mcp-evidence"));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.stdout
+            .matches("::notice title=merge-gates::The PR comment was not written")
+            .count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("pull-requests: write"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stdout.matches("::error file=").count(), 3);
+    let summary = std::fs::read_to_string(repo.path().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("invalid-json"),
+        "the summary still has everything"
+    );
+    assert!(!out.stdout.contains("ghs_SECRET") && !out.stderr.contains("ghs_SECRET"));
+
+    // `comment = "never"` asks nothing of the API.
+    let quiet = comment_api(json!([]));
+    run(actions(repo.path(), &quiet).args(["verify-mcp-evidence", "--comment", "never"]));
+    assert_eq!(
+        quiet.count(COMMENTS) + quiet.count(&format!("POST {COMMENTS}")),
+        0
+    );
+}
+
+#[test]
+fn the_check_name_names_the_check_run_and_marks_the_comment() {
+    let repo = repo_with(1);
+    let server = comment_api(json!([]));
+    server.route(
+        &format!("POST {REPO}/check-runs"),
+        vec![Reply::json(201, json!({"id": 4242}))],
+    );
+    server.route(
+        &format!("PATCH {REPO}/check-runs/4242"),
+        vec![Reply::json(200, json!({"id": 4242}))],
+    );
+    let out = run(actions(repo.path(), &server).args([
+        "verify-mcp-evidence",
+        "--reporter",
+        "check-run",
+        "--check-name",
+        "evidence (api)",
+    ]));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        bodies(&server, &format!("POST {REPO}/check-runs"))[0]["name"],
+        "evidence (api)"
+    );
+    let created = bodies(&server, &format!("POST {COMMENTS}"));
+    assert!(created[0]["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("<!-- merge-gates:comment evidence api -->"));
+    let bad = run(actions(repo.path(), &server).args(["verify-mcp-evidence", "--check-name", " "]));
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("check-name"), "{}", bad.stderr);
+}

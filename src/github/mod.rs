@@ -9,6 +9,7 @@
 pub mod api;
 pub mod approvals;
 pub mod check_run;
+pub mod comment;
 pub mod deployments;
 pub mod event;
 
@@ -39,6 +40,8 @@ pub enum PrSource {
 #[derive(Debug, Clone)]
 pub struct GithubEnv {
     pub api_url: String,
+    /// `$GITHUB_SERVER_URL`, for links to the repository's files.
+    pub server_url: String,
     pub token: Option<Secret>,
     pub repository: Option<String>,
     pub event_name: Option<String>,

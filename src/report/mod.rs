@@ -2,6 +2,7 @@
 //! rule metadata from the table, never what a rule checks. Reporting never changes the verdict.
 
 pub mod check_run;
+pub mod comment;
 pub mod github;
 pub mod json;
 pub mod sarif;

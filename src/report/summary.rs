@@ -157,6 +157,6 @@ pub fn cell(s: &str) -> String {
 }
 
 /// A path or other untrusted value shown as code.
-fn code(s: &str) -> String {
+pub fn code(s: &str) -> String {
     format!("<code>{}</code>", inert(s))
 }

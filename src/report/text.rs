@@ -93,12 +93,12 @@ fn totals<'a>(findings: impl Iterator<Item = &'a crate::finding::Finding>) -> St
             Severity::Notice => n += 1,
         }
     }
-    let word = |k: usize, one: &str| format!("{k} {one}{}", if k == 1 { "" } else { "s" });
+    use crate::text::plural;
     format!(
         "{}, {}, {}",
-        word(e, "error"),
-        word(w, "warning"),
-        word(n, "notice")
+        plural(e, "error", "errors"),
+        plural(w, "warning", "warnings"),
+        plural(n, "notice", "notices")
     )
 }
 

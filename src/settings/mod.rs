@@ -13,7 +13,7 @@ pub use gates::Flags;
 use policy::{Base, Policy};
 
 use crate::cli::{Common, Format};
-use crate::config::{Config, DiffFilter, FailOn, Reporter, RuleLevel};
+use crate::config::{CommentMode, Config, DiffFilter, FailOn, Reporter, RuleLevel};
 use crate::finding::{Finding, Location, Severity, Table};
 use crate::gates::{CodeFiles, Gate};
 use crate::github::{GithubEnv, PrSource, Secret};
@@ -39,6 +39,9 @@ pub struct Settings {
     pub sarif_path: Option<PathBuf>,
     pub fail_on: FailOn,
     pub reporter: Reporter,
+    pub comment: CommentMode,
+    /// The check run's name, which also marks the PR comment.
+    pub check_name: String,
     pub filter: DiffFilter,
     pub now: DateTime<Utc>,
     pub pr: PrSource,
@@ -166,6 +169,13 @@ impl Settings {
                 Style::Paths,
             )?),
         };
+        let check_name = check_name(
+            common
+                .check_name
+                .as_deref()
+                .or(config.check_name.as_deref()),
+            &gates,
+        )?;
         Ok(Settings {
             repo,
             workspace,
@@ -176,6 +186,11 @@ impl Settings {
                 .reporter
                 .or(config.reporter)
                 .unwrap_or(Reporter::Annotations),
+            comment: common
+                .comment
+                .or(config.comment)
+                .unwrap_or(CommentMode::OnFailure),
+            check_name,
             filter: common
                 .filter
                 .or(config.filter)
@@ -225,6 +240,24 @@ fn repository_root() -> PathBuf {
 }
 
 /// Local mode: the PR comes from files and git, not from a GitHub event.
+/// The check run's name: as given (`--check-name`, `check-name`), else `merge-gates`, or
+/// `merge-gates <gate>` when one gate runs.
+fn check_name(given: Option<&str>, gates: &[Box<dyn Gate>]) -> Result<String> {
+    match given {
+        Some(name) => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+                bail!("config: check-name must be 1 to 100 characters on one line");
+            }
+            Ok(name.to_string())
+        }
+        None => Ok(match gates {
+            [one] => format!("merge-gates {}", one.id()),
+            _ => "merge-gates".into(),
+        }),
+    }
+}
+
 fn local_flags(common: &Common) -> bool {
     common.pr_body_file.is_some() || common.base.is_some() || common.changed_files.is_some()
 }
@@ -493,6 +526,7 @@ fn github_env(config: &Config, payload: &Arc<[u8]>) -> Result<GithubEnv> {
     .unwrap_or(Duration::from_secs(60));
     Ok(GithubEnv {
         api_url: env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
+        server_url: env("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into()),
         token: env("GITHUB_TOKEN")
             .or_else(|| env("INPUT_GITHUB-TOKEN"))
             .map(Secret),
