@@ -74,6 +74,10 @@ pub struct Finding {
     /// How to fix it; defaults to the rule's own hint.
     pub help: String,
     pub location: Option<Location>,
+    /// What the finding is about, stable when lines move and messages change (the statement,
+    /// the import): SARIF fingerprints are made of it, never of the message.
+    #[serde(skip)]
+    pub key: Option<String>,
 }
 
 impl Finding {
@@ -85,7 +89,26 @@ impl Finding {
             message: message.into(),
             help: rule.help().to_string(),
             location: None,
+            key: None,
         }
+    }
+
+    /// What the finding is about (see `key`): whitespace runs become one space, and only the
+    /// first 1,000 characters count.
+    pub fn keyed(mut self, key: &str) -> Self {
+        let mut k = String::with_capacity(key.len().min(1000));
+        for word in key.split_whitespace() {
+            if !k.is_empty() {
+                k.push(' ');
+            }
+            k.push_str(word);
+            if k.len() >= 1000 {
+                k.truncate(crate::text::floor_boundary(&k, 1000));
+                break;
+            }
+        }
+        self.key = Some(k);
+        self
     }
 
     pub fn at(mut self, location: Location) -> Self {

@@ -1352,3 +1352,45 @@ fn turning_row_level_security_off_on_a_base_table_is_an_error() {
     )]);
     assert_eq!(of_rule(&lint(dir.path(), &["--all"]).1, "rls-disabled"), []);
 }
+
+#[test]
+fn sarif_marks_suppressed_findings_in_source_and_lists_only_the_rules_that_ran() {
+    let sql = "\
+-- merge-gates-allow migration-safety/drop-table: unused since ENG-311
+DROP TABLE legacy_orders;
+TRUNCATE sessions;
+";
+    let dir = repo(&[(MIG, sql)]);
+    let out = run(bin()
+        .args(["migration-safety", "--all", "--format", "sarif", "--repo"])
+        .arg(dir.path()));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let sarif: Value = serde_json::from_str(&out.stdout).unwrap();
+    let run0 = &sarif["runs"][0];
+    let results = run0["results"].as_array().unwrap();
+    let dropped = results
+        .iter()
+        .find(|r| r["ruleId"] == "migration-safety/drop-table")
+        .expect("the suppressed finding is reported, marked");
+    assert_eq!(dropped["suppressions"][0]["kind"], "inSource");
+    assert_eq!(
+        dropped["suppressions"][0]["justification"],
+        "unused since ENG-311"
+    );
+    let truncated = results
+        .iter()
+        .find(|r| r["ruleId"] == "migration-safety/truncate-table")
+        .unwrap();
+    assert!(truncated.get("suppressions").is_none());
+    let rules = run0["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(rules.iter().all(|r| {
+        let id = r["id"].as_str().unwrap();
+        id.starts_with("migration-safety/") || id.starts_with("core/")
+    }));
+    for r in results {
+        let i = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[i]["id"], r["ruleId"]);
+    }
+    // Each rule's docs once: a run of one gate is a few dozen KB, not every rule's docs twice.
+    assert!(out.stdout.len() < 200_000, "{} bytes", out.stdout.len());
+}

@@ -507,7 +507,7 @@ fn the_json_report_matches_its_schema_and_sarif_is_well_formed() {
             "uri must be repo-relative: {uri}"
         );
         assert!(
-            r["partialFingerprints"]["mergeGates/v1"]
+            r["partialFingerprints"]["mergeGates/v2"]
                 .as_str()
                 .unwrap()
                 .len()

@@ -250,6 +250,45 @@ fn diff_filter_from_git_demotes_old_findings_to_notices() {
     assert_eq!(out.code, 1);
     assert_eq!(severities(&out), [n(2), n(3), e(4)], "{}", out.stdout);
     assert!(out.stdout.contains("outside the PR's diff"));
+
+    // The filter rewrites messages; SARIF fingerprints do not move with them, and twins (three
+    // findings of one rule in one file) keep fingerprints of their own.
+    let fingerprints = |filter: &str| -> Vec<String> {
+        let out = run(bin().current_dir(dir).args([
+            "verify-mcp-evidence",
+            "--format",
+            "sarif",
+            "--pr-body-file",
+            "body.md",
+            "--base",
+            &base,
+            "--filter",
+            filter,
+        ]));
+        let sarif: Value = serde_json::from_str(&out.stdout).unwrap();
+        sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["partialFingerprints"]["mergeGates/v2"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let (all, added) = (fingerprints("nofilter"), fingerprints("added"));
+    assert_eq!(all.len(), 3);
+    assert_eq!(
+        all.iter().collect::<std::collections::BTreeSet<_>>().len(),
+        3,
+        "twins told apart"
+    );
+    assert_eq!(
+        all.iter().collect::<std::collections::BTreeSet<_>>(),
+        added.iter().collect::<std::collections::BTreeSet<_>>()
+    );
     // diff_context: line 4's hunk has lines 1-3 as context.
     let out = run(&mut args("diff_context"));
     assert_eq!(severities(&out), [e(2), e(3), e(4)]);

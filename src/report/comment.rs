@@ -145,7 +145,7 @@ fn item(f: &Finding, links: &Links<'_>) -> String {
                 links.server.trim_end_matches('/'),
                 links.repository,
                 links.head,
-                percent_path(&l.path)
+                super::percent_encode(&l.path, b"/")
             )
         }
         None => "PR body · ".to_string(),
@@ -157,20 +157,6 @@ fn item(f: &Finding, links: &Links<'_>) -> String {
         cell(&f.message),
         cell(&f.help)
     )
-}
-
-/// A repository path for a URL: every byte but unreserved characters and `/` percent-encoded.
-fn percent_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                out.push(char::from(b))
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -75,6 +75,20 @@ impl Report {
     }
 }
 
+/// `path` for a URI: every byte but ASCII letters, digits, `-._~` and those in `keep`
+/// percent-encoded.
+pub fn percent_encode(path: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || keep.contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 impl Verdict {
     pub fn as_str(self) -> &'static str {
         match self {

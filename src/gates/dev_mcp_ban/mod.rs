@@ -512,7 +512,7 @@ impl Scanner<'_> {
                 ),
             )
         };
-        let finding = finding.at(at);
+        let finding = finding.keyed(&i.value).at(at);
         Some(if why.contains("pattern") {
             let help = format!(
                 "{} If `{}` is a production MCP client, list it in `allowed-packages` under `[dev-mcp-ban]`.",

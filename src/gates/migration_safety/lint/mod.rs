@@ -656,7 +656,8 @@ impl<'a> Linter<'a> {
             .len()
             .max(span.start + 1);
         let (end_line, end_column) = self.lines.pos(last - 1);
-        let mut f = Finding::new(rule, message).at(Location {
+        let flagged = self.text.get(span.start..span.end).unwrap_or_default();
+        let mut f = Finding::new(rule, message).keyed(flagged).at(Location {
             path: self.path.to_string(),
             line: u32::try_from(line).ok(),
             column: u32::try_from(column).ok(),
