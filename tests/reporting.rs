@@ -330,25 +330,94 @@ fn diff_filter_uses_the_patches_of_the_pr_files_api() {
 }
 
 #[test]
+fn init_appends_its_sections_to_a_teams_own_template_and_leaves_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".github")).unwrap();
+    let own = "## What\nOur own words.\n\n## Heartbeat\n- artifacts/<agent>/<YYYY-MM-DD>/heartbeat.ndjson\n\n## Checklist\n- [ ] reviewed";
+    std::fs::write(d.join(".github/pull_request_template.md"), own).unwrap();
+    let out = run(bin().args(["init", "--repo"]).arg(d));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("appended to .github/pull_request_template.md: the MCP Evidence section\n"),
+        "{}",
+        out.stdout
+    );
+    let text = std::fs::read_to_string(d.join(".github/pull_request_template.md")).unwrap();
+    assert!(
+        text.starts_with(&format!("{own}\n\n## MCP Evidence\n")),
+        "{text}"
+    );
+    assert_eq!(text.matches("## Heartbeat").count(), 1, "{text}");
+    // A second run finds both sections and changes nothing.
+    let out = run(bin().args(["init", "--repo"]).arg(d));
+    assert!(
+        out.stdout
+            .contains("skipped .github/pull_request_template.md"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join(".github/pull_request_template.md")).unwrap(),
+        text
+    );
+    // A `.github` that leads out of the repository is never written through.
+    let outside = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(outside.path(), other.path().join(".github")).unwrap();
+    let out = run(bin().args(["init", "--repo"]).arg(other.path()));
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none());
+}
+
+#[test]
 fn init_writes_a_template_that_is_refused_unedited_and_passes_filled_in() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let out = run(bin().args(["init", "--repo"]).arg(d));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("wrote .github/merge-gates.toml"));
+    assert!(out
+        .stdout
+        .contains("wrote .github/workflows/merge-gates.yml"));
+    assert!(out
+        .stdout
+        .contains("wrote .github/pull_request_template.md"));
     let template = std::fs::read_to_string(d.join(".github/pull_request_template.md")).unwrap();
+    // The workflow is the README's quick start; the config names a schema URL of this release.
+    assert_eq!(
+        std::fs::read_to_string(d.join(".github/workflows/merge-gates.yml")).unwrap(),
+        std::fs::read_to_string(root().join("docs/examples/quick-start.yml")).unwrap()
+    );
+    let config = std::fs::read_to_string(d.join(".github/merge-gates.toml")).unwrap();
+    assert!(
+        config.starts_with(&format!(
+            "#:schema https://raw.githubusercontent.com/merge-gates/merge-gates/v{}/schemas/merge-gates.schema.json\n",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{config}"
+    );
 
-    // No overwrite without --force, and nothing half-written.
+    // What exists is kept and said so; what is missing is written.
     std::fs::write(d.join(".github/merge-gates.toml"), "# mine\n").unwrap();
     std::fs::remove_file(d.join(".github/pull_request_template.md")).unwrap();
     let out = run(bin().args(["init", "--repo"]).arg(d));
-    assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("--force"), "{}", out.stderr);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("skipped .github/merge-gates.toml"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("--force"), "{}", out.stdout);
     assert_eq!(
         std::fs::read_to_string(d.join(".github/merge-gates.toml")).unwrap(),
         "# mine\n"
     );
-    assert!(!d.join(".github/pull_request_template.md").exists());
+    assert!(out
+        .stdout
+        .contains("wrote .github/pull_request_template.md"));
     let out = run(bin().args(["init", "--force", "--repo"]).arg(d));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("overwrote .github/merge-gates.toml"));
