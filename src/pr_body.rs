@@ -16,6 +16,9 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub struct BodyLine {
     pub number: usize,
     pub text: String,
+    /// `(level, text)` when the line starts a heading (ATX, or setext: the text line of
+    /// `Title` underlined with `---`).
+    pub heading: Option<(usize, String)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -45,11 +48,9 @@ impl Body {
     pub fn parse(raw: &str) -> Body {
         let raw = raw.strip_prefix('\u{feff}').unwrap_or(raw);
         let normalized = raw.replace("\r\n", "\n").replace('\r', "\n");
-        let mut lines = Vec::new();
+        let mut visible_lines: Vec<String> = Vec::new();
         let mut in_comment = false;
-        let mut fence: Option<(char, usize)> = None;
-        for (idx, line) in normalized.split('\n').enumerate() {
-            let number = idx + 1;
+        for line in normalized.split('\n') {
             // HTML comments, possibly spanning lines.
             let mut visible = String::with_capacity(line.len());
             let mut rest = line;
@@ -76,25 +77,25 @@ impl Body {
                     }
                 }
             }
-            // Fenced code blocks (``` or ~~~, at least three, closed by the same or longer run).
-            let trimmed = visible.trim_start();
-            let run = |c: char| trimmed.chars().take_while(|&x| x == c).count();
-            if let Some((c, n)) = fence {
-                if run(c) >= n && trimmed.trim_start_matches(c).trim().is_empty() {
-                    fence = None;
-                }
+            visible_lines.push(visible);
+        }
+        // The block structure as CommonMark (and so GitHub) reads it: which lines are code
+        // (fenced or indented: not content), which start a heading (ATX or setext) and which
+        // belong to one (a setext heading's underline and continuation lines).
+        let structure = Structure::of(&visible_lines);
+        let mut lines = Vec::new();
+        for (idx, text) in visible_lines.into_iter().enumerate() {
+            if structure.hidden.get(idx).copied().unwrap_or(false) {
                 continue;
             }
-            if let Some(c) = ['`', '~'].into_iter().find(|&c| run(c) >= 3) {
-                fence = Some((c, run(c)));
-                continue;
-            }
-            if is_unchecked_task(trimmed) {
+            let heading = structure.headings.get(&idx).cloned();
+            if heading.is_none() && is_unchecked_task(text.trim_start()) {
                 continue;
             }
             lines.push(BodyLine {
-                number,
-                text: visible,
+                number: idx + 1,
+                text,
+                heading,
             });
         }
         Body { lines }
@@ -103,18 +104,19 @@ impl Body {
     /// The first section whose heading starts with `title` (case-insensitive), followed by
     /// the end of the heading, a colon, a space or an opening parenthesis.
     pub fn section(&self, title: &str) -> Option<Section> {
-        let start = self
-            .lines
-            .iter()
-            .position(|l| heading(&l.text).is_some_and(|(_, text)| heading_matches(text, title)))?;
-        let (level, text) = heading(&self.lines[start].text)?;
+        let start = self.lines.iter().position(|l| {
+            l.heading
+                .as_ref()
+                .is_some_and(|(_, text)| heading_matches(text, title))
+        })?;
+        let (level, text) = self.lines[start].heading.clone()?;
         let lines = self.lines[start + 1..]
             .iter()
-            .take_while(|l| heading(&l.text).is_none_or(|(lvl, _)| lvl > level))
+            .take_while(|l| l.heading.as_ref().is_none_or(|(lvl, _)| *lvl > level))
             .cloned()
             .collect();
         Some(Section {
-            heading: text.to_string(),
+            heading: text,
             heading_line: self.lines[start].number,
             lines,
         })
@@ -126,22 +128,67 @@ fn is_unchecked_task(trimmed: &str) -> bool {
     rest.is_some_and(|r| r.starts_with("[ ]"))
 }
 
-/// `(level, text)` when the line is an ATX heading.
-fn heading(line: &str) -> Option<(usize, &str)> {
-    let indent = line.len() - line.trim_start_matches(' ').len();
-    if indent > 3 {
-        return None;
+/// What CommonMark makes of the lines' block structure.
+struct Structure {
+    /// Line index → `(level, text)` of the heading that starts there.
+    headings: std::collections::HashMap<usize, (usize, String)>,
+    /// Lines that are not content: code blocks, and the lines of a heading after its first.
+    hidden: Vec<bool>,
+}
+
+impl Structure {
+    fn of(lines: &[String]) -> Structure {
+        use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+        let text = lines.join("\n");
+        // Byte offset → line index.
+        let mut starts = Vec::with_capacity(lines.len());
+        let mut at = 0;
+        for l in lines {
+            starts.push(at);
+            at += l.len() + 1;
+        }
+        let line_of = |offset: usize| starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let mut headings = std::collections::HashMap::new();
+        let mut hidden = vec![false; lines.len()];
+        let mut hide = |from: usize, to: usize| {
+            for h in hidden.iter_mut().take(to + 1).skip(from) {
+                *h = true;
+            }
+        };
+        let mut open: Option<(usize, usize, String)> = None;
+        for (event, range) in Parser::new(&text).into_offset_iter() {
+            match event {
+                Event::Start(Tag::Heading { level, .. }) => {
+                    open = Some((line_of(range.start), level as usize, String::new()));
+                    let (first, last) =
+                        (line_of(range.start), line_of(range.end.saturating_sub(1)));
+                    if last > first {
+                        hide(first + 1, last);
+                    }
+                }
+                Event::Text(t) | Event::Code(t) => {
+                    if let Some((_, _, heading)) = &mut open {
+                        heading.push_str(&t);
+                    }
+                }
+                Event::SoftBreak | Event::HardBreak => {
+                    if let Some((_, _, heading)) = &mut open {
+                        heading.push(' ');
+                    }
+                }
+                Event::End(TagEnd::Heading(_)) => {
+                    if let Some((line, level, heading)) = open.take() {
+                        headings.insert(line, (level, heading.trim().to_string()));
+                    }
+                }
+                Event::Start(Tag::CodeBlock(_)) => {
+                    hide(line_of(range.start), line_of(range.end.saturating_sub(1)));
+                }
+                _ => {}
+            }
+        }
+        Structure { headings, hidden }
     }
-    let l = &line[indent..];
-    let level = l.chars().take_while(|&c| c == '#').count();
-    if level == 0 || level > 6 {
-        return None;
-    }
-    let rest = &l[level..];
-    if !(rest.is_empty() || rest.starts_with([' ', '\t'])) {
-        return None;
-    }
-    Some((level, rest.trim().trim_end_matches('#').trim_end()))
 }
 
 fn heading_matches(text: &str, title: &str) -> bool {
@@ -277,6 +324,28 @@ mod tests {
             m.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
             ["artifacts/a/2025-01-01/mcp/y.jsonl"]
         );
+    }
+
+    #[test]
+    fn setext_headings_are_headings_and_indented_code_is_code() {
+        let body = "Summary\n=======\nText\n\nMCP Evidence\n---\n- artifacts/a/2025-01-01/mcp/x.jsonl\n\n        artifacts/a/2025-01-01/mcp/in-code.jsonl\n\nHeartbeat\n---------\n- none\n";
+        let b = Body::parse(body);
+        let s = b
+            .section("MCP Evidence")
+            .expect("a setext heading is a heading");
+        assert_eq!(s.heading_line, 5);
+        let m = s.mentions(&[".jsonl"]);
+        assert_eq!(
+            m.iter()
+                .map(|m| (m.text.as_str(), m.line))
+                .collect::<Vec<_>>(),
+            [("artifacts/a/2025-01-01/mcp/x.jsonl", 7)]
+        );
+        // The section ends at the next heading of its level; the underline is not content.
+        assert!(s.lines.iter().all(|l| !l.text.contains("---")));
+        assert_eq!(b.section("Heartbeat").unwrap().heading_line, 11);
+        // `---` after a blank line is a rule, not a heading.
+        assert!(Body::parse("Note\n\n---\n").section("Note").is_none());
     }
 
     #[test]

@@ -834,3 +834,32 @@ fn the_quick_check_of_the_built_in_schema_finds_what_the_full_check_finds() {
         assert!(lines_found.contains(&n), "line {n} not found: {quick}");
     }
 }
+
+#[test]
+fn a_setext_heading_is_the_section_as_github_renders_it() {
+    // `MCP Evidence` underlined with `---` is a heading on GitHub: its list is read, not
+    // reported as `section-missing`.
+    let repo = repo();
+    let body = "Summary\n=======\nA change.\n\nMCP Evidence\n------------\n- artifacts/eng/2025-10-21/mcp/bad.jsonl\n";
+    let event = pull_request_event(repo.path(), body);
+    let api = Server::start(vec![
+        (PR, vec![pull_reply(body)]),
+        (
+            &format!("{PR}/files"),
+            vec![files_reply(&[
+                "app/x.ts",
+                "artifacts/eng/2025-10-21/mcp/bad.jsonl",
+            ])],
+        ),
+    ]);
+    let mut cmd = bin();
+    actions(&mut cmd, repo.path(), &event, &api.url);
+    let out = run(cmd.args([
+        "verify-mcp-evidence",
+        "--format",
+        "json",
+        "--comment",
+        "never",
+    ]));
+    assert_eq!(out.rules(), ["mcp-evidence/invalid-json"], "{}", out.stdout);
+}
