@@ -65,6 +65,14 @@ pub struct Common {
     /// (default: nofilter).
     #[arg(long, value_enum)]
     pub filter: Option<DiffFilter>,
+    /// Say more on stderr about what the run does (-v: details, -vv: everything). Default: what
+    /// it waits for (API retries, health probes, dry-run migrations). MERGE_GATES_LOG (e.g.
+    /// `debug`) overrides both.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

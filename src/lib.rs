@@ -97,6 +97,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             (common, Some(GateId::HealthGate))
         }
     };
+    settings::init_logging(common.verbose, common.quiet);
     let settings = Settings::new(&common, selected, &flags)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

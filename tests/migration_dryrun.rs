@@ -149,6 +149,11 @@ fn a_safe_migration_passes_and_earlier_migrations_of_other_tools_come_first() {
     assert!(findings(&out).is_empty());
     let notes = out.json()["gates"][0]["notes"].to_string();
     assert!(notes.contains("2 earlier migration(s) applied"), "{notes}");
+    // Each migration of the PR is said as it is applied.
+    for (i, path) in [PR, PR_INDEX].iter().enumerate() {
+        let line = format!("dry run: applying {path} ({}/2)", i + 1);
+        assert!(out.stderr.contains(&line), "{}", out.stderr);
+    }
 }
 
 #[test]

@@ -112,6 +112,22 @@ fn a_500_is_retried() {
     assert_eq!(out.rules(), ["mcp-evidence/invalid-json"], "{}", out.stderr);
     assert_eq!(api.count(&format!("GET {PR}")), 2);
     assert_eq!(api.count(&format!("GET {PR}/files")), 2);
+    // Each retry is said as it happens, on stderr; `-q` keeps it quiet.
+    assert!(
+        out.stderr.contains("GitHub API: pull request: HTTP 500")
+            && out.stderr.contains("retry 2/8 in"),
+        "{}",
+        out.stderr
+    );
+    let mut cmd = bin();
+    actions(&mut cmd, repo.path(), &event, &api.url);
+    api.route(
+        &format!("GET {PR}"),
+        vec![Reply::json(500, json!({})), pull_reply(BODY_BAD)],
+    );
+    let quiet = run(cmd.args(["verify-mcp-evidence", "--format", "json", "-q"]));
+    assert_eq!(quiet.rules(), ["mcp-evidence/invalid-json"]);
+    assert!(!quiet.stderr.contains("retry"), "{}", quiet.stderr);
 }
 
 #[test]

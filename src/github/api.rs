@@ -358,6 +358,13 @@ impl Api {
                     last,
                 });
             }
+            tracing::info!(
+                "GitHub API: {}: {}, retry {}/8 in {:.1} s",
+                what,
+                crate::text::excerpt(&reason, 200),
+                attempts + 1,
+                wait.as_secs_f64()
+            );
             tokio::time::sleep(wait).await;
         }
     }

@@ -75,9 +75,9 @@ pub fn render(report: &Report, color: bool) -> String {
             Verdict::Fail => paint("1;31", "FAIL"),
         };
         out.push_str(&format!(
-            "merge-gates: {verdict} ({} in {} gates)\n",
+            "merge-gates: {verdict} ({} in {})\n",
             totals(report.gates.iter().flat_map(|g| &g.findings)),
-            report.gates.len()
+            crate::text::plural(report.gates.len(), "gate", "gates")
         ));
     }
     out

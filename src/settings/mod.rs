@@ -294,6 +294,28 @@ fn enabled_gates(config: &Config, has_body: bool) -> Result<Vec<GateId>> {
     }
 }
 
+/// What the run says on stderr as it goes (`tracing`): errors only with `-q`, what it waits for
+/// by default, details with `-v`, everything with `-vv`; `MERGE_GATES_LOG` (an `EnvFilter`
+/// directive such as `debug`) overrides the flags. Set once; a second call changes nothing.
+pub fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = env("MERGE_GATES_LOG")
+        .and_then(|d| tracing_subscriber::EnvFilter::try_new(d).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init();
+}
+
 /// Largest config file read; a real one is a few KiB.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 

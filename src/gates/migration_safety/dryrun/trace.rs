@@ -177,7 +177,13 @@ pub async fn run(job: Job) -> Result<Outcome> {
         .await
         .context("dry run: reading the scratch session's backend")?
         .get(0);
-    for m in &job.changed {
+    for (i, m) in job.changed.iter().enumerate() {
+        tracing::info!(
+            "dry run: applying {} ({}/{})",
+            crate::text::excerpt(&m.path, 300),
+            i + 1,
+            job.changed.len()
+        );
         let (trace, failure) = trace_migration(&client, &admin, pid, m).await?;
         let stmts = statements(m, Phase::Changed).unwrap_or_default();
         outcome
