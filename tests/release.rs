@@ -48,7 +48,10 @@ impl Release {
         std::fs::write(repo.join(".gitignore"), "/target\n").unwrap();
         std::fs::write(
             repo.join("checksums.txt"),
-            format!("# checksums\n{}  v0.9.0/merge-gates-x86_64-unknown-linux-musl.tar.gz\n", "a".repeat(64)),
+            format!(
+                "# checksums\n{}  v0.9.0/merge-gates-x86_64-unknown-linux-musl.tar.gz\n",
+                "a".repeat(64)
+            ),
         )
         .unwrap();
         git(&repo, &["init", "-q", "-b", "main"]);
@@ -206,7 +209,10 @@ fn the_tagged_commit_lists_its_own_archives_and_is_published_only_after_the_tag(
     let calls = r.gh_calls();
     let gh: Vec<&str> = calls.lines().filter(|l| l.starts_with("gh ")).collect();
     assert_eq!(gh.len(), 1, "{calls}");
-    assert!(gh[0].starts_with("gh release create v1.2.3 --verify-tag"), "{calls}");
+    assert!(
+        gh[0].starts_with("gh release create v1.2.3 --verify-tag"),
+        "{calls}"
+    );
     for t in TARGETS {
         assert!(gh[0].contains(&asset(t)), "{t} not published: {calls}");
     }
@@ -275,7 +281,9 @@ fn a_release_whose_archives_differ_from_the_tag_is_not_published() {
     std::fs::remove_file(r.dist().join(asset(TARGETS[4]))).unwrap();
     let out = r.run(&["checksums", "v2.0.0", dist]);
     assert_eq!(out.code, 1);
-    assert!(out.log.contains("has no merge-gates-x86_64-pc-windows-msvc.zip"));
+    assert!(out
+        .log
+        .contains("has no merge-gates-x86_64-pc-windows-msvc.zip"));
 }
 
 #[test]
