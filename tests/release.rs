@@ -232,6 +232,15 @@ fn the_tagged_commit_lists_its_own_archives_and_is_published_only_after_the_tag(
     names.sort();
     assert_eq!(names, ["LICENSE", "README.md", "merge-gates"]);
 
+    // The merge-back pull request carries the tagged commit itself to the default branch.
+    r.ok(&["merge-back", "1.2.3"]);
+    assert_eq!(r.remote_git(&["rev-parse", "release/v1.2.3"]), tagged);
+    let calls = r.gh_calls();
+    assert!(
+        calls.contains("gh pr create --head release/v1.2.3"),
+        "{calls}"
+    );
+
     // A second release of the same version is refused before anything is built or tagged.
     let again = r.run(&["check", "1.2.3"]);
     assert_eq!(again.code, 1, "{}", again.log);
