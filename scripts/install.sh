@@ -123,7 +123,7 @@ libclang_found() {
   local IFS=:
   for d in $dirs; do
     [ -n "$d" ] || continue
-    for f in "$d"/libclang.so* "$d"/libclang-*.so* "$d"/libclang.dylib "$d"/libclang.dll; do
+    for f in "$d"/libclang.so* "$d"/libclang-[0-9]*.so* "$d"/libclang.dylib "$d"/libclang.dll; do
       [ -e "$f" ] && return 0
     done
   done
