@@ -33,7 +33,7 @@
 set -euo pipefail
 
 mode=install
-[ "${1:-}" != --cache-key ] || mode=cache-key
+[ "${1:-}" != --cache-key ] || mode="cache-key"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 checksums="${MERGE_GATES_CHECKSUMS:-$root/checksums.txt}"
