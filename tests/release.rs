@@ -318,3 +318,50 @@ fn versions_are_checked_and_a_prerelease_leaves_the_major_tag_alone() {
     assert_eq!(tags, "v1.3.0-rc.1", "a pre-release moved the major tag");
     assert!(r.gh_calls().contains("--prerelease"), "{}", r.gh_calls());
 }
+
+#[test]
+fn the_workflow_runs_these_steps_in_this_order_on_runners_that_exist() {
+    let wf = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    let at = |s: &str| {
+        wf.find(s)
+            .unwrap_or_else(|| panic!("release.yml never runs `{s}`"))
+    };
+    let steps = [
+        "release.sh check",
+        "release.sh package",
+        "release.sh checksums",
+        "release.sh tag",
+        "release.sh publish",
+        "release.sh merge-back",
+    ];
+    for pair in steps.windows(2) {
+        assert!(at(pair[0]) < at(pair[1]), "{} after {}", pair[0], pair[1]);
+    }
+    // Started by hand with a version; on pull requests it only builds. Nothing but release.sh
+    // talks to the release (after the tag exists).
+    assert!(wf.contains("\n  workflow_dispatch:\n"));
+    assert!(
+        !wf.contains("\n  push:"),
+        "a pushed tag must not start a release"
+    );
+    let gh_release = regex::Regex::new(r"(^|[\s;&|(])gh\s+release\b").unwrap();
+    assert!(
+        !gh_release.is_match(&wf),
+        "release.yml calls gh release itself"
+    );
+    let release_job = wf.split("\n  release:\n").nth(1).unwrap();
+    assert!(release_job.contains("if: github.event_name == 'workflow_dispatch'"));
+    for (os, target) in [
+        ("ubuntu-24.04", "x86_64-unknown-linux-musl"),
+        ("ubuntu-24.04-arm", "aarch64-unknown-linux-musl"),
+        ("macos-15-intel", "x86_64-apple-darwin"),
+        ("macos-15", "aarch64-apple-darwin"),
+        ("windows-2022", "x86_64-pc-windows-msvc"),
+    ] {
+        assert!(
+            wf.contains(&format!("{{ os: {os}, target: {target} }}")),
+            "{target} on {os}"
+        );
+    }
+    assert!(!wf.contains("macos-13"), "macos-13 runners are retired");
+}
