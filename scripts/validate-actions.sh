@@ -5,7 +5,7 @@
 #     (docs/examples/org-required.yml) included;
 #   - check-jsonschema with the schemastore schemas it vendors: `vendor.github-actions` for
 #     every action.yml, `vendor.github-workflows` for every workflow;
-#   - zizmor (offline) on the repository's own workflows.
+#   - zizmor (offline) on the repository's own workflows and actions.
 # Tools are installed when missing (npm into target/ci-tools, pip for the Python ones); run
 # again, nothing is reinstalled. Used by .ci/run and by .github/workflows/ci.yml.
 set -euo pipefail
@@ -66,5 +66,5 @@ if bad:
 print(f"{len(hooks)} hook(s) ok")
 PY
 
-echo "== zizmor (offline): workflows"
-zizmor --offline --no-progress .github/workflows
+echo "== zizmor (offline): workflows and actions"
+zizmor --offline --no-progress .github/workflows "${actions[@]}"
