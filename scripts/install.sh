@@ -99,7 +99,7 @@ source_hash() {
     cd "$root"
     local sum=(sha256sum)
     command -v sha256sum >/dev/null 2>&1 || sum=(shasum -a 256)
-    find Cargo.toml Cargo.lock src schemas docs/rules -type f -print0 2>/dev/null | LC_ALL=C sort -z |
+    find Cargo.toml Cargo.lock src schemas docs/rules docs/examples -type f -print0 2>/dev/null | LC_ALL=C sort -z |
       xargs -0 "${sum[@]}"
   ) | sha256_stdin
 }

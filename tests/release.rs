@@ -365,3 +365,83 @@ fn the_workflow_runs_these_steps_in_this_order_on_runners_that_exist() {
     }
     assert!(!wf.contains("macos-13"), "macos-13 runners are retired");
 }
+
+/// Every file the crate's sources `include_str!`, relative to the repository root (a
+/// `concat!("../docs/rules/", …)` counts as that folder).
+fn included_files() -> Vec<String> {
+    let re = regex::Regex::new(r#"include_(?:str|bytes)!\(\s*(?:concat!\(\s*)?"([^"]+)""#).unwrap();
+    let mut out = vec![];
+    let mut dirs = vec![root().join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for c in re.captures_iter(&text) {
+                    let mut parts: Vec<String> = dir
+                        .strip_prefix(root())
+                        .unwrap()
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect();
+                    for p in c[1].split('/') {
+                        match p {
+                            ".." => {
+                                parts.pop();
+                            }
+                            "." | "" => {}
+                            p => parts.push(p.to_string()),
+                        }
+                    }
+                    out.push(parts.join("/"));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_package_and_the_build_cache_key_cover_every_included_file() {
+    let cargo = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let include: Vec<String> = cargo
+        .split("\ninclude = [")
+        .nth(1)
+        .unwrap()
+        .split(']')
+        .next()
+        .unwrap()
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(|p| {
+            p.trim_start_matches('/')
+                .trim_end_matches("/**")
+                .to_string()
+        })
+        .collect();
+    let install = std::fs::read_to_string(root().join("scripts/install.sh")).unwrap();
+    let hashed: Vec<&str> = install
+        .lines()
+        .find(|l| l.trim_start().starts_with("find Cargo.toml Cargo.lock"))
+        .expect("install.sh's source hash")
+        .split_whitespace()
+        .skip(1)
+        .take_while(|w| !w.starts_with('-'))
+        .collect();
+    let files = included_files();
+    assert!(files.len() >= 4, "{files:?}");
+    for f in &files {
+        let covered = |p: &str| f == p || f.starts_with(&format!("{p}/"));
+        assert!(
+            include.iter().any(|p| covered(p)),
+            "Cargo.toml's include misses {f}"
+        );
+        assert!(
+            hashed.iter().any(|p| covered(p)),
+            "install.sh's source hash misses {f}"
+        );
+    }
+}
