@@ -15,7 +15,8 @@
 #   release.sh checksums VERSION DIR  checksums.txt: the lines of vX.Y.Z replaced by
 #                                     "<sha256>  vX.Y.Z/<asset>" for each of the five archives in DIR
 #   release.sh tag VERSION            commit checksums.txt on top of HEAD, tag it vX.Y.Z, move vX
-#                                     to it (not for a pre-release), push both tags atomically
+#                                     to it (not for a pre-release), push both tags atomically;
+#                                     a re-run finding its own tag on the remote goes on
 #   release.sh publish VERSION DIR    the remote's vX.Y.Z lists exactly DIR's archives: create
 #                                     the GitHub release from that tag with those archives
 #   release.sh merge-back VERSION     push release/vX.Y.Z (the tag's commit) and open a pull
@@ -155,10 +156,19 @@ cmd_tag() {
   local top
   top="$(toplevel)"
   cd "$top"
-  if git rev-parse -q --verify "refs/tags/$tag" >/dev/null || remote_has_tag "$tag"; then
+  grep -q "  $tag/" checksums.txt || fail "checksums.txt lists nothing for $tag: run release.sh checksums first"
+  if remote_has_tag "$tag"; then
+    # A re-run of a release whose publish step failed: the tag is already what this run would
+    # push (a commit on top of HEAD listing the same archives), so go on to publish it.
+    git fetch -q "$remote" "+refs/tags/$tag:refs/tags/$tag"
+    if [ "$(git rev-parse "$tag^{commit}^")" = "$(git rev-parse HEAD)" ] &&
+      [ "$(git show "$tag:checksums.txt" | grep "  $tag/")" = "$(grep "  $tag/" checksums.txt)" ]; then
+      echo "$tag is already tagged with these archives' checksums (a re-run): nothing to push"
+      return 0
+    fi
     fail "the tag $tag exists already: a release tag is never moved"
   fi
-  grep -q "  $tag/" checksums.txt || fail "checksums.txt lists nothing for $tag: run release.sh checksums first"
+  git rev-parse -q --verify "refs/tags/$tag" >/dev/null && fail "the tag $tag exists here already: delete the local tag (git tag -d $tag)"
   local who=()
   [ -n "$(git config user.email || true)" ] ||
     who=(-c "user.name=github-actions[bot]" -c "user.email=41898282+github-actions[bot]@users.noreply.github.com")
@@ -213,5 +223,5 @@ case "$sub" in
   tag) cmd_tag "$@" ;;
   publish) cmd_publish "$@" ;;
   merge-back) cmd_merge_back "$@" ;;
-  *) sed -n '11,22p' "$0" >&2; exit 2 ;;
+  *) sed -n '11,23p' "$0" >&2; exit 2 ;;
 esac

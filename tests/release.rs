@@ -180,6 +180,12 @@ fn the_tagged_commit_lists_its_own_archives_and_is_published_only_after_the_tag(
 
     r.ok(&["checksums", "1.2.3", dist]);
     r.ok(&["tag", "1.2.3"]);
+    // A re-run of the job (a fresh checkout of the chosen commit) finds its own tag and goes on.
+    git(&r.repo(), &["reset", "-q", "--hard", &chosen]);
+    git(&r.repo(), &["tag", "-d", "v1.2.3", "v1"]);
+    r.ok(&["checksums", "1.2.3", dist]);
+    let rerun = r.ok(&["tag", "1.2.3"]);
+    assert!(rerun.contains("already tagged"), "{rerun}");
     r.ok(&["publish", "1.2.3", dist]);
 
     // The tag is a commit on top of the chosen one that changes checksums.txt only.
@@ -280,6 +286,20 @@ fn a_release_whose_archives_differ_from_the_tag_is_not_published() {
     r.package_all();
     r.ok(&["checksums", "v2.0.0", dist]);
     r.ok(&["tag", "v2.0.0"]);
+    // A run with other archives does not take the existing tag for its own.
+    let tagged = git(&r.repo(), &["rev-parse", "HEAD"]);
+    git(&r.repo(), &["reset", "-q", "--hard", "HEAD^"]);
+    git(&r.repo(), &["tag", "-d", "v2.0.0", "v2"]);
+    std::fs::write(r.dist().join(asset(TARGETS[1])), "rebuilt").unwrap();
+    r.ok(&["checksums", "v2.0.0", dist]);
+    let out = r.run(&["tag", "v2.0.0"]);
+    assert_eq!(out.code, 1, "{}", out.log);
+    assert!(out.log.contains("exists already"), "{}", out.log);
+    git(&r.repo(), &["reset", "-q", "--hard", &tagged]);
+    git(
+        &r.repo(),
+        &["fetch", "-q", "origin", "+refs/tags/*:refs/tags/*"],
+    );
     // An archive rebuilt after the tag: the tag's checksums.txt no longer matches it.
     std::fs::write(r.dist().join(asset(TARGETS[2])), "other bytes").unwrap();
     let out = r.run(&["publish", "v2.0.0", dist]);
