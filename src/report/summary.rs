@@ -160,3 +160,29 @@ pub fn cell(s: &str) -> String {
 pub fn code(s: &str) -> String {
     format!("<code>{}</code>", inert(s))
 }
+
+#[cfg(test)]
+mod tests {
+    /// What a reader sees of a Markdown fragment (as GitHub renders CommonMark): its text and
+    /// code, entities decoded, HTML tags left out.
+    fn visible(markdown: &str) -> String {
+        use pulldown_cmark::{Event, Parser};
+        Parser::new(markdown)
+            .filter_map(|e| match e {
+                Event::Text(t) | Event::Code(t) => Some(t.into_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_quoted_path_shows_its_placeholders_literally() {
+        let cell = super::cell("lists `artifacts/<agent>/<YYYY-MM-DD>/mcp/x.jsonl` & more");
+        assert_eq!(
+            visible(&cell),
+            "lists artifacts/<agent>/<YYYY-MM-DD>/mcp/x.jsonl & more"
+        );
+        // A Markdown code span would have shown the escapes themselves.
+        assert_eq!(visible("`artifacts/&lt;agent&gt;`"), "artifacts/&lt;agent&gt;");
+    }
+}
