@@ -280,6 +280,25 @@ pub struct HealthGateFlags {
     /// A healthy URL slower than this is a warning.
     #[arg(long, value_name = "DURATION")]
     pub warn_latency: Option<String>,
+    /// After the first pass, probe each URL N more times (every --interval) and judge the
+    /// whole window: success rate, P95/P99 latency (the analysis window; default: off).
+    #[arg(long, value_name = "N")]
+    pub samples: Option<u32>,
+    /// The analysis window as a duration instead of --samples: duration / interval samples.
+    #[arg(long, value_name = "DURATION", conflicts_with = "samples")]
+    pub duration: Option<String>,
+    /// Lowest share of successful samples in the window, in percent (default 99).
+    #[arg(long, value_name = "PERCENT")]
+    pub min_success_rate: Option<f64>,
+    /// Highest P95 latency over the window (default 2s).
+    #[arg(long, value_name = "DURATION")]
+    pub max_p95: Option<String>,
+    /// Highest P99 latency over the window (default: not checked).
+    #[arg(long, value_name = "DURATION")]
+    pub max_p99: Option<String>,
+    /// Consecutive failures that end the window early, failed (Argo's failureLimit).
+    #[arg(long, value_name = "K")]
+    pub failure_limit: Option<u32>,
     /// Follow redirects (by default a 3xx is judged as it is, and is not healthy).
     #[arg(long)]
     pub follow_redirects: bool,

@@ -309,8 +309,21 @@ pub struct HealthGateConfig {
     pub expect_body_regex: Option<String>,
     /// An attempt slower than this fails (e.g. `5s`).
     pub max_latency: Option<String>,
-    /// A healthy URL slower than this is a warning (e.g. `3s`).
+    /// A healthy URL slower than this is a warning (default `3s`).
     pub warn_latency: Option<String>,
+    /// After the first pass, probe each URL this many more times (every `interval`) and judge
+    /// the whole window (default: no window).
+    pub samples: Option<u32>,
+    /// The analysis window as a duration (`duration / interval` samples), instead of `samples`.
+    pub duration: Option<String>,
+    /// Lowest share of successful samples in the window, in percent (default `99`).
+    pub min_success_rate: Option<f64>,
+    /// Highest P95 latency over the window (default `2s`).
+    pub max_p95: Option<String>,
+    /// Highest P99 latency over the window (default: not checked).
+    pub max_p99: Option<String>,
+    /// Consecutive failures that end the window early, failed.
+    pub failure_limit: Option<u32>,
     /// Follow redirects (default false: a redirect is judged as the 3xx it is).
     pub follow_redirects: Option<bool>,
     /// `GET` (default) or `HEAD`.

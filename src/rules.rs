@@ -362,6 +362,10 @@ rules! {
         "The deployment is healthy but slow: look at what makes it slow before it crosses `--max-latency`.";
     HgNoDeploymentUrl = "health-gate/no-deployment-url", Error,
         "Set `environment_url` when creating the deployment status, or pass `--url`.";
+    HgSuccessRateLow = "health-gate/success-rate-low", Error,
+        "Find why some requests fail while others pass (one bad instance, a dependency timing out, a crash loop), fix it and deploy again; roll back meanwhile.";
+    HgLatencyPercentileExceeded = "health-gate/latency-percentile-exceeded", Error,
+        "Find what makes the slow tail slow (cold instances, a slow query, an upstream call) before promoting; raise `--max-p95`/`--max-p99` only if that latency is acceptable.";
 
     // (end of gate rules)
 }

@@ -980,3 +980,129 @@ fn config_keys_are_read() {
     paths.sort();
     assert_eq!(paths, ["/a", "/b"]);
 }
+
+// ---- The analysis window ----
+
+#[test]
+fn two_failures_in_a_hundred_samples_fail_a_99_percent_window() {
+    // The first answer passes; then 2 of the next 100 are 503.
+    let s = Hostile::start(|n, _, st, _| match n {
+        30 | 70 => respond(st, 503, &[], b"down"),
+        _ => respond(st, 200, &[], b"ok"),
+    });
+    let (out, t) = gate(&format!(
+        "--url {}/health --samples 100 --interval 5ms --min-success-rate 99 --timeout 60s",
+        s.url
+    ));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.rules(),
+        ["health-gate/success-rate-low"],
+        "{}",
+        out.stdout
+    );
+    let m = messages(&out);
+    assert!(
+        m.contains("98.00% of 100 samples") && m.contains("HTTP 503"),
+        "{m}"
+    );
+    assert_eq!(s.hits().len(), 101, "one pass, then the whole window");
+    let o = outputs(&out);
+    assert_eq!(o["healthy"], "false");
+    assert_eq!(o["success-rate"], "98.00");
+    assert!(
+        o["failed-urls"].as_str().unwrap().ends_with("/health"),
+        "{o}"
+    );
+    // The summary's table per URL: samples, rate, percentiles, a sparkline.
+    let tables = out.json()["gates"][0]["tables"].to_string();
+    assert!(
+        tables.contains("analysis window") && tables.contains("100 of 100"),
+        "{tables}"
+    );
+    within(t, 30.0, &out);
+
+    // One failure in a hundred passes.
+    let s = Hostile::start(|n, _, st, _| match n {
+        30 => respond(st, 503, &[], b"down"),
+        _ => respond(st, 200, &[], b"ok"),
+    });
+    let (out, _) = gate(&format!(
+        "--url {}/health --samples 100 --interval 5ms --timeout 60s",
+        s.url
+    ));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(outputs(&out)["success-rate"], "99.00");
+}
+
+#[test]
+fn failures_in_a_row_end_the_window_early() {
+    let s = Hostile::start(|n, _, st, _| match n {
+        0 => respond(st, 200, &[], b"ok"),
+        _ => respond(st, 500, &[], b"broken"),
+    });
+    let (out, _) = gate(&format!(
+        "--url {}/health --samples 50 --interval 5ms --failure-limit 3 --timeout 60s",
+        s.url
+    ));
+    assert_eq!(out.code, 1);
+    assert!(
+        messages(&out).contains("ended early after 3 failures in a row"),
+        "{}",
+        messages(&out)
+    );
+    assert_eq!(s.hits().len(), 4, "the pass, then three failures");
+}
+
+#[test]
+fn a_p95_of_two_and_a_half_seconds_fails_the_default() {
+    // 10 samples, one of them 2.5 s: the nearest-rank P95 of 10 is the slowest.
+    let s = Hostile::start(|n, _, st, _| {
+        if n == 5 {
+            std::thread::sleep(Duration::from_millis(2500));
+        }
+        respond(st, 200, &[], b"ok")
+    });
+    let (out, t) = gate(&format!(
+        "--url {}/health --samples 10 --interval 5ms --timeout 60s",
+        s.url
+    ));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.rules(),
+        ["health-gate/latency-percentile-exceeded"],
+        "{}",
+        out.stdout
+    );
+    assert!(
+        messages(&out).contains("over the maximum of 2s (`--max-p95`)"),
+        "{}",
+        messages(&out)
+    );
+    assert!(
+        outputs(&out)["p95-ms"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 2500
+    );
+    within(t, 20.0, &out);
+}
+
+#[test]
+fn an_answer_in_three_and_a_half_seconds_warns_and_passes_by_default() {
+    let s = Hostile::start(|_, _, st, _| {
+        std::thread::sleep(Duration::from_millis(3500));
+        respond(st, 200, &[], b"ok")
+    });
+    let (out, t) = gate(&format!("--url {}/health --timeout 30s", s.url));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.rules(), ["health-gate/slow-response"]);
+    assert!(
+        messages(&out).contains("over the warning level of 3s"),
+        "{}",
+        messages(&out)
+    );
+    within(t, 20.0, &out);
+}

@@ -183,6 +183,9 @@ mod tests {
             "lists artifacts/<agent>/<YYYY-MM-DD>/mcp/x.jsonl & more"
         );
         // A Markdown code span would have shown the escapes themselves.
-        assert_eq!(visible("`artifacts/&lt;agent&gt;`"), "artifacts/&lt;agent&gt;");
+        assert_eq!(
+            visible("`artifacts/&lt;agent&gt;`"),
+            "artifacts/&lt;agent&gt;"
+        );
     }
 }

@@ -318,7 +318,9 @@ fn health_gate(i: &Inputs<'_>) -> Result<health_gate::Options> {
         json,
         body: a.expect_body.clone().or_else(|| c.expect_body.clone()),
         regex,
-        max_latency: dur(&a.max_latency, &c.max_latency, "max-latency")?,
+        max_latency: Some(
+            dur(&a.max_latency, &c.max_latency, "max-latency")?.unwrap_or(Duration::from_secs(5)),
+        ),
     };
     let method = a.method.or(c.method).unwrap_or(ProbeMethod::Get);
     if method == ProbeMethod::Head && expect.reads_body() {
@@ -344,22 +346,61 @@ fn health_gate(i: &Inputs<'_>) -> Result<health_gate::Options> {
         a.header_from_env.clone()
     };
     let (headers, secret_headers) = health_gate::headers(&plain, &from_env, env)?;
+    let interval = dur(&a.interval, &c.interval, "interval")?.unwrap_or(Duration::from_secs(5));
+    let request_timeout = dur(&a.request_timeout, &c.request_timeout, "request-timeout")?
+        .unwrap_or(Duration::from_secs(10));
+    let samples = match (
+        a.samples.or(c.samples),
+        dur(&a.duration, &c.duration, "duration")?,
+    ) {
+        (Some(n), None) => n,
+        (None, Some(d)) => {
+            let n = d.as_secs_f64() / interval.as_secs_f64().max(0.001);
+            n.ceil().min(f64::from(u32::MAX)) as u32
+        }
+        (Some(_), Some(_)) => bail!("health-gate: give `samples` or `duration`, not both"),
+        (None, None) => 0,
+    };
+    if samples > 100_000 {
+        bail!("--samples: {samples} is more than 100,000 probes of one URL");
+    }
+    let min_success_rate = a.min_success_rate.or(c.min_success_rate).unwrap_or(99.0);
+    if !min_success_rate.is_finite() || !(0.0..=100.0).contains(&min_success_rate) {
+        bail!("--min-success-rate: {min_success_rate} is not a percentage between 0 and 100");
+    }
+    let window = (samples > 0)
+        .then(|| -> Result<health_gate::window::Window> {
+            Ok(health_gate::window::Window {
+                samples,
+                interval,
+                min_success_rate,
+                max_p95: dur(&a.max_p95, &c.max_p95, "max-p95")?.unwrap_or(Duration::from_secs(2)),
+                max_p99: dur(&a.max_p99, &c.max_p99, "max-p99")?,
+                failure_limit: a.failure_limit.or(c.failure_limit).filter(|k| *k > 0),
+                request_timeout,
+            })
+        })
+        .transpose()?;
     Ok(health_gate::Options {
         urls,
         environment: a.environment.clone().or_else(|| c.environment.clone()),
         schedule: Schedule {
             start_period: dur(&a.start_period, &c.start_period, "start-period")?
                 .unwrap_or(Duration::ZERO),
-            interval: dur(&a.interval, &c.interval, "interval")?.unwrap_or(Duration::from_secs(5)),
+            interval,
             backoff,
-            request_timeout: dur(&a.request_timeout, &c.request_timeout, "request-timeout")?
-                .unwrap_or(Duration::from_secs(10)),
+            request_timeout,
             retries,
             success_threshold,
         },
         timeout: dur(&a.timeout, &c.timeout, "timeout")?.unwrap_or(Duration::from_secs(300)),
         expect,
-        warn_latency: dur(&a.warn_latency, &c.warn_latency, "warn-latency")?,
+        // The team's policy: over 3 s a warning, over 5 s a failed answer.
+        warn_latency: Some(
+            dur(&a.warn_latency, &c.warn_latency, "warn-latency")?
+                .unwrap_or(Duration::from_secs(3)),
+        ),
+        window,
         client: ClientOptions {
             follow_redirects: a.follow_redirects || c.follow_redirects.unwrap_or(false),
             insecure: a.insecure || c.insecure.unwrap_or(false),

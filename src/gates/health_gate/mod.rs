@@ -11,6 +11,7 @@
 pub mod expect;
 pub mod probe;
 pub mod schedule;
+pub mod window;
 
 use super::Context;
 use crate::finding::{Finding, GateOutput, Table};
@@ -57,6 +58,8 @@ pub struct Options {
     pub timeout: Duration,
     pub expect: Expectations,
     pub warn_latency: Option<Duration>,
+    /// The analysis window after the first pass (`--samples`); `None`: one pass decides.
+    pub window: Option<window::Window>,
     pub client: ClientOptions,
     /// The GitHub API and event of this run, for a `deployment_status` event or the
     /// Deployments API (`environment`); `None` outside GitHub.
@@ -276,22 +279,37 @@ async fn run(_: &Context<'_>, opts: &Options) -> Result<GateOutput> {
     let mut set = tokio::task::JoinSet::new();
     for (i, url) in urls.iter().cloned().enumerate() {
         let (prober, expect, schedule) = (prober.clone(), expect.clone(), opts.schedule.clone());
+        let window = opts.window.clone();
         set.spawn(async move {
             let probed = schedule::run(&prober, &url, &schedule, &expect, start, deadline).await;
-            (i, probed)
+            let observed = match (&window, probed.end) {
+                (Some(w), End::Healthy) => {
+                    tracing::info!(
+                        "health-gate: {} passed; analysis window of {} sample(s)",
+                        shown(&url),
+                        w.samples
+                    );
+                    Some(window::run(&prober, &url, w, &expect, deadline).await)
+                }
+                _ => None,
+            };
+            (i, probed, observed)
         });
     }
-    let mut results: Vec<Option<Probed>> = vec![None; urls.len()];
+    let mut results: Vec<Option<(Probed, Option<window::Observed>)>> = vec![None; urls.len()];
     while let Some(joined) = set.join_next().await {
-        let (i, probed) = joined.map_err(|e| anyhow!("a probe task failed: {e}"))?;
-        results[i] = Some(probed);
+        let (i, probed, observed) = joined.map_err(|e| anyhow!("a probe task failed: {e}"))?;
+        results[i] = Some((probed, observed));
     }
-    let results: Vec<(Url, Probed)> = urls
+    let results: Vec<(Url, Probed, Option<window::Observed>)> = urls
         .into_iter()
         .zip(results)
-        .filter_map(|(u, p)| Some((u, p?)))
+        .filter_map(|(u, r)| r.map(|(p, o)| (u, p, o)))
         .collect();
-    for (url, p) in &results {
+    let mut failed_urls = Vec::new();
+    let (mut worst_rate, mut worst_p95): (Option<f64>, Option<Duration>) = (None, None);
+    for (url, p, observed) in &results {
+        let before = out.findings.len();
         report(
             &opts.schedule,
             opts.timeout,
@@ -300,8 +318,34 @@ async fn run(_: &Context<'_>, opts: &Options) -> Result<GateOutput> {
             p,
             &mut out,
         );
+        if let (Some(w), Some(o)) = (&opts.window, observed) {
+            let stats = o.stats();
+            worst_rate = Some(worst_rate.map_or(stats.success_rate, |r| r.min(stats.success_rate)));
+            worst_p95 = Some(worst_p95.map_or(stats.p95, |d| d.max(stats.p95)));
+            judge_window(w, url, o, &mut out);
+        }
+        let failed = out.findings[before..]
+            .iter()
+            .any(|f| f.severity == crate::finding::Severity::Error);
+        if failed || p.end != End::Healthy {
+            failed_urls.push(shown(url));
+        }
     }
-    let healthy = results.iter().all(|(_, p)| p.end == End::Healthy);
+    out.outputs.extend([
+        (
+            "success-rate".to_string(),
+            worst_rate.map(|r| format!("{r:.2}")).unwrap_or_default(),
+        ),
+        (
+            "p95-ms".to_string(),
+            worst_p95
+                .map(|d| d.as_millis().to_string())
+                .unwrap_or_default(),
+        ),
+        ("failed-urls".to_string(), failed_urls.join("\n")),
+    ]);
+    let healthy = failed_urls.is_empty();
+    let results: Vec<(Url, Probed)> = results.into_iter().map(|(u, p, _)| (u, p)).collect();
     // The URL that decides: the first unhealthy one, else the slowest.
     let decider = results
         .iter()
@@ -319,6 +363,101 @@ async fn run(_: &Context<'_>, opts: &Options) -> Result<GateOutput> {
         decider.and_then(|(_, p)| p.attempts.last()),
     );
     Ok(out)
+}
+
+/// The findings and the summary table of one URL's analysis window.
+fn judge_window(w: &window::Window, url: &Url, o: &window::Observed, out: &mut GateOutput) {
+    let name = shown(url);
+    let s = o.stats();
+    out.tables.push(Table {
+        title: format!("`{name}`: analysis window"),
+        columns: [
+            "samples",
+            "success rate",
+            "P50",
+            "P95",
+            "P99",
+            "max",
+            "latency over the window",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: vec![vec![
+            format!("{} of {}", s.samples, w.samples),
+            format!("{:.2}%", s.success_rate),
+            show_ms(s.p50),
+            show_ms(s.p95),
+            show_ms(s.p99),
+            show_ms(s.max),
+            o.sparkline(40),
+        ]],
+    });
+    let ended = match o.ended {
+        window::Ended::Complete => String::new(),
+        window::Ended::FailureLimit => format!(
+            "; the window ended early after {} failures in a row (`--failure-limit`)",
+            w.failure_limit.unwrap_or(1)
+        ),
+        window::Ended::Deadline => String::new(),
+    };
+    if o.ended == window::Ended::Deadline {
+        out.push(Finding::new(
+            Rule::HgRequestTimedOut,
+            format!(
+                "`{name}` passed, but the overall timeout ran out during its analysis window after {} of {} samples: raise `--timeout` to at least `--samples` × `--interval` plus the time to first pass",
+                s.samples, w.samples
+            ),
+        ));
+    }
+    if s.samples > 0
+        && (s.success_rate < w.min_success_rate || o.ended == window::Ended::FailureLimit)
+    {
+        let mut failures: Vec<String> = Vec::new();
+        for f in o.samples.iter().filter_map(|x| x.failure.as_deref()) {
+            if failures.len() < 3 && !failures.iter().any(|g| g == f) {
+                failures.push(f.to_string());
+            }
+        }
+        out.push(Finding::new(
+            Rule::HgSuccessRateLow,
+            format!(
+                "`{name}` answered {:.2}% of {} samples of its analysis window successfully, under the minimum of {}%: {} failed ({}){ended}",
+                s.success_rate,
+                s.samples,
+                w.min_success_rate,
+                s.failures,
+                failures.join("; ")
+            ),
+        ));
+    }
+    let over = |p: Duration, max: Duration, which: &str, flag: &str| {
+        (p > max).then(|| {
+            format!(
+                "{which} latency {} over the maximum of {} (`{flag}`)",
+                show_ms(p),
+                show_duration(max)
+            )
+        })
+    };
+    let slow: Vec<String> = [
+        over(s.p95, w.max_p95, "P95", "--max-p95"),
+        w.max_p99.and_then(|m| over(s.p99, m, "P99", "--max-p99")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if s.samples > 0 && !slow.is_empty() {
+        out.push(Finding::new(
+            Rule::HgLatencyPercentileExceeded,
+            format!(
+                "`{name}` is too slow over its analysis window of {} samples: {} (P50 {}, max {})",
+                s.samples,
+                slow.join(", "),
+                show_ms(s.p50),
+                show_ms(s.max)
+            ),
+        ));
+    }
 }
 
 fn outputs(out: &mut GateOutput, healthy: bool, attempts: usize, last: Option<&Attempt>) {

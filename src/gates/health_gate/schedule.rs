@@ -106,6 +106,17 @@ pub async fn run(
             Err(f) => (f.status, Some(f.problem.clone()), None),
         };
         let failed = problem.is_some();
+        tracing::info!(
+            "health-gate: {} attempt {}: {} in {}{}",
+            super::shown(url),
+            attempts.len() + 1,
+            status.map_or("no answer".to_string(), |s| format!("HTTP {s}")),
+            super::expect::show_ms(latency),
+            problem
+                .as_ref()
+                .map(|p| format!(": {}", crate::text::excerpt(&p.message, 200)))
+                .unwrap_or_default()
+        );
         let cut_by_deadline = cut && problem.as_ref().is_some_and(|p| p.kind == Kind::Timeout);
         attempts.push(Attempt {
             n: attempts.len() as u32 + 1,
