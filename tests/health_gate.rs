@@ -1104,5 +1104,7 @@ fn an_answer_in_three_and_a_half_seconds_warns_and_passes_by_default() {
         "{}",
         messages(&out)
     );
+    // Each probe is said on stderr as it happens (a long wait is never silent).
+    assert!(out.stderr.contains("/health attempt 1: HTTP 200 in"), "{}", out.stderr);
     within(t, 20.0, &out);
 }
