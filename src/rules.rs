@@ -362,6 +362,8 @@ rules! {
         "The deployment is healthy but slow: look at what makes it slow before it crosses `--max-latency`.";
     HgNoDeploymentUrl = "health-gate/no-deployment-url", Error,
         "Set `environment_url` when creating the deployment status, or pass `--url`.";
+    HgCrossOriginRedirect = "health-gate/cross-origin-redirect", Error,
+        "Probe the URL that answers the health check itself (the final URL, on the deployment's own origin), or make the endpoint answer without redirecting elsewhere.";
     HgSuccessRateLow = "health-gate/success-rate-low", Error,
         "Find why some requests fail while others pass (one bad instance, a dependency timing out, a crash loop), fix it and deploy again; roll back meanwhile.";
     HgLatencyPercentileExceeded = "health-gate/latency-percentile-exceeded", Error,

@@ -678,17 +678,61 @@ fn redirects_never_carry_a_secret_header_to_another_origin() {
     let out = run(&mut cmd);
     unhealthy(
         &out,
-        &["health-gate/unexpected-status"],
-        &["HTTP 302 Found"],
+        &["health-gate/cross-origin-redirect"],
+        &["HTTP 302 redirects to another origin"],
     );
     assert!(
         elsewhere.hits().is_empty(),
         "the secret went to another origin"
     );
-    // Without a secret the same redirect is followed.
-    let (out, _) = gate(&format!("--url {} --follow-redirects {FAST}", s.url));
+    assert!(!out.stdout.contains("thanks for the key"));
+}
+
+#[test]
+fn a_redirect_to_another_origin_is_a_finding_and_its_body_is_never_quoted() {
+    // `/health` of the deployment sends the probe to an internal page elsewhere; that page's
+    // 200 is not the deployment's health, and its text must not reach the log.
+    let internal = Hostile::start(|_, _, st, _| {
+        respond(
+            st,
+            200,
+            &[],
+            b"{\"status\":\"healthy\",\"admin_token\":\"INTERNAL-SECRET\"}",
+        )
+    });
+    let target = format!("{}/admin/status", internal.url);
+    let s = Hostile::start(move |_, path, st, _| match path {
+        "/moved" => respond(st, 200, &[], b"same origin, fine"),
+        "/health/v2" => respond(st, 301, &[("location", "/moved")], b""),
+        _ => respond(st, 302, &[("location", &target)], b"see elsewhere"),
+    });
+    let (out, _) = gate(&format!(
+        "--url {}/health --follow-redirects --retries 1 {FAST}",
+        s.url
+    ));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.rules(),
+        ["health-gate/cross-origin-redirect"],
+        "{}",
+        out.stdout
+    );
+    let m = messages(&out);
+    assert!(
+        m.contains("/admin/status") && m.contains("not followed"),
+        "{m}"
+    );
+    assert!(internal.hits().is_empty(), "the other origin was probed");
+    assert!(
+        !out.stdout.contains("INTERNAL-SECRET") && !out.stderr.contains("INTERNAL-SECRET"),
+        "a body from another origin reached the log"
+    );
+    // Within the origin, redirects are followed.
+    let (out, _) = gate(&format!(
+        "--url {}/health/v2 --follow-redirects {FAST}",
+        s.url
+    ));
     assert_eq!(out.code, 0, "{}", out.stdout);
-    assert_eq!(elsewhere.hits().len(), 1);
 }
 
 #[test]
@@ -1105,6 +1149,10 @@ fn an_answer_in_three_and_a_half_seconds_warns_and_passes_by_default() {
         messages(&out)
     );
     // Each probe is said on stderr as it happens (a long wait is never silent).
-    assert!(out.stderr.contains("/health attempt 1: HTTP 200 in"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/health attempt 1: HTTP 200 in"),
+        "{}",
+        out.stderr
+    );
     within(t, 20.0, &out);
 }

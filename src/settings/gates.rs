@@ -345,7 +345,7 @@ fn health_gate(i: &Inputs<'_>) -> Result<health_gate::Options> {
     } else {
         a.header_from_env.clone()
     };
-    let (headers, secret_headers) = health_gate::headers(&plain, &from_env, env)?;
+    let headers = health_gate::headers(&plain, &from_env, env)?;
     let interval = dur(&a.interval, &c.interval, "interval")?.unwrap_or(Duration::from_secs(5));
     let request_timeout = dur(&a.request_timeout, &c.request_timeout, "request-timeout")?
         .unwrap_or(Duration::from_secs(10));
@@ -409,7 +409,6 @@ fn health_gate(i: &Inputs<'_>) -> Result<health_gate::Options> {
                 ProbeMethod::Head => reqwest::Method::HEAD,
             },
             headers,
-            secret_headers,
         },
         github: i.github.clone(),
     })

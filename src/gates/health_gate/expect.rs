@@ -18,6 +18,8 @@ pub enum Kind {
     Timeout,
     Body,
     Latency,
+    /// A redirect out of the probed URL's origin, which is never followed.
+    CrossOrigin,
 }
 
 #[derive(Debug, Clone)]

@@ -99,13 +99,13 @@ fn header_name(flag: &str, raw: &str) -> Result<HeaderName> {
         .map_err(|_| anyhow!("{flag}: `{}` is not a header name", excerpt(raw.trim(), 60)))
 }
 
-/// The request headers, and whether one of them is a secret: `from_env` names each secret's
-/// environment variable, and `lookup` reads it. Values are never shown.
+/// The request headers: `from_env` names each secret's environment variable, and `lookup` reads
+/// it. Values are never shown.
 pub fn headers(
     plain: &[String],
     from_env: &[String],
     lookup: impl Fn(&str) -> Option<String>,
-) -> Result<(HeaderMap, bool)> {
+) -> Result<HeaderMap> {
     let mut map = HeaderMap::new();
     for h in plain {
         let (name, value) = h
@@ -133,7 +133,7 @@ pub fn headers(
         value.set_sensitive(true);
         map.append(name, value);
     }
-    Ok((map, !from_env.is_empty()))
+    Ok(map)
 }
 
 /// An http(s) URL, or why it is not one.
@@ -496,6 +496,7 @@ fn rule_for(kind: Kind) -> Rule {
         Kind::Timeout => Rule::HgRequestTimedOut,
         Kind::Body => Rule::HgBodyMismatch,
         Kind::Latency => Rule::HgLatencyExceeded,
+        Kind::CrossOrigin => Rule::HgCrossOriginRedirect,
     }
 }
 

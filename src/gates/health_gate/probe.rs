@@ -7,7 +7,9 @@
 //! `HTTPS_PROXY` from the environment, and a probe must reach the deployment itself), no
 //! decompression, no connection reuse (each attempt connects afresh, as a cold client would),
 //! no retries of its own (the schedule counts every request), and redirects followed only when
-//! asked — and then never to another origin while a secret header is set.
+//! asked — and then only within the probed URL's origin: a redirect elsewhere is never followed
+//! (so no header, secret or not, and no judgement leaves the deployment) and is its own failure,
+//! and no body from another origin is ever read, let alone quoted.
 //!
 //! Failures come back classified (`Kind`) with a message naming what happened: DNS failure,
 //! connection refused, TLS error, timeout while waiting for headers or while reading the body.
@@ -36,12 +38,11 @@ pub struct ClientOptions {
     pub insecure: bool,
     pub method: Method,
     pub headers: HeaderMap,
-    /// A header's value is a secret: redirects may not leave the URL's origin.
-    pub secret_headers: bool,
 }
 
 pub struct Prober {
     client: Client,
+    follow: bool,
     method: Method,
     headers: HeaderMap,
 }
@@ -52,14 +53,13 @@ impl Prober {
         // only means a provider is installed already.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let follow = o.follow_redirects;
-        let locked = o.secret_headers;
         let policy = if follow {
             reqwest::redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() > MAX_REDIRECTS {
                     return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
                 }
                 let first = attempt.previous().first().map(Url::origin);
-                if locked && first.is_some_and(|o| o != attempt.url().origin()) {
+                if first.is_some_and(|o| o != attempt.url().origin()) {
                     return attempt.stop();
                 }
                 attempt.follow()
@@ -83,6 +83,7 @@ impl Prober {
             .context("building the HTTP client")?;
         Ok(Prober {
             client,
+            follow,
             method: o.method,
             headers: o.headers,
         })
@@ -127,6 +128,24 @@ impl Prober {
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         };
         let location = header(reqwest::header::LOCATION);
+        // Following, a redirect that is still a redirect here was stopped at another origin.
+        if self.follow && res.status().is_redirection() {
+            if let Some(to) = location.as_deref().and_then(|l| res.url().join(l).ok()) {
+                if to.origin() != url.origin() {
+                    return Err(Fault {
+                        problem: Problem::new(
+                            Kind::CrossOrigin,
+                            format!(
+                                "HTTP {status} redirects to another origin, `{}`, which is not followed: `--follow-redirects` stays within `{}`, and what answers elsewhere is not this deployment's health",
+                                super::shown(&to),
+                                crate::text::excerpt(&url.origin().ascii_serialization(), 200)
+                            ),
+                        ),
+                        status: Some(status),
+                    });
+                }
+            }
+        }
         let retry_after = matches!(status, 429 | 503)
             .then(|| header(reqwest::header::RETRY_AFTER))
             .flatten()
