@@ -4,7 +4,9 @@
 #   1. one healthy probe, whole process: `merge-gates health-gate --url …` vs `curl -fsS`;
 #   2. the marginal cost of one more probe inside a run: (50 probes − 1 probe) / 49, for
 #      merge-gates (`--success-threshold 50 --interval 0ms`) and for curl (50 URLs in one
-#      process, a fresh connection each, as merge-gates makes).
+#      process, a fresh connection each, as merge-gates makes);
+#   3. the same for one more sample of an analysis window (`--samples 49 --interval 0ms`:
+#      1 probe to pass, then 49 samples judged for success rate and P50/P95/P99).
 # Prints median wall times, peak memory and the ratios. BIN=… benchmarks another build;
 # PROBES=… sets the number of probes of the second figure (default 50).
 set -euo pipefail
@@ -60,18 +62,25 @@ mgN=$(median_ms "$BIN" health-gate --url "$URL" --expect-json status=healthy --f
 c1=$(median_ms curl -fsS -o /dev/null "$URL")
 cN=$(median_ms curl -fsS -H 'Connection: close' "${urls[@]}")
 per() { python3 -c "import sys; print(round((float(sys.argv[1])-float(sys.argv[2]))/(int(sys.argv[3])-1), 2))" "$1" "$2" "$N"; }
+mgW=$(median_ms "$BIN" health-gate --url "$URL" --expect-json status=healthy --format json \
+  --samples $((N - 1)) --interval 0ms --timeout 1m)
 m_mg1=$(peak_kb "$BIN" health-gate --url "$URL" --expect-json status=healthy --format json)
 m_mgN=$(peak_kb "$BIN" health-gate --url "$URL" --expect-json status=healthy --format json \
   --success-threshold $N --interval 0ms --timeout 1m)
+m_mgW=$(peak_kb "$BIN" health-gate --url "$URL" --expect-json status=healthy --format json \
+  --samples $((N - 1)) --interval 0ms --timeout 1m)
 m_c1=$(peak_kb curl -fsS -o /dev/null "$URL")
 m_cN=$(peak_kb curl -fsS -H 'Connection: close' "${urls[@]}")
 mg_per=$(per "$mgN" "$mg1")
+mg_wper=$(per "$mgW" "$mg1")
 c_per=$(per "$cN" "$c1")
 
 printf '\nhealth-gate vs curl, local server, median of %s runs, %s cores\n' "${RUNS:-5}" "$(nproc)"
 printf '%-44s %14s %14s %8s\n' "" "merge-gates" "curl" "ratio"
 printf '%-44s %14s %14s %8s\n' "one probe, whole process (ms)" "$mg1" "$c1" "$(ratio "$mg1" "$c1")"
 printf '%-44s %14s %14s %8s\n' "one more probe within a run (ms)" "$mg_per" "$c_per" "$(ratio "$mg_per" "$c_per")"
+printf '%-44s %14s %14s %8s\n' "one more sample of an analysis window (ms)" "$mg_wper" "$c_per" "$(ratio "$mg_wper" "$c_per")"
 printf '(merge-gates also checks the JSON body, records every attempt and writes a JSON report.)\n'
 bench_result health-gate "one probe, whole process" "$mg1" "curl -fsS" "$c1" "$m_mg1" "$m_c1"
 bench_result health-gate "one more probe in a run of $N" "$mg_per" "curl, $N URLs" "$c_per" "$m_mgN" "$m_cN"
+bench_result health-gate "one more sample of a window of $((N - 1))" "$mg_wper" "curl, $N URLs" "$c_per" "$m_mgW" "$m_cN"

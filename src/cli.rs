@@ -296,6 +296,10 @@ pub struct HealthGateFlags {
     /// Highest P99 latency over the window (default: not checked).
     #[arg(long, value_name = "DURATION")]
     pub max_p99: Option<String>,
+    /// Warn when the server's TLS certificate expires within this many days (default 14;
+    /// within 3 days it is an error; 0 turns the check off).
+    #[arg(long, value_name = "DAYS")]
+    pub cert_min_days: Option<u32>,
     /// Consecutive failures that end the window early, failed (Argo's failureLimit).
     #[arg(long, value_name = "K")]
     pub failure_limit: Option<u32>,

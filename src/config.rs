@@ -324,6 +324,9 @@ pub struct HealthGateConfig {
     pub max_p99: Option<String>,
     /// Consecutive failures that end the window early, failed.
     pub failure_limit: Option<u32>,
+    /// Warn when the TLS certificate expires within this many days (default `14`; within 3
+    /// days an error; `0` turns the check off).
+    pub cert_min_days: Option<u32>,
     /// Follow redirects (default false: a redirect is judged as the 3xx it is).
     pub follow_redirects: Option<bool>,
     /// `GET` (default) or `HEAD`.

@@ -362,6 +362,8 @@ rules! {
         "The deployment is healthy but slow: look at what makes it slow before it crosses `--max-latency`.";
     HgNoDeploymentUrl = "health-gate/no-deployment-url", Error,
         "Set `environment_url` when creating the deployment status, or pass `--url`.";
+    HgCertificateExpiring = "health-gate/certificate-expiring", Warning,
+        "Renew the certificate (or fix the automatic renewal that should have), and deploy it before it expires; `--cert-min-days` sets how early this warns.";
     HgCrossOriginRedirect = "health-gate/cross-origin-redirect", Error,
         "Probe the URL that answers the health check itself (the final URL, on the deployment's own origin), or make the endpoint answer without redirecting elsewhere.";
     HgSuccessRateLow = "health-gate/success-rate-low", Error,

@@ -499,41 +499,41 @@ fn dns_failure() {
 
 /// An HTTPS server with the self-signed certificate of `tests/fixtures/tls`.
 fn tls_server() -> String {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = root().join("tests/fixtures/tls");
-    let certs = CertificateDer::pem_file_iter(dir.join("cert.pem"))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap();
-    let config = Arc::new(
-        rustls::ServerConfig::builder()
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .unwrap(),
+    support::tls::fixture_server()
+}
+
+/// A self-signed certificate for 127.0.0.1 made now with rcgen, expiring at `not_after`.
+fn cert_expiring(
+    not_after: chrono::DateTime<chrono::Utc>,
+) -> (
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    use chrono::Datelike;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.subject_alt_names = vec![rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap())];
+    let before = chrono::Utc::now() - chrono::Duration::days(30);
+    params.not_before =
+        rcgen::date_time_ymd(before.year(), before.month() as u8, before.day() as u8);
+    params.not_after = rcgen::date_time_ymd(
+        not_after.year(),
+        not_after.month() as u8,
+        not_after.day() as u8,
     );
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("https://{}/health", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for tcp in listener.incoming().flatten() {
-            let config = config.clone();
-            std::thread::spawn(move || {
-                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
-                let Ok(conn) = rustls::ServerConnection::new(config) else {
-                    return;
-                };
-                let mut tls = rustls::StreamOwned::new(conn, tcp);
-                if read_head(&mut tls).is_some() {
-                    respond(&mut tls, 200, &[], b"ok");
-                    tls.conn.send_close_notify();
-                    let _ = tls.flush();
-                }
-            });
-        }
-    });
-    url
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+}
+
+/// An HTTPS server answering 200 with `certs` and `key`.
+fn tls_server_with(
+    certs: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> String {
+    support::tls::server(certs, key)
 }
 
 #[test]
@@ -1155,4 +1155,46 @@ fn an_answer_in_three_and_a_half_seconds_warns_and_passes_by_default() {
         out.stderr
     );
     within(t, 20.0, &out);
+}
+
+// ---- TLS certificate expiry ----
+
+#[test]
+fn a_certificate_expiring_in_five_days_warns_and_in_two_days_fails() {
+    // Not trusted by anyone, hence --insecure: what is judged here is only the expiry date.
+    let soon = chrono::Utc::now() + chrono::Duration::days(6);
+    let (certs, key) = cert_expiring(soon);
+    let url = tls_server_with(certs, key);
+    let (out, _) = gate(&format!("--url {url} --insecure {FAST}"));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.rules(),
+        ["health-gate/certificate-expiring"],
+        "{}",
+        out.stdout
+    );
+    let f = &out.json()["gates"][0]["findings"][0];
+    assert_eq!(f["severity"], "warning");
+    assert!(
+        messages(&out).contains("within the 14 days of `--cert-min-days`"),
+        "{}",
+        messages(&out)
+    );
+
+    let (certs, key) = cert_expiring(chrono::Utc::now() + chrono::Duration::days(2));
+    let url = tls_server_with(certs, key);
+    let (out, _) = gate(&format!("--url {url} --insecure {FAST}"));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.json()["gates"][0]["findings"][0]["severity"], "error");
+
+    // A certificate with a year left passes quietly; `--cert-min-days 0` turns the check off.
+    let (certs, key) = cert_expiring(chrono::Utc::now() + chrono::Duration::days(365));
+    let url = tls_server_with(certs, key);
+    let (out, _) = gate(&format!("--url {url} --insecure {FAST}"));
+    assert_eq!(out.code, 0);
+    assert!(out.rules().is_empty(), "{}", out.stdout);
+    let (certs, key) = cert_expiring(soon);
+    let url = tls_server_with(certs, key);
+    let (out, _) = gate(&format!("--url {url} --insecure --cert-min-days 0 {FAST}"));
+    assert!(out.rules().is_empty(), "{}", out.stdout);
 }

@@ -8,7 +8,8 @@
 //! Optional files: `event.json` (runs as a GitHub Actions `pull_request` job with that payload;
 //! `event_name` overrides the event) and `api.json` (`{"GET /path": [{"status":…, "body":…,
 //! "text":…, "delay_ms":…, "headers":{…}}, …]}`: the stand-in's scripted replies; `body` is
-//! sent as JSON, `text` verbatim).
+//! sent as JSON, `text` verbatim), and `tls` (an HTTPS server with the certificate of
+//! `tests/fixtures/tls`, as `{tls}` in `args`).
 
 mod support;
 
@@ -150,6 +151,11 @@ fn run_fixture(src: &Path) -> (String, Vec<String>) {
     let api = server
         .as_ref()
         .map_or("http://127.0.0.1:9".to_string(), |s| s.url.clone());
+    // `tls` in the fixture: an HTTPS server with the fixture certificate, as `{tls}`.
+    let tls = match dir.join("tls").is_file() {
+        true => support::tls::fixture_server(),
+        false => String::new(),
+    };
     let args: Vec<String> = std::fs::read_to_string(dir.join("args"))
         .unwrap()
         .lines()
@@ -157,6 +163,7 @@ fn run_fixture(src: &Path) -> (String, Vec<String>) {
         .map(|l| {
             l.replace("{dir}", dir.to_str().unwrap())
                 .replace("{api}", &api)
+                .replace("{tls}", &tls)
         })
         .collect();
     let mut cmd = bin();
@@ -219,9 +226,13 @@ fn health_gate_stable(src: &Path, msg: &str, api: &str) -> String {
         return msg.to_string();
     }
     let times = regex::Regex::new(r"\b\d+(\.\d+)?(ms|s)\b").unwrap();
-    times
-        .replace_all(&msg.replace(api, "{api}"), "<time>")
-        .into_owned()
+    // A certificate's time left changes by the day, and the TLS server's port by the run.
+    let days = regex::Regex::new(r"\b\d+(\.\d+)? days from now").unwrap();
+    let port = regex::Regex::new(r"https://127\.0\.0\.1:\d+").unwrap();
+    let msg = msg.replace(api, "{api}");
+    let msg = times.replace_all(&msg, "<time>");
+    let msg = days.replace_all(&msg, "<n> days from now");
+    port.replace_all(&msg, "https://127.0.0.1:<port>").into_owned()
 }
 
 #[test]

@@ -49,6 +49,7 @@ fuzz_target!(|i: Input| {
         body: i.body,
         truncated: i.truncated,
         latency: Duration::from_millis(i.latency_ms.into()),
+        cert_expires: None,
     };
     match e.check(&a) {
         Ok(()) => {

@@ -401,6 +401,7 @@ fn health_gate(i: &Inputs<'_>) -> Result<health_gate::Options> {
                 .unwrap_or(Duration::from_secs(3)),
         ),
         window,
+        cert_min_days: a.cert_min_days.or(c.cert_min_days).unwrap_or(14),
         client: ClientOptions {
             follow_redirects: a.follow_redirects || c.follow_redirects.unwrap_or(false),
             insecure: a.insecure || c.insecure.unwrap_or(false),

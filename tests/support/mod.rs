@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod install;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -53,6 +53,8 @@ pub struct Answer {
     pub truncated: bool,
     /// From sending the request to the end of the (capped) body.
     pub latency: Duration,
+    /// When the server's TLS certificate expires (https only).
+    pub cert_expires: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Answer {

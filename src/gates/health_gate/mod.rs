@@ -8,6 +8,7 @@
 //! (every attempt) and step outputs (`healthy`, `attempts`, `latency-ms`, `status`).
 //! `probe` makes one attempt, `expect` judges it, `schedule` decides when to try again.
 
+pub mod cert;
 pub mod expect;
 pub mod probe;
 pub mod schedule;
@@ -60,6 +61,8 @@ pub struct Options {
     pub warn_latency: Option<Duration>,
     /// The analysis window after the first pass (`--samples`); `None`: one pass decides.
     pub window: Option<window::Window>,
+    /// A certificate that expires within this many days warns (within 3, an error); 0: off.
+    pub cert_min_days: u32,
     pub client: ClientOptions,
     /// The GitHub API and event of this run, for a `deployment_status` event or the
     /// Deployments API (`environment`); `None` outside GitHub.
@@ -262,7 +265,7 @@ async fn targets(opts: &Options, deadline: Instant, out: &mut GateOutput) -> Res
 }
 
 /// The health gate reads no pull request: only its options and the network.
-async fn run(_: &Context<'_>, opts: &Options) -> Result<GateOutput> {
+async fn run(ctx: &Context<'_>, opts: &Options) -> Result<GateOutput> {
     let start = Instant::now();
     // `--timeout 9999999999999999d` is "no deadline", not an overflow panic.
     let deadline = start
@@ -318,6 +321,7 @@ async fn run(_: &Context<'_>, opts: &Options) -> Result<GateOutput> {
             p,
             &mut out,
         );
+        certificate(opts.cert_min_days, ctx.now, url, p, &mut out);
         if let (Some(w), Some(o)) = (&opts.window, observed) {
             let stats = o.stats();
             worst_rate = Some(worst_rate.map_or(stats.success_rate, |r| r.min(stats.success_rate)));
@@ -363,6 +367,48 @@ async fn run(_: &Context<'_>, opts: &Options) -> Result<GateOutput> {
         decider.and_then(|(_, p)| p.attempts.last()),
     );
     Ok(out)
+}
+
+/// Days before expiry under which a certificate is an error, not a warning.
+const CERT_ERROR_DAYS: i64 = 3;
+
+/// A finding when the certificate the URL answered with expires within `min_days` (an error
+/// within `CERT_ERROR_DAYS`, or when it has expired: possible only with `--insecure`).
+fn certificate(
+    min_days: u32,
+    now: chrono::DateTime<chrono::Utc>,
+    url: &Url,
+    p: &Probed,
+    out: &mut GateOutput,
+) {
+    let Some(expires) = p.last_answer.as_ref().and_then(|a| a.cert_expires) else {
+        return;
+    };
+    let left = expires - now;
+    if min_days == 0 || left >= chrono::Duration::days(i64::from(min_days)) {
+        return;
+    }
+    let when = if left <= chrono::Duration::zero() {
+        format!("expired on {}", expires.format("%Y-%m-%d %H:%M UTC"))
+    } else {
+        let days = left.num_hours() as f64 / 24.0;
+        format!(
+            "expires on {} ({:.1} days from now)",
+            expires.format("%Y-%m-%d %H:%M UTC"),
+            days
+        )
+    };
+    let mut f = Finding::new(
+        Rule::HgCertificateExpiring,
+        format!(
+            "the TLS certificate of `{}` {when}, within the {min_days} days of `--cert-min-days`",
+            shown(url)
+        ),
+    );
+    if left < chrono::Duration::days(CERT_ERROR_DAYS) {
+        f.severity = crate::finding::Severity::Error;
+    }
+    out.push(f);
 }
 
 /// The findings and the summary table of one URL's analysis window.

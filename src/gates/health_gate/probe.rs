@@ -74,6 +74,7 @@ impl Prober {
             .pool_max_idle_per_host(0)
             .dns_resolver(ThreadResolver)
             .tls_danger_accept_invalid_certs(o.insecure)
+            .tls_info(true)
             .user_agent(concat!(
                 "merge-gates/",
                 env!("CARGO_PKG_VERSION"),
@@ -128,6 +129,11 @@ impl Prober {
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         };
         let location = header(reqwest::header::LOCATION);
+        let cert_expires = res
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|i| i.peer_certificate())
+            .and_then(super::cert::not_after);
         // Following, a redirect that is still a redirect here was stopped at another origin.
         if self.follow && res.status().is_redirection() {
             if let Some(to) = location.as_deref().and_then(|l| res.url().join(l).ok()) {
@@ -193,6 +199,7 @@ impl Prober {
             body,
             truncated,
             latency: started.elapsed(),
+            cert_expires,
         })
     }
 }
