@@ -115,6 +115,9 @@ value method "${MG_METHOD:-}"
 value expect-body "${MG_EXPECT_BODY:-}"
 value expect-body-regex "${MG_EXPECT_BODY_REGEX:-}"
 lines header-from-env "${MG_HEADER_FROM_ENV:-}"
+lines header "${MG_HEADER:-}"
+switch insecure "${MG_INSECURE:-}"
+value cert-min-days "${MG_CERT_MIN_DAYS:-}"
 
 # An empty secret is "not given", not an empty URL.
 [ -n "${MERGE_GATES_DATABASE_URL:-}" ] || unset MERGE_GATES_DATABASE_URL

@@ -200,9 +200,9 @@ pub mod fuzzing {
     pub use crate::config::Config;
     pub use crate::finding::{Finding, Location};
     use crate::gates::dev_mcp_ban::Import;
+    pub use crate::gates::health_gate::cert::not_after as cert_not_after;
     pub use crate::gates::health_gate::expect::Answer;
     pub use crate::gates::health_gate::expect::{Expectations, JsonExpect, Kind, StatusSet};
-    pub use crate::gates::health_gate::cert::not_after as cert_not_after;
     pub use crate::gates::health_gate::probe::retry_after;
     pub use crate::gates::migration_safety::deploy::scan_text as scan_deploy_file;
     pub use crate::gates::migration_safety::lint::lint_text as lint_sql;

@@ -271,3 +271,68 @@ fn a_step_run_through_the_script_writes_the_outputs() {
     assert!(!stdout.contains("ghs_SECRET"));
     assert!(Path::new(&report).is_file());
 }
+
+/// Every `health-gate` flag is an input of its action (issue 17: several existed only as flags
+/// or config keys), passed through `env:` only, and the script turns each input into its flag.
+/// A flag added later without an input fails here. (Written first on the health-analysis
+/// branch; ported to the shape of main.)
+#[test]
+fn every_health_gate_flag_is_an_action_input() {
+    let help = support::run(support::bin().args(["health-gate", "--help"])).stdout;
+    let flag = regex::Regex::new(r"(?m)^\s+(?:-\w, )?--([a-z0-9-]+)").unwrap();
+    // The gate's own flags start at --url; the common ones before it have inputs of their own.
+    let gate_flags = &help[help.find("--url").expect("--url in the help") - 2..];
+    let action = std::fs::read_to_string(root().join("actions/health-gate/action.yml")).unwrap();
+    let inputs = keys(&action, "inputs");
+    let runner = std::fs::read_to_string(root().join("scripts/action-run.sh")).unwrap();
+    let mut seen = 0;
+    for c in flag.captures_iter(gate_flags) {
+        let f = &c[1];
+        if f == "help" {
+            continue;
+        }
+        seen += 1;
+        assert!(inputs.contains(&f.to_string()), "no input for --{f}");
+        let var = format!("MG_{}", f.to_uppercase().replace('-', "_"));
+        assert!(
+            action.contains(&format!("{var}: ${{{{ inputs.{f} }}}}")),
+            "input {f} is not passed as {var}"
+        );
+        assert!(
+            runner.contains(&format!(" {f} \"${{{var}:-}}\"")),
+            "action-run.sh does not turn {var} into --{f}"
+        );
+    }
+    assert!(
+        seen >= 28,
+        "the help lists the gate's flags: {seen}\n{help}"
+    );
+    let (code, args, err) = script(&[
+        ("MG_COMMAND", "health-gate"),
+        ("MG_SAMPLES", "100"),
+        ("MG_MIN_SUCCESS_RATE", "99"),
+        (
+            "MG_HEADER_FROM_ENV",
+            "Authorization=HEALTH_TOKEN\n\nX-Key=KEY\n",
+        ),
+        ("MG_INSECURE", "false"),
+        ("MG_CERT_MIN_DAYS", "30"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        args,
+        [
+            "health-gate",
+            "--samples",
+            "100",
+            "--min-success-rate",
+            "99",
+            "--header-from-env",
+            "Authorization=HEALTH_TOKEN",
+            "--header-from-env",
+            "X-Key=KEY",
+            "--cert-min-days",
+            "30",
+        ]
+    );
+}

@@ -232,7 +232,8 @@ fn health_gate_stable(src: &Path, msg: &str, api: &str) -> String {
     let msg = msg.replace(api, "{api}");
     let msg = times.replace_all(&msg, "<time>");
     let msg = days.replace_all(&msg, "<n> days from now");
-    port.replace_all(&msg, "https://127.0.0.1:<port>").into_owned()
+    port.replace_all(&msg, "https://127.0.0.1:<port>")
+        .into_owned()
 }
 
 #[test]
