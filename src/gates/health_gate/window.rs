@@ -90,7 +90,10 @@ pub async fn run(
                     ended: Ended::Deadline,
                 };
             }
-            tokio::time::sleep_until(next).await;
+            // (A wait already over is not begun: the timer would round it up to 1 ms.)
+            if next > Instant::now() {
+                tokio::time::sleep_until(next).await;
+            }
         }
     }
     Observed {
