@@ -84,14 +84,20 @@ fn time_value(tag: u8, v: &[u8]) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
 
+    /// The certificate of `tests/fixtures/tls` (read at run time: the package holds no tests).
+    fn fixture_der() -> Vec<u8> {
+        use base64::Engine as _;
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls/cert.pem");
+        let pem = std::fs::read_to_string(path).unwrap();
+        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
+    }
+
     #[test]
     fn the_fixture_certificate_is_valid_for_a_hundred_years() {
-        let pem = include_str!("../../../tests/fixtures/tls/cert.pem");
-        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        use base64::Engine as _;
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .unwrap();
+        let der = fixture_der();
         let t = not_after(&der).expect("notAfter");
         assert!(
             t.format("%Y").to_string().parse::<i32>().unwrap() >= 2120,
@@ -101,12 +107,7 @@ mod tests {
 
     #[test]
     fn garbage_and_truncations_are_none_never_a_panic() {
-        let pem = include_str!("../../../tests/fixtures/tls/cert.pem");
-        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        use base64::Engine as _;
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .unwrap();
+        let der = fixture_der();
         for cut in 0..der.len() {
             let _ = not_after(&der[..cut]);
         }
