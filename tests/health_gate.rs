@@ -1198,3 +1198,41 @@ fn a_certificate_expiring_in_five_days_warns_and_in_two_days_fails() {
     let (out, _) = gate(&format!("--url {url} --insecure --cert-min-days 0 {FAST}"));
     assert!(out.rules().is_empty(), "{}", out.stdout);
 }
+
+#[test]
+fn a_certificate_for_another_name_fails_and_the_finding_names_why() {
+    use base64::Engine as _;
+    // A CA the probe trusts (SSL_CERT_FILE) and a certificate it signed for another name.
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["other.example".to_string()]).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf_cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(ca_cert.der());
+    let pem = format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n");
+    std::fs::write(dir.path().join("ca.pem"), pem).unwrap();
+    let url = tls_server_with(
+        vec![leaf_cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+    );
+    let out = run(bin()
+        .env("SSL_CERT_FILE", dir.path().join("ca.pem"))
+        .args([
+            "health-gate",
+            "--url",
+            &url,
+            "--retries",
+            "1",
+            "--format",
+            "json",
+        ])
+        .args(FAST.split_whitespace()));
+    unhealthy(
+        &out,
+        &["health-gate/unreachable"],
+        &["not valid for name \"127.0.0.1\"", "other.example"],
+    );
+}
